@@ -1,0 +1,124 @@
+package io.kvstream;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.URISyntaxException;
+import java.security.GeneralSecurityException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeoutException;
+
+import com.rabbitmq.client.BuiltinExchangeType;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.Recoverable;
+import com.rabbitmq.client.RecoveryListener;
+
+/**
+ * One AMQP connection per process, shared by the command bus, the worker and the event subscriber
+ * (each uses its own channels). The client recovers the connection, channels, server-named queues,
+ * bindings and consumers by itself after a broker outage; listeners hear about it so they can catch up.
+ */
+public final class Broker implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Broker.class.getName());
+
+    private final Settings.Amqp settings;
+    private final Connection connection;
+    private final CopyOnWriteArrayList<Runnable> recoveryListeners = new CopyOnWriteArrayList<>();
+
+    private Broker(Settings.Amqp settings, Connection connection) {
+        this.settings = settings;
+        this.connection = connection;
+        ((Recoverable) connection).addRecoveryListener(new RecoveryListener() {
+            @Override
+            public void handleRecovery(Recoverable recoverable) {
+                LOG.log(Level.INFO, "Broker connection recovered");
+                recoveryListeners.forEach(Runnable::run);
+            }
+
+            @Override
+            public void handleRecoveryStarted(Recoverable recoverable) {
+                LOG.log(Level.WARNING, "Broker connection lost, reconnecting");
+            }
+        });
+    }
+
+    /** Connects, retrying until {@code patience} runs out, so pods may start before the broker is ready. */
+    public static Broker connect(Settings.Amqp settings, String connectionName, Duration patience) {
+        ConnectionFactory factory = new ConnectionFactory();
+        try {
+            factory.setUri(settings.uri());
+        } catch (URISyntaxException | GeneralSecurityException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("kvstream.amqp.uri is not a valid amqp:// URI");
+        }
+        factory.setAutomaticRecoveryEnabled(true);
+        factory.setTopologyRecoveryEnabled(true);
+        factory.setNetworkRecoveryInterval(1000);
+        factory.setConnectionTimeout(5000);
+        factory.setHandshakeTimeout(5000);
+        factory.setRequestedHeartbeat(10);
+        factory.setSharedExecutor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
+        Instant deadline = Instant.now().plus(patience);
+        while (true) {
+            try {
+                Connection connection = factory.newConnection(connectionName);
+                Broker broker = new Broker(settings, connection);
+                broker.declareTopology();
+                return broker;
+            } catch (IOException | TimeoutException e) {
+                if (Instant.now().isAfter(deadline)) {
+                    throw new IllegalStateException("Cannot reach the AMQP broker at " + factory.getHost() + ":"
+                                                    + factory.getPort() + ": " + e.getMessage(), e);
+                }
+                LOG.log(Level.WARNING, "AMQP broker not reachable yet (" + e.getMessage() + "), retrying");
+                sleepQuietly(Duration.ofSeconds(1));
+            }
+        }
+    }
+
+    public Settings.Amqp settings() {
+        return settings;
+    }
+
+    public Channel openChannel() throws IOException {
+        return connection.createChannel();
+    }
+
+    public boolean isOpen() {
+        return connection.isOpen();
+    }
+
+    /** Runs {@code listener} after every automatic recovery of the connection. */
+    public void onRecovery(Runnable listener) {
+        recoveryListeners.add(listener);
+    }
+
+    private void declareTopology() throws IOException, TimeoutException {
+        try (Channel channel = connection.createChannel()) {
+            channel.queueDeclare(settings.commandQueue(), true, false, false, Map.of());
+            channel.exchangeDeclare(settings.eventsExchange(), BuiltinExchangeType.FANOUT, true);
+            channel.exchangeDeclare(settings.presenceExchange(), BuiltinExchangeType.FANOUT, true);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            connection.close(3000);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.DEBUG, "Closing broker connection", e);
+        }
+    }
+
+    static void sleepQuietly(Duration duration) {
+        try {
+            Thread.sleep(duration);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted", e);
+        }
+    }
+}

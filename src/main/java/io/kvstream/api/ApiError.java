@@ -1,0 +1,41 @@
+package io.kvstream.api;
+
+import java.lang.System.Logger.Level;
+import java.util.HexFormat;
+import java.util.concurrent.ThreadLocalRandom;
+
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.ServerResponse;
+import io.kvstream.Json;
+
+/**
+ * The JSON body of every error: {@code {"error":"<code>","message":"<text>","support":"<16-char id>"}}.
+ * The support id is logged with the failure, so an operator can find it from what a client reports.
+ * {@code command} is set when a write timed out: the client knows which command may still apply.
+ */
+public record ApiError(String error, String message, String support, String command) {
+    private static final System.Logger LOG = System.getLogger(ApiError.class.getName());
+
+    public static void send(ServerResponse res, Status status, String error, String message) {
+        send(res, status, error, message, null);
+    }
+
+    public static void send(ServerResponse res, Status status, String error, String message, String command) {
+        String support = supportId();
+        Level level = status.code() >= 500 ? Level.WARNING : Level.DEBUG;
+        LOG.log(level, "support=" + support + " status=" + status.code() + " error=" + error + " " + message
+                       + (command == null ? "" : " command=" + command));
+        if (status.code() == 503) {
+            res.header(HeaderNames.RETRY_AFTER, "1");
+        }
+        res.status(status);
+        res.header(HeaderValues.CONTENT_TYPE_JSON);
+        res.send(Json.write(new ApiError(error, message, support, command)));
+    }
+
+    static String supportId() {
+        return HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
+    }
+}

@@ -1,0 +1,32 @@
+package io.kvstream.api;
+
+import java.lang.System.Logger.Level;
+
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRouting;
+
+/** Maps every failure of a request to a JSON error; no stack trace ever reaches a client. */
+public final class ApiErrorHandlers {
+    private static final System.Logger LOG = System.getLogger(ApiErrorHandlers.class.getName());
+
+    private ApiErrorHandlers() {
+    }
+
+    public static void register(HttpRouting.Builder routing, ApiMetrics metrics) {
+        routing.error(BadRequestException.class, (req, res, e) -> {
+            metrics.rejected(e.code());
+            ApiError.send(res, e.status(), e.code(), e.getMessage());
+        });
+        routing.error(TimedOutException.class, (req, res, e) -> {
+            metrics.rejected("timeout");
+            ApiError.send(res, Status.GATEWAY_TIMEOUT_504, "timeout", e.getMessage(), e.commandId());
+        });
+        routing.error(Exception.class, (req, res, e) -> {
+            metrics.rejected("internal");
+            String support = ApiError.supportId();
+            LOG.log(Level.ERROR, "support=" + support + " unexpected failure of " + req.prologue().method().text()
+                                 + " " + req.path().path(), e);
+            ApiError.send(res, Status.INTERNAL_SERVER_ERROR_500, "internal", "Internal error, support id " + support);
+        });
+    }
+}

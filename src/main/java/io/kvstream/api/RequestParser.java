@@ -1,0 +1,188 @@
+package io.kvstream.api;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Optional;
+
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.ServerRequest;
+
+/** Reads and checks what a request names: the key in the path, the value in the body, preconditions. */
+final class RequestParser {
+    static final int MAX_KEY_BYTES = 256;
+    /** {@code If-Match: *}: the key must exist, whatever its revision (revisions start at 1). */
+    static final long ANY_REVISION = 0L;
+
+    private final int maxValueBytes;
+
+    RequestParser(int maxValueBytes) {
+        this.maxValueBytes = maxValueBytes;
+    }
+
+    /** The key from the raw path {@code /values/<percent-encoded key>}, decoded as strict UTF-8. */
+    String key(ServerRequest req) {
+        String raw = req.prologue().uriPath().rawPathNoParams();
+        int start = raw.indexOf("/values/");
+        String encoded = start < 0 ? "" : raw.substring(start + "/values/".length());
+        if (encoded.isEmpty()) {
+            throw new BadRequestException(Status.BAD_REQUEST_400, "bad_key", "The key is empty");
+        }
+        if (encoded.indexOf('/') >= 0) {
+            throw new BadRequestException(Status.BAD_REQUEST_400, "bad_key", "A key cannot contain '/'");
+        }
+        byte[] bytes = percentDecode(encoded);
+        if (bytes.length > MAX_KEY_BYTES) {
+            throw new BadRequestException(Status.REQUEST_URI_TOO_LONG_414, "key_too_long",
+                                          "A key is at most " + MAX_KEY_BYTES + " bytes of UTF-8");
+        }
+        String key = utf8(bytes, "bad_key", "The key is not valid UTF-8");
+        if (key.indexOf('/') >= 0) {
+            throw new BadRequestException(Status.BAD_REQUEST_400, "bad_key", "A key cannot contain '/'");
+        }
+        if (key.indexOf('\0') >= 0) {
+            throw new BadRequestException(Status.BAD_REQUEST_400, "bad_key", "A key cannot contain NUL");
+        }
+        return key;
+    }
+
+    /** The body as UTF-8 text, at most {@code maxValueBytes}. */
+    String value(ServerRequest req) {
+        Optional<String> contentType = req.headers().first(HeaderNames.CONTENT_TYPE);
+        if (contentType.isPresent()) {
+            String type = contentType.get().toLowerCase(Locale.ROOT);
+            if (type.startsWith("multipart/") || type.startsWith("application/x-www-form-urlencoded")) {
+                throw new BadRequestException(Status.UNSUPPORTED_MEDIA_TYPE_415, "unsupported_media_type",
+                                              "The value is the raw request body; form encodings are not accepted");
+            }
+        }
+        Optional<String> declared = req.headers().first(HeaderNames.CONTENT_LENGTH);
+        if (declared.isPresent()) {
+            try {
+                if (Long.parseLong(declared.get().trim()) > maxValueBytes) {
+                    throw tooLarge();
+                }
+            } catch (NumberFormatException e) {
+                throw new BadRequestException(Status.BAD_REQUEST_400, "bad_request", "Invalid Content-Length");
+            }
+        }
+        byte[] body = readAtMost(req, maxValueBytes);
+        String value = utf8(body, "bad_value", "The value is not valid UTF-8");
+        if (value.indexOf('\0') >= 0) {
+            throw new BadRequestException(Status.BAD_REQUEST_400, "bad_value", "A value cannot contain NUL");
+        }
+        return value;
+    }
+
+    /** {@code If-Match: "7"} or {@code *}; empty when absent. */
+    Optional<Long> ifMatch(ServerRequest req) {
+        Optional<String> header = req.headers().first(HeaderNames.IF_MATCH);
+        if (header.isEmpty()) {
+            return Optional.empty();
+        }
+        String value = header.get().trim();
+        if (value.equals("*")) {
+            return Optional.of(ANY_REVISION);
+        }
+        return Optional.of(revisionTag(value).orElseThrow(() -> new BadRequestException(
+                Status.BAD_REQUEST_400, "bad_precondition", "If-Match must be * or one revision ETag such as \"7\"")));
+    }
+
+    /** True for {@code If-None-Match: *} (create only); other forms are not meaningful for writes. */
+    boolean ifNoneMatchAny(ServerRequest req) {
+        Optional<String> header = req.headers().first(HeaderNames.IF_NONE_MATCH);
+        if (header.isEmpty()) {
+            return false;
+        }
+        if (header.get().trim().equals("*")) {
+            return true;
+        }
+        throw new BadRequestException(Status.BAD_REQUEST_400, "bad_precondition",
+                                      "For writes If-None-Match must be *");
+    }
+
+    /** A strong ETag holding a revision, {@code "7"}. */
+    static Optional<Long> revisionTag(String tag) {
+        if (tag.length() < 3 || tag.charAt(0) != '"' || tag.charAt(tag.length() - 1) != '"') {
+            return Optional.empty();
+        }
+        String digits = tag.substring(1, tag.length() - 1);
+        if (digits.isEmpty() || digits.length() > 18 || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            return Optional.empty();
+        }
+        long revision = Long.parseLong(digits);
+        return revision > 0 ? Optional.of(revision) : Optional.empty();
+    }
+
+    private byte[] readAtMost(ServerRequest req, int limit) {
+        if (!req.content().hasEntity()) {
+            return new byte[0];
+        }
+        try (InputStream in = req.content().inputStream()) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(Math.min(limit, 8192));
+            byte[] buffer = new byte[8192];
+            int n;
+            while ((n = in.read(buffer)) > 0) {
+                if (out.size() + n > limit) {
+                    throw tooLarge();
+                }
+                out.write(buffer, 0, n);
+            }
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private BadRequestException tooLarge() {
+        return new BadRequestException(Status.REQUEST_ENTITY_TOO_LARGE_413, "value_too_large",
+                                       "A value is at most " + maxValueBytes + " bytes");
+    }
+
+    private static byte[] percentDecode(String encoded) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(encoded.length());
+        for (int i = 0; i < encoded.length(); i++) {
+            char c = encoded.charAt(i);
+            if (c == '%') {
+                if (i + 2 >= encoded.length()) {
+                    throw badEncoding();
+                }
+                int hi = Character.digit(encoded.charAt(i + 1), 16);
+                int lo = Character.digit(encoded.charAt(i + 2), 16);
+                if (hi < 0 || lo < 0) {
+                    throw badEncoding();
+                }
+                out.write(hi << 4 | lo);
+                i += 2;
+            } else if (c > 0xff) {
+                throw badEncoding();
+            } else {
+                out.write(c);
+            }
+        }
+        return out.toByteArray();
+    }
+
+    private static BadRequestException badEncoding() {
+        return new BadRequestException(Status.BAD_REQUEST_400, "bad_key", "The key has invalid percent-encoding");
+    }
+
+    private static String utf8(byte[] bytes, String code, String message) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new BadRequestException(Status.BAD_REQUEST_400, code, message);
+        }
+    }
+}

@@ -1,0 +1,251 @@
+package io.kvstream.api;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.BooleanSupplier;
+
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import io.kvstream.Json;
+import io.kvstream.command.BrokerUnavailableException;
+import io.kvstream.command.Command;
+import io.kvstream.command.CommandBus;
+import io.kvstream.command.CommandOutcome;
+import io.kvstream.command.CommandTimeoutException;
+import io.kvstream.replica.Replica;
+
+/**
+ * The key/value resource. Reads come from this process's replica; writes go to the worker as commands and,
+ * unless the client prefers an asynchronous answer, are answered once committed and applied here.
+ * <pre>
+ * curl -X PUT localhost:8080/values/mykey -d 'myvalue'
+ * curl localhost:8080/values/mykey
+ * curl -X PUT -H 'If-Match: "1"' localhost:8080/values/mykey -d 'next'
+ * curl 'localhost:8080/values?prefix=my&amp;limit=10'
+ * curl -X DELETE localhost:8080/values/mykey
+ * </pre>
+ */
+public final class ValuesService implements HttpService {
+    private static final int DEFAULT_LIMIT = 100;
+    private static final int MAX_LIMIT = 1000;
+
+    private final Replica replica;
+    private final CommandBus commandBus;
+    private final BooleanSupplier storageAvailable;
+    private final RequestParser parser;
+    private final Duration commandTimeout;
+    private final ApiMetrics metrics;
+
+    public ValuesService(Replica replica, CommandBus commandBus, BooleanSupplier storageAvailable, int maxValueBytes,
+                         Duration commandTimeout, ApiMetrics metrics) {
+        this.replica = replica;
+        this.commandBus = commandBus;
+        this.storageAvailable = storageAvailable;
+        this.parser = new RequestParser(maxValueBytes);
+        this.commandTimeout = commandTimeout;
+        this.metrics = metrics;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/", this::list)
+                .get("/*", this::get)
+                .put("/*", this::put)
+                .delete("/*", this::delete)
+                .any("/", (req, res) -> methodNotAllowed(res, "GET"))
+                .any("/*", (req, res) -> methodNotAllowed(res, "GET, PUT, DELETE"));
+    }
+
+    /** {@code GET /values/{key}}: 200 with the value and its ETag, 404 with an empty body. */
+    private void get(ServerRequest req, ServerResponse res) {
+        String key = parser.key(req);
+        if (!replica.loaded()) {
+            throw unavailable("The replica is still loading");
+        }
+        Replica.Entry entry = replica.get(key);
+        if (entry == null) {
+            res.status(Status.NOT_FOUND_404).send();
+            return;
+        }
+        String etag = etag(entry.modRevision());
+        res.header(HeaderNames.ETAG, etag);
+        if (req.headers().first(HeaderNames.IF_NONE_MATCH).map(etag::equals).orElse(false)) {
+            res.status(Status.NOT_MODIFIED_304).send();
+            return;
+        }
+        sendJson(res, Status.OK_200, new ValueBody(key, entry.value()));
+    }
+
+    /** {@code GET /values?prefix=a&limit=100&after=k}: one sorted page, consistent at one revision. */
+    private void list(ServerRequest req, ServerResponse res) {
+        if (!replica.loaded()) {
+            throw unavailable("The replica is still loading");
+        }
+        String prefix = req.query().first("prefix").orElse("");
+        String after = req.query().first("after").orElse(null);
+        int limit = limit(req.query().first("limit").asOptional());
+        Replica.Page page = replica.list(prefix, after, limit);
+        List<ListedValue> values = page.values().stream()
+                .map(e -> new ListedValue(e.getKey(), e.getValue().value(), e.getValue().modRevision()))
+                .toList();
+        sendJson(res, Status.OK_200, new ListBody(page.revision(), values, page.next()));
+    }
+
+    /** {@code PUT /values/{key}}: stores the body; 200 once visible here, 202 with {@code Prefer: respond-async}. */
+    private void put(ServerRequest req, ServerResponse res) {
+        String key = parser.key(req);
+        Optional<Long> ifMatch = parser.ifMatch(req);
+        boolean ifNoneMatch = parser.ifNoneMatchAny(req);
+        String value = parser.value(req);
+        Command command = Command.put(newCommandId(), key, value, ifMatch.orElse(null), ifNoneMatch);
+        if (respondAsync(req)) {
+            enqueue(command);
+            sendJson(res, Status.ACCEPTED_202, new AcceptedBody(key, "Accepted", command.id()));
+            return;
+        }
+        CommandOutcome outcome = execute(command);
+        if (!outcome.applied()) {
+            refuse(res, outcome, key);
+            return;
+        }
+        res.header(HeaderNames.ETAG, etag(outcome.revision()));
+        sendJson(res, Status.OK_200, new PutBody(key, value, "OK", outcome.revision()));
+    }
+
+    /** {@code DELETE /values/{key}}: message "1" with the new revision, or "0" if there was no such key. */
+    private void delete(ServerRequest req, ServerResponse res) {
+        String key = parser.key(req);
+        Optional<Long> ifMatch = parser.ifMatch(req);
+        Command command = Command.delete(newCommandId(), key, ifMatch.orElse(null));
+        if (respondAsync(req)) {
+            enqueue(command);
+            sendJson(res, Status.ACCEPTED_202, new AcceptedBody(key, "Accepted", command.id()));
+            return;
+        }
+        CommandOutcome outcome = execute(command);
+        switch (outcome.status()) {
+            case CommandOutcome.APPLIED -> sendJson(res, Status.OK_200, new DeleteBody(key, "1", outcome.revision()));
+            case CommandOutcome.UNCHANGED -> sendJson(res, Status.OK_200, new DeleteBody(key, "0", null));
+            default -> refuse(res, outcome, key);
+        }
+    }
+
+    /** Sends the command and waits until its change is applied to this replica (read-your-writes). */
+    private CommandOutcome execute(Command command) {
+        requireStorage();
+        long deadline = System.nanoTime() + commandTimeout.toNanos();
+        CommandOutcome outcome;
+        try {
+            outcome = commandBus.send(command, commandTimeout);
+        } catch (BrokerUnavailableException e) {
+            throw unavailable("The message broker is unavailable; nothing was written");
+        } catch (CommandTimeoutException e) {
+            throw new TimedOutException(command.id(), "No answer from the worker in time; the write may still apply");
+        }
+        metrics.commandAnswered(outcome.status());
+        if (outcome.applied()) {
+            Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+            if (!replica.awaitRevision(outcome.revision(), left)) {
+                throw new TimedOutException(command.id(), "Committed at revision " + outcome.revision()
+                                                          + " but not yet visible on this server");
+            }
+        }
+        return outcome;
+    }
+
+    private void enqueue(Command command) {
+        requireStorage();
+        try {
+            commandBus.enqueue(command, commandTimeout);
+        } catch (BrokerUnavailableException e) {
+            throw unavailable("The message broker is unavailable; nothing was written");
+        } catch (CommandTimeoutException e) {
+            throw new TimedOutException(command.id(), "The broker did not confirm the command in time");
+        }
+    }
+
+    /** With the database known to be down a write cannot commit: say so now instead of timing out. */
+    private void requireStorage() {
+        if (!storageAvailable.getAsBoolean()) {
+            throw unavailable("The database is unavailable; nothing was written");
+        }
+    }
+
+    private static void refuse(ServerResponse res, CommandOutcome outcome, String key) {
+        if (CommandOutcome.PRECONDITION_FAILED.equals(outcome.status())) {
+            ApiError.send(res, Status.PRECONDITION_FAILED_412, "precondition_failed",
+                          "The precondition on key '" + key + "' does not hold");
+        } else {
+            ApiError.send(res, Status.create(422, "Unprocessable Content"), "rejected", "The value cannot be stored");
+        }
+    }
+
+    private static boolean respondAsync(ServerRequest req) {
+        return req.headers().values(HeaderNames.create("Prefer")).stream()
+                .flatMap(v -> java.util.Arrays.stream(v.split(",")))
+                .anyMatch(v -> v.trim().equalsIgnoreCase("respond-async"));
+    }
+
+    private static int limit(Optional<String> text) {
+        if (text.isEmpty()) {
+            return DEFAULT_LIMIT;
+        }
+        try {
+            int limit = Integer.parseInt(text.get());
+            if (limit >= 1 && limit <= MAX_LIMIT) {
+                return limit;
+            }
+        } catch (NumberFormatException e) {
+            // answered below
+        }
+        throw new BadRequestException(Status.BAD_REQUEST_400, "bad_limit", "limit must be 1 to " + MAX_LIMIT);
+    }
+
+    private static void methodNotAllowed(ServerResponse res, String allowed) {
+        res.header(HeaderNames.ALLOW, allowed);
+        ApiError.send(res, Status.METHOD_NOT_ALLOWED_405, "method_not_allowed", "Allowed: " + allowed);
+    }
+
+    static BadRequestException unavailable(String message) {
+        return new BadRequestException(Status.SERVICE_UNAVAILABLE_503, "unavailable", message);
+    }
+
+    static String etag(long revision) {
+        return "\"" + revision + "\"";
+    }
+
+    private static String newCommandId() {
+        return UUID.randomUUID().toString();
+    }
+
+    private static void sendJson(ServerResponse res, Status status, Object body) {
+        res.status(status);
+        res.header(HeaderValues.CONTENT_TYPE_JSON);
+        res.send(Json.write(body));
+    }
+
+    record ValueBody(String key, String value) {
+    }
+
+    record PutBody(String key, String value, String message, long revision) {
+    }
+
+    record DeleteBody(String key, String message, Long revision) {
+    }
+
+    record AcceptedBody(String key, String message, String command) {
+    }
+
+    record ListedValue(String key, String value, long revision) {
+    }
+
+    record ListBody(long revision, List<ListedValue> values, String next) {
+    }
+}

@@ -1,0 +1,49 @@
+package io.kvstream.event;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.util.Map;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+import com.rabbitmq.client.Channel;
+import io.kvstream.Broker;
+import io.kvstream.Json;
+
+/**
+ * This process's subscription to the events exchange: a server-named, exclusive queue bound to the fanout,
+ * so every process gets every event. The client re-creates queue, binding and consumer after a broker
+ * outage; what was published meanwhile is fetched from the event log by the {@link EventSequencer}.
+ */
+public final class EventSubscriber implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(EventSubscriber.class.getName());
+
+    private final Channel channel;
+
+    public EventSubscriber(Broker broker, Consumer<DomainEvent> onEvent) throws IOException {
+        this.channel = broker.openChannel();
+        String queue = channel.queueDeclare("", false, true, true, Map.of()).getQueue();
+        channel.queueBind(queue, broker.settings().eventsExchange(), "");
+        channel.basicConsume(queue, true, (tag, delivery) -> {
+            DomainEvent event;
+            try {
+                event = Json.read(delivery.getBody(), DomainEvent.class);
+            } catch (IllegalArgumentException e) {
+                LOG.log(Level.WARNING, "Ignoring malformed event: " + e.getMessage());
+                return;
+            }
+            onEvent.accept(event);
+        }, tag -> { });
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (channel.isOpen()) {
+                channel.close();
+            }
+        } catch (IOException | TimeoutException | RuntimeException e) {
+            LOG.log(Level.DEBUG, "Closing channel", e);
+        }
+    }
+}

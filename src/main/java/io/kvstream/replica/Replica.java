@@ -1,0 +1,151 @@
+package io.kvstream.replica;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+import io.kvstream.event.DomainEvent;
+import io.kvstream.event.EventSequencer;
+import io.kvstream.storage.SnapshotReader;
+
+/**
+ * Every key and value in memory, kept current by applying each event once, in revision order, in O(log n)
+ * (never a reload). Reads of one key take no lock; a page of a listing is read under a shared lock so it is
+ * consistent with the revision it reports. Writers waiting for read-your-writes park on the revision they
+ * need and are released by the apply that reaches it.
+ */
+public final class Replica implements EventSequencer.Listener {
+    /** A stored value and the revision that last changed it (its ETag). */
+    public record Entry(String value, long modRevision) {
+    }
+
+    /** One page of a listing, consistent at {@code revision}; {@code next} is the key to continue after. */
+    public record Page(long revision, List<Map.Entry<String, Entry>> values, String next) {
+    }
+
+    private final ConcurrentSkipListMap<String, Entry> entries = new ConcurrentSkipListMap<>();
+    private final ReentrantReadWriteLock pageLock = new ReentrantReadWriteLock();
+    private final ConcurrentSkipListMap<Long, CompletableFuture<Void>> waiters = new ConcurrentSkipListMap<>();
+    private final SnapshotReader snapshots;
+    private volatile long revision = -1;
+
+    public Replica(SnapshotReader snapshots) {
+        this.snapshots = snapshots;
+    }
+
+    /** Replaces the content with a fresh snapshot; returns the revision it is at. */
+    public long load() {
+        ConcurrentSkipListMap<String, Entry> fresh = new ConcurrentSkipListMap<>();
+        long at = snapshots.read((key, value, modRevision) -> fresh.put(key, new Entry(value, modRevision)));
+        pageLock.writeLock().lock();
+        try {
+            entries.clear();
+            entries.putAll(fresh);
+            revision = at;
+        } finally {
+            pageLock.writeLock().unlock();
+        }
+        releaseWaiters(at);
+        return at;
+    }
+
+    public boolean loaded() {
+        return revision >= 0;
+    }
+
+    public long revision() {
+        return revision;
+    }
+
+    public int size() {
+        return entries.size();
+    }
+
+    public Entry get(String key) {
+        return entries.get(key);
+    }
+
+    @Override
+    public void onEvent(DomainEvent event) {
+        pageLock.writeLock().lock();
+        try {
+            if (event.isPut()) {
+                entries.put(event.key(), new Entry(event.value(), event.revision()));
+            } else {
+                entries.remove(event.key());
+            }
+            revision = event.revision();
+        } finally {
+            pageLock.writeLock().unlock();
+        }
+        releaseWaiters(event.revision());
+    }
+
+    /** Keys starting with {@code prefix}, sorted, strictly after {@code after} (if given), at most {@code limit}. */
+    public Page list(String prefix, String after, int limit) {
+        pageLock.readLock().lock();
+        try {
+            NavigableMap<String, Entry> range = entries.tailMap(after == null || after.compareTo(prefix) < 0
+                                                                ? prefix : after,
+                                                                after == null || after.compareTo(prefix) < 0);
+            List<Map.Entry<String, Entry>> page = new ArrayList<>(Math.min(limit, 1024));
+            String next = null;
+            for (Map.Entry<String, Entry> e : range.entrySet()) {
+                if (!e.getKey().startsWith(prefix)) {
+                    break;
+                }
+                if (page.size() == limit) {
+                    next = page.getLast().getKey();
+                    break;
+                }
+                page.add(Map.entry(e.getKey(), e.getValue()));
+            }
+            return new Page(revision, page, next);
+        } finally {
+            pageLock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Waits until this replica has applied {@code target}; false if {@code timeout} passed first.
+     */
+    public boolean awaitRevision(long target, Duration timeout) {
+        if (revision >= target) {
+            return true;
+        }
+        CompletableFuture<Void> reached = waiters.computeIfAbsent(target, r -> new CompletableFuture<>());
+        // The apply may have happened between the check and the registration.
+        if (revision >= target) {
+            releaseWaiters(revision);
+            return true;
+        }
+        try {
+            reached.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            return true;
+        } catch (TimeoutException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException e) {
+            return false;
+        }
+    }
+
+    private void releaseWaiters(long applied) {
+        Map<Long, CompletableFuture<Void>> done = waiters.headMap(applied, true);
+        if (done.isEmpty()) {
+            return;
+        }
+        done.values().forEach(f -> f.complete(null));
+        done.clear();
+    }
+}

@@ -1,0 +1,104 @@
+package io.kvstream.storage;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+
+import javax.sql.DataSource;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.helidon.dbclient.DbClient;
+import io.helidon.dbclient.jdbc.JdbcClientBuilder;
+import io.kvstream.Settings;
+import org.flywaydb.core.Flyway;
+
+/**
+ * The PostgreSQL side of a process: a HikariCP pool, Flyway migrations and a Helidon DbClient over the
+ * pool. With {@code kvstream.db.schema} set, everything lives in that schema (tests use one per class).
+ */
+public final class Database implements AutoCloseable {
+    private final HikariDataSource dataSource;
+    private final DbClient dbClient;
+    private final String schema;
+
+    private Database(HikariDataSource dataSource, String schema) {
+        this.dataSource = dataSource;
+        this.schema = schema;
+        this.dbClient = JdbcClientBuilder.create()
+                .connectionPool(new HikariConnectionPool(dataSource))
+                .build();
+    }
+
+    /** Opens the pool and brings the schema up to date. */
+    public static Database open(Settings.Db settings, String poolName) {
+        String schema = settings.schema().isBlank() ? "public" : settings.schema();
+        HikariConfig config = new HikariConfig();
+        config.setPoolName(poolName);
+        config.setJdbcUrl(settings.url());
+        config.setUsername(settings.username().isBlank() ? null : settings.username());
+        config.setPassword(settings.password().isBlank() ? null : settings.password());
+        config.setMaximumPoolSize(settings.poolSize());
+        config.setMinimumIdle(1);
+        config.setConnectionTimeout(Duration.ofSeconds(3).toMillis());
+        config.setValidationTimeout(Duration.ofSeconds(2).toMillis());
+        // Start even while the database is still down; requests fail fast until it is back.
+        config.setInitializationFailTimeout(-1);
+        // The worker sends one round trip per statement kind per batch, not per command.
+        config.addDataSourceProperty("reWriteBatchedInserts", "true");
+        // Snapshots stream in chunks instead of materialising a million rows at once.
+        config.addDataSourceProperty("defaultRowFetchSize", "2000");
+        config.addDataSourceProperty("tcpKeepAlive", "true");
+        config.setConnectionInitSql("SET search_path TO \"" + schema.replace("\"", "") + "\"");
+        HikariDataSource dataSource = new HikariDataSource(config);
+        try {
+            Flyway.configure()
+                    .dataSource(dataSource)
+                    .schemas(schema)
+                    .createSchemas(true)
+                    .locations("classpath:db/migration")
+                    .load()
+                    .migrate();
+        } catch (RuntimeException e) {
+            dataSource.close();
+            throw new IllegalStateException("Cannot prepare the database schema: " + rootMessage(e), e);
+        }
+        return new Database(dataSource, schema);
+    }
+
+    public DbClient dbClient() {
+        return dbClient;
+    }
+
+    /** For the few things DbClient does not do: LISTEN/NOTIFY and session-level advisory locks. */
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
+    public String schema() {
+        return schema;
+    }
+
+    /** A cheap round trip for health checks. */
+    public boolean reachable() {
+        try (Connection connection = dataSource.getConnection()) {
+            return connection.isValid(2);
+        } catch (SQLException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        dbClient.close();
+        dataSource.close();
+    }
+
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t.getMessage();
+    }
+}

@@ -1,0 +1,49 @@
+package io.kvstream.storage;
+
+import java.util.List;
+import java.util.stream.Stream;
+
+import io.helidon.dbclient.DbClient;
+import io.helidon.dbclient.DbRow;
+import io.kvstream.event.DomainEvent;
+
+/** Reads the stored events: catch-up for replicas, the relay's outbox, replay for WebSocket clients. */
+public final class EventLog {
+    private final DbClient db;
+
+    public EventLog(Database database) {
+        this.db = database.dbClient();
+    }
+
+    /** Up to {@code limit} events with revision greater than {@code revision}, in revision order. */
+    public List<DomainEvent> after(long revision, int limit) {
+        try (Stream<DbRow> rows = db.execute().query(
+                "SELECT revision, kind, key, value, command_id, at FROM kv_events"
+                + " WHERE revision > ? ORDER BY revision LIMIT ?", revision, limit)) {
+            return rows.map(EventLog::event).toList();
+        }
+    }
+
+    /** Events up to this revision have been compacted away; a reader behind it must reload a snapshot. */
+    public long compactedRevision() {
+        return db.execute().get("SELECT compacted_revision FROM kv_meta WHERE id = 1")
+                .map(row -> row.column(1).get(Long.class))
+                .orElse(0L);
+    }
+
+    public long committedRevision() {
+        return db.execute().get("SELECT revision FROM kv_meta WHERE id = 1")
+                .map(row -> row.column(1).get(Long.class))
+                .orElse(0L);
+    }
+
+    static DomainEvent event(DbRow row) {
+        String at = row.column("at").get(java.time.OffsetDateTime.class).toInstant().toString();
+        return new DomainEvent(row.column("kind").get(String.class),
+                               row.column("key").get(String.class),
+                               row.column("value").get(String.class),
+                               row.column("revision").get(Long.class),
+                               row.column("command_id").get(String.class),
+                               at);
+    }
+}

@@ -1,0 +1,197 @@
+package io.kvstream.worker;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+
+import io.helidon.dbclient.DbClient;
+import io.helidon.dbclient.DbRow;
+import io.helidon.dbclient.DbTransaction;
+import io.kvstream.command.Command;
+import io.kvstream.command.CommandOutcome;
+import io.kvstream.event.DomainEvent;
+import io.kvstream.storage.Database;
+
+/**
+ * Commits a batch of commands in one PostgreSQL transaction (group commit). The transaction first locks
+ * the revision counter row, so concurrent workers commit one after the other and revisions form one
+ * gap-free total order. Each statement kind is sent once per batch with array parameters, so a batch of
+ * 200 commands costs the same eight round trips as a batch of one.
+ */
+public final class BatchCommitter {
+    private final DbClient db;
+    private final String notifyChannel;
+
+    public BatchCommitter(Database database) {
+        this.db = database.dbClient();
+        this.notifyChannel = notifyChannel(database.schema());
+    }
+
+    /** The LISTEN/NOTIFY channel that tells the relay new events are committed. */
+    public static String notifyChannel(String schema) {
+        return "kvstream_events_" + schema.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
+    }
+
+    /** Outcomes in the order of {@code commands}; a command id seen before gets its first outcome again. */
+    public List<CommandOutcome> commit(List<Command> commands) {
+        DbTransaction tx = db.transaction();
+        try {
+            List<CommandOutcome> outcomes = commitIn(tx, commands);
+            tx.commit();
+            return outcomes;
+        } catch (RuntimeException e) {
+            tx.rollback();
+            throw e;
+        }
+    }
+
+    private List<CommandOutcome> commitIn(DbTransaction tx, List<Command> commands) {
+        long revision = tx.get("SELECT revision FROM kv_meta WHERE id = 1 FOR UPDATE")
+                .map(row -> row.column(1).get(Long.class))
+                .orElseThrow();
+        Map<String, CommandOutcome> known = committedOutcomes(tx, commands);
+        Map<String, Long> modRevisions = currentModRevisions(tx, commands);
+
+        Batch batch = new Batch();
+        List<CommandOutcome> outcomes = new ArrayList<>(commands.size());
+        for (Command command : commands) {
+            CommandOutcome earlier = known.get(command.id());
+            if (earlier != null) {
+                outcomes.add(earlier);
+                continue;
+            }
+            Long current = modRevisions.get(command.key());
+            CommandOutcome outcome;
+            if (command.ifMatch() != null && !command.ifMatch().equals(current)
+                || command.requiresAbsent() && current != null) {
+                outcome = new CommandOutcome(command.id(), CommandOutcome.PRECONDITION_FAILED, revision);
+            } else if (command.isPut()) {
+                revision++;
+                modRevisions.put(command.key(), revision);
+                batch.put(command, revision);
+                outcome = new CommandOutcome(command.id(), CommandOutcome.APPLIED, revision);
+            } else if (current == null) {
+                outcome = new CommandOutcome(command.id(), CommandOutcome.UNCHANGED, revision);
+            } else {
+                revision++;
+                modRevisions.put(command.key(), null);
+                batch.delete(command, revision);
+                outcome = new CommandOutcome(command.id(), CommandOutcome.APPLIED, revision);
+            }
+            known.put(command.id(), outcome);
+            batch.record(outcome);
+            outcomes.add(outcome);
+        }
+        batch.write(tx, revision, notifyChannel);
+        return outcomes;
+    }
+
+    private static Map<String, CommandOutcome> committedOutcomes(DbTransaction tx, List<Command> commands) {
+        String[] ids = commands.stream().map(Command::id).distinct().toArray(String[]::new);
+        Map<String, CommandOutcome> known = new HashMap<>();
+        try (Stream<DbRow> rows = tx.query("SELECT id, status, revision FROM kv_commands WHERE id = ANY(?)",
+                                           (Object) ids)) {
+            rows.forEach(row -> known.put(row.column(1).get(String.class),
+                                          new CommandOutcome(row.column(1).get(String.class),
+                                                             row.column(2).get(String.class),
+                                                             row.column(3).get(Long.class))));
+        }
+        return known;
+    }
+
+    private static Map<String, Long> currentModRevisions(DbTransaction tx, List<Command> commands) {
+        String[] keys = commands.stream().map(Command::key).distinct().toArray(String[]::new);
+        Map<String, Long> modRevisions = new HashMap<>();
+        try (Stream<DbRow> rows = tx.query("SELECT key, mod_revision FROM kv_values WHERE key = ANY(?)",
+                                           (Object) keys)) {
+            rows.forEach(row -> modRevisions.put(row.column(1).get(String.class), row.column(2).get(Long.class)));
+        }
+        return modRevisions;
+    }
+
+    /** What one transaction writes: the final state of each touched key, its events and its command ids. */
+    private static final class Batch {
+        private final Map<String, String> finalValues = new LinkedHashMap<>();
+        private final Map<String, Long> finalRevisions = new HashMap<>();
+        private final Set<String> deletedKeys = new LinkedHashSet<>();
+        private final List<Long> eventRevisions = new ArrayList<>();
+        private final List<String> eventKinds = new ArrayList<>();
+        private final List<String> eventKeys = new ArrayList<>();
+        private final List<String> eventValues = new ArrayList<>();
+        private final List<String> eventCommands = new ArrayList<>();
+        private final List<String> commandIds = new ArrayList<>();
+        private final List<String> commandStatuses = new ArrayList<>();
+        private final List<Long> commandRevisions = new ArrayList<>();
+
+        void put(Command command, long revision) {
+            finalValues.put(command.key(), command.value());
+            finalRevisions.put(command.key(), revision);
+            deletedKeys.remove(command.key());
+            event(DomainEvent.PUT, command, revision);
+        }
+
+        void delete(Command command, long revision) {
+            finalValues.remove(command.key());
+            finalRevisions.remove(command.key());
+            deletedKeys.add(command.key());
+            event(DomainEvent.DELETED, command, revision);
+        }
+
+        void record(CommandOutcome outcome) {
+            commandIds.add(outcome.command());
+            commandStatuses.add(outcome.status());
+            commandRevisions.add(outcome.revision());
+        }
+
+        private void event(String kind, Command command, long revision) {
+            eventRevisions.add(revision);
+            eventKinds.add(kind);
+            eventKeys.add(command.key());
+            eventValues.add(command.isPut() ? command.value() : null);
+            eventCommands.add(command.id());
+        }
+
+        void write(DbTransaction tx, long revision, String notifyChannel) {
+            if (!deletedKeys.isEmpty()) {
+                tx.dml("DELETE FROM kv_values WHERE key = ANY(?)", (Object) deletedKeys.toArray(String[]::new));
+            }
+            if (!finalValues.isEmpty()) {
+                String[] keys = finalValues.keySet().toArray(String[]::new);
+                tx.dml("INSERT INTO kv_values (key, value, mod_revision)"
+                       + " SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]))"
+                       + " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, mod_revision = EXCLUDED.mod_revision",
+                       keys,
+                       finalValues.values().toArray(String[]::new),
+                       longs(java.util.Arrays.stream(keys).map(finalRevisions::get).toList()));
+            }
+            if (!eventRevisions.isEmpty()) {
+                tx.dml("INSERT INTO kv_events (revision, kind, key, value, command_id, at)"
+                       + " SELECT r, k, key, v, c, clock_timestamp()"
+                       + " FROM unnest(CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[])) AS e(r, k, key, v, c)",
+                       longs(eventRevisions),
+                       eventKinds.toArray(String[]::new),
+                       eventKeys.toArray(String[]::new),
+                       eventValues.toArray(String[]::new),
+                       eventCommands.toArray(String[]::new));
+                tx.dml("UPDATE kv_meta SET revision = ? WHERE id = 1", revision);
+                tx.get("SELECT pg_notify(?, '')", notifyChannel);
+            }
+            if (!commandIds.isEmpty()) {
+                tx.dml("INSERT INTO kv_commands (id, status, revision)"
+                       + " SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]))",
+                       commandIds.toArray(String[]::new),
+                       commandStatuses.toArray(String[]::new),
+                       longs(commandRevisions));
+            }
+        }
+
+        private static long[] longs(List<Long> values) {
+            return values.stream().mapToLong(Long::longValue).toArray();
+        }
+    }
+}

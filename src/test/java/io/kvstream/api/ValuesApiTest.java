@@ -1,0 +1,205 @@
+package io.kvstream.api;
+
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webclient.api.ClientResponseTyped;
+import io.helidon.webclient.http1.Http1Client;
+import io.helidon.webserver.WebServerConfig;
+import io.helidon.webserver.testing.junit5.ServerTest;
+import io.helidon.webserver.testing.junit5.SetUpServer;
+import io.kvstream.Kvstream;
+import io.kvstream.Settings;
+import io.kvstream.testing.TestServices;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.matchesPattern;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.startsWith;
+
+/** Every row of the API table, through real HTTP against real PostgreSQL and AMQP. */
+@ServerTest
+class ValuesApiTest {
+    private static Kvstream app;
+    private final Http1Client client;
+
+    ValuesApiTest(Http1Client client) {
+        this.client = client;
+    }
+
+    @SetUpServer
+    static void server(WebServerConfig.Builder server) {
+        app = Kvstream.start(TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("api"),
+                                                   TestServices.uniqueName("api")));
+        app.configure(server);
+    }
+
+    @AfterAll
+    static void stop() {
+        app.close();
+    }
+
+    @Test
+    void putAnswersSeedShapeWithRevisionAndEtag() {
+        ClientResponseTyped<String> put = client.put("/values/putkey").submit("myvalue", String.class);
+        assertThat(put.status(), is(Status.OK_200));
+        long revision = app.replica().get("putkey").modRevision();
+        assertThat(put.entity(), is("{\"key\":\"putkey\",\"value\":\"myvalue\",\"message\":\"OK\",\"revision\":" + revision + "}"));
+        assertThat(put.headers().first(HeaderNames.ETAG).orElseThrow(), is("\"" + revision + "\""));
+        assertThat(put.headers().first(HeaderNames.CONTENT_TYPE).orElseThrow(), startsWith("application/json"));
+    }
+
+    @Test
+    void putThenGetOnSameReplicaSeesValue() {
+        client.put("/values/rywkey").submit("first", String.class);
+        ClientResponseTyped<String> put = client.put("/values/rywkey").submit("second", String.class);
+        ClientResponseTyped<String> get = client.get("/values/rywkey").request(String.class);
+        assertThat(get.status(), is(Status.OK_200));
+        assertThat(get.entity(), is("{\"key\":\"rywkey\",\"value\":\"second\"}"));
+        assertThat(get.headers().first(HeaderNames.ETAG), is(put.headers().first(HeaderNames.ETAG)));
+    }
+
+    @Test
+    void getOfMissingKeyIs404WithEmptyBody() {
+        ClientResponseTyped<String> get = client.get("/values/nonexistingkey").request(String.class);
+        assertThat(get.status(), is(Status.NOT_FOUND_404));
+        assertThat(get.entity(), is(""));
+    }
+
+    @Test
+    void deleteAnswersOneWithRevisionThenZero() {
+        client.put("/values/delkey").submit("v", String.class);
+        ClientResponseTyped<String> first = client.delete("/values/delkey").request(String.class);
+        assertThat(first.status(), is(Status.OK_200));
+        long revision = app.replica().revision();
+        assertThat(first.entity(), is("{\"key\":\"delkey\",\"message\":\"1\",\"revision\":" + revision + "}"));
+        assertThat(client.get("/values/delkey").request(String.class).status(), is(Status.NOT_FOUND_404));
+
+        ClientResponseTyped<String> second = client.delete("/values/delkey").request(String.class);
+        assertThat(second.status(), is(Status.OK_200));
+        assertThat(second.entity(), is("{\"key\":\"delkey\",\"message\":\"0\"}"));
+        assertThat(app.replica().revision(), is(revision));
+    }
+
+    @Test
+    void respondAsyncAnswers202WithCommandIdAndStillApplies() {
+        ClientResponseTyped<String> put = client.put("/values/asynckey")
+                .header(HeaderNames.create("Prefer"), "respond-async")
+                .submit("later", String.class);
+        assertThat(put.status(), is(Status.ACCEPTED_202));
+        assertThat(put.entity(), matchesPattern(
+                "\\{\"key\":\"asynckey\",\"message\":\"Accepted\",\"command\":\"[0-9a-f-]{36}\"}"));
+        org.awaitility.Awaitility.await().until(() -> app.replica().get("asynckey") != null);
+        assertThat(app.replica().get("asynckey").value(), is("later"));
+    }
+
+    @Test
+    void ifMatchWithCurrentRevisionWinsAndStaleOneGets412() {
+        ClientResponseTyped<String> created = client.put("/values/caskey").submit("a", String.class);
+        String etag = created.headers().first(HeaderNames.ETAG).orElseThrow();
+        ClientResponseTyped<String> ok = client.put("/values/caskey").header(HeaderNames.IF_MATCH, etag)
+                .submit("b", String.class);
+        assertThat(ok.status(), is(Status.OK_200));
+        ClientResponseTyped<String> stale = client.put("/values/caskey").header(HeaderNames.IF_MATCH, etag)
+                .submit("c", String.class);
+        assertThat(stale.status(), is(Status.PRECONDITION_FAILED_412));
+        assertThat(stale.entity(), matchesPattern(
+                "\\{\"error\":\"precondition_failed\",\"message\":\"[^\"]+\",\"support\":\"[0-9a-f]{16}\"}"));
+        assertThat(client.get("/values/caskey").request(String.class).entity(), is("{\"key\":\"caskey\",\"value\":\"b\"}"));
+    }
+
+    @Test
+    void ifMatchOnMissingKeyIs412() {
+        ClientResponseTyped<String> put = client.put("/values/nokey-cas").header(HeaderNames.IF_MATCH, "\"1\"")
+                .submit("x", String.class);
+        assertThat(put.status(), is(Status.PRECONDITION_FAILED_412));
+        assertThat(client.get("/values/nokey-cas").request(String.class).status(), is(Status.NOT_FOUND_404));
+    }
+
+    @Test
+    void ifNoneMatchStarCreatesOnlyOnce() {
+        ClientResponseTyped<String> first = client.put("/values/createonly").header(HeaderNames.IF_NONE_MATCH, "*")
+                .submit("one", String.class);
+        ClientResponseTyped<String> second = client.put("/values/createonly").header(HeaderNames.IF_NONE_MATCH, "*")
+                .submit("two", String.class);
+        assertThat(first.status(), is(Status.OK_200));
+        assertThat(second.status(), is(Status.PRECONDITION_FAILED_412));
+        assertThat(client.get("/values/createonly").request(String.class).entity(),
+                   is("{\"key\":\"createonly\",\"value\":\"one\"}"));
+    }
+
+    @Test
+    void deleteWithStaleIfMatchIs412AndKeepsValue() {
+        ClientResponseTyped<String> put = client.put("/values/delcas").submit("keep", String.class);
+        long revision = Long.parseLong(put.headers().first(HeaderNames.ETAG).orElseThrow().replace("\"", ""));
+        ClientResponseTyped<String> delete = client.delete("/values/delcas")
+                .header(HeaderNames.IF_MATCH, "\"" + (revision + 1000) + "\"").request(String.class);
+        assertThat(delete.status(), is(Status.PRECONDITION_FAILED_412));
+        assertThat(client.get("/values/delcas").request(String.class).status(), is(Status.OK_200));
+    }
+
+    @Test
+    void casRaceHasExactlyOneWinner() throws Exception {
+        String etag = client.put("/values/race").submit("start", String.class)
+                .headers().first(HeaderNames.ETAG).orElseThrow();
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Callable<Status>> writers = List.of(
+                    () -> client.put("/values/race").header(HeaderNames.IF_MATCH, etag).submit("A", String.class).status(),
+                    () -> client.put("/values/race").header(HeaderNames.IF_MATCH, etag).submit("B", String.class).status());
+            List<Status> statuses = threads.invokeAll(writers).stream().map(ValuesApiTest::get).sorted().toList();
+            assertThat(statuses, is(List.of(Status.OK_200, Status.PRECONDITION_FAILED_412)));
+        }
+    }
+
+    @Test
+    void listIsSortedPaginatedAndConsistent() {
+        for (String k : List.of("list-c", "list-a", "list-b", "other")) {
+            client.put("/values/" + k).submit("v-" + k, String.class);
+        }
+        ClientResponseTyped<String> page1 = client.get("/values").queryParam("prefix", "list-")
+                .queryParam("limit", "2").request(String.class);
+        long revision = app.replica().revision();
+        assertThat(page1.status(), is(Status.OK_200));
+        long revA = app.replica().get("list-a").modRevision();
+        long revB = app.replica().get("list-b").modRevision();
+        long revC = app.replica().get("list-c").modRevision();
+        assertThat(page1.entity(), is("{\"revision\":" + revision + ",\"values\":["
+                                      + "{\"key\":\"list-a\",\"value\":\"v-list-a\",\"revision\":" + revA + "},"
+                                      + "{\"key\":\"list-b\",\"value\":\"v-list-b\",\"revision\":" + revB + "}],"
+                                      + "\"next\":\"list-b\"}"));
+        ClientResponseTyped<String> page2 = client.get("/values").queryParam("prefix", "list-")
+                .queryParam("limit", "2").queryParam("after", "list-b").request(String.class);
+        assertThat(page2.entity(), is("{\"revision\":" + revision + ",\"values\":["
+                                      + "{\"key\":\"list-c\",\"value\":\"v-list-c\",\"revision\":" + revC + "}]}"));
+    }
+
+    @Test
+    void listWithBadLimitIs400() {
+        ClientResponseTyped<String> res = client.get("/values").queryParam("limit", "0").request(String.class);
+        assertThat(res.status(), is(Status.BAD_REQUEST_400));
+        assertThat(res.entity(), containsString("\"error\":\"bad_limit\""));
+    }
+
+    @Test
+    void keyIsPercentDecodedUtf8() {
+        ClientResponseTyped<String> put = client.put("/values/caf%C3%A9%20au%20lait").submit("☕", String.class);
+        assertThat(put.status(), is(Status.OK_200));
+        assertThat(app.replica().get("café au lait").value(), is("☕"));
+    }
+
+    private static Status get(Future<Status> f) {
+        try {
+            return f.get();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+}

@@ -1,0 +1,47 @@
+package io.kvstream.testing;
+
+import java.net.URI;
+
+import io.helidon.webserver.WebServer;
+import io.kvstream.Kvstream;
+import io.kvstream.Settings;
+
+/** One kvstream process inside the test JVM: the role's components plus a web server on a free port. */
+public final class TestNode implements AutoCloseable {
+    private final Kvstream app;
+    private final WebServer server;
+
+    private TestNode(Kvstream app, WebServer server) {
+        this.app = app;
+        this.server = server;
+    }
+
+    public static TestNode start(Settings settings) {
+        Kvstream app = Kvstream.start(settings);
+        WebServer server = WebServer.builder()
+                .host("127.0.0.1")
+                .port(0)
+                .update(app::configure)
+                .build()
+                .start();
+        return new TestNode(app, server);
+    }
+
+    public Kvstream app() {
+        return app;
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    public URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + port() + path);
+    }
+
+    @Override
+    public void close() {
+        server.stop();
+        app.close();
+    }
+}

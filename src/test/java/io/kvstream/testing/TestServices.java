@@ -1,0 +1,95 @@
+package io.kvstream.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.UUID;
+
+import io.helidon.config.Config;
+import io.kvstream.Settings;
+import io.kvstream.embedded.EmbeddedBroker;
+import io.kvstream.embedded.EmbeddedPostgres;
+
+/**
+ * The PostgreSQL and AMQP broker the tests run against: the machine's real servers when
+ * {@code KVSTREAM_TEST_DB_URL} / {@code KVSTREAM_TEST_AMQP_URI} are set (CI sets them), otherwise embedded
+ * ones started once per test JVM. Every test gets its own schema and exchange/queue prefix.
+ */
+public final class TestServices {
+    private static EmbeddedPostgres embeddedPostgres;
+    private static EmbeddedBroker embeddedBroker;
+
+    private TestServices() {
+    }
+
+    public static synchronized Settings.Db db() {
+        String url = System.getenv("KVSTREAM_TEST_DB_URL");
+        if (url != null && !url.isBlank()) {
+            return new Settings.Db(url, env("KVSTREAM_TEST_DB_USERNAME", "postgres"),
+                                   env("KVSTREAM_TEST_DB_PASSWORD", ""), "", 8);
+        }
+        if (embeddedPostgres == null) {
+            embeddedPostgres = start(dir -> EmbeddedPostgres.start(dir, 0), "pg");
+        }
+        return new Settings.Db(embeddedPostgres.jdbcUrl(), embeddedPostgres.username(),
+                               embeddedPostgres.password(), "", 8);
+    }
+
+    public static synchronized String amqpUri() {
+        String uri = System.getenv("KVSTREAM_TEST_AMQP_URI");
+        if (uri != null && !uri.isBlank()) {
+            return uri;
+        }
+        if (embeddedBroker == null) {
+            embeddedBroker = start(dir -> EmbeddedBroker.start(dir, 0), "amqp");
+        }
+        return embeddedBroker.amqpUri();
+    }
+
+    /** True when the tests run against the machine's real servers (as in CI). */
+    public static boolean realServers() {
+        String url = System.getenv("KVSTREAM_TEST_DB_URL");
+        return url != null && !url.isBlank();
+    }
+
+    /** Settings for one test: its own schema and names, everything else as application.yaml says. */
+    public static Settings settings(Settings.Role role, String schema, String prefix) {
+        return Settings.from(Config.create())
+                .withRole(role)
+                .withDb(db().withSchema(schema))
+                .withAmqp(new Settings.Amqp(amqpUri(), prefix));
+    }
+
+    /** A fresh lowercase name for a schema or exchange prefix, e.g. {@code t_values_1a2b3c4d}. */
+    public static String uniqueName(String purpose) {
+        return "t_" + purpose.toLowerCase(Locale.ROOT) + "_" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    private static String env(String name, String defaultValue) {
+        String value = System.getenv(name);
+        return value == null || value.isBlank() ? defaultValue : value;
+    }
+
+    private interface Starter<T extends AutoCloseable> {
+        T start(Path dir) throws IOException;
+    }
+
+    private static <T extends AutoCloseable> T start(Starter<T> starter, String name) {
+        try {
+            Path dir = Files.createTempDirectory("kvstream-test-" + name);
+            T server = starter.start(dir);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    server.close();
+                } catch (Exception e) {
+                    // the JVM is going away
+                }
+            }));
+            return server;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
