@@ -38,7 +38,7 @@ public final class EventLog {
     }
 
     static DomainEvent event(DbRow row) {
-        String at = row.column("at").get(java.time.OffsetDateTime.class).toInstant().toString();
+        String at = row.column("at").get(java.sql.Timestamp.class).toInstant().toString();
         return new DomainEvent(row.column("kind").get(String.class),
                                row.column("key").get(String.class),
                                row.column("value").get(String.class),

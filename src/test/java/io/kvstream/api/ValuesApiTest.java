@@ -1,5 +1,9 @@
 package io.kvstream.api;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
@@ -9,6 +13,8 @@ import java.util.concurrent.Future;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webclient.api.ClientResponseTyped;
+import io.helidon.webclient.api.HttpClientResponse;
+import io.helidon.webserver.WebServer;
 import io.helidon.webclient.http1.Http1Client;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.testing.junit5.ServerTest;
@@ -31,8 +37,11 @@ class ValuesApiTest {
     private static Kvstream app;
     private final Http1Client client;
 
-    ValuesApiTest(Http1Client client) {
+    private final int port;
+
+    ValuesApiTest(Http1Client client, WebServer server) {
         this.client = client;
+        this.port = server.port();
     }
 
     @SetUpServer
@@ -69,9 +78,10 @@ class ValuesApiTest {
 
     @Test
     void getOfMissingKeyIs404WithEmptyBody() {
-        ClientResponseTyped<String> get = client.get("/values/nonexistingkey").request(String.class);
-        assertThat(get.status(), is(Status.NOT_FOUND_404));
-        assertThat(get.entity(), is(""));
+        try (HttpClientResponse get = client.get("/values/nonexistingkey").request()) {
+            assertThat(get.status(), is(Status.NOT_FOUND_404));
+            assertThat(get.headers().contentLength().orElse(-1), is(0L));
+        }
     }
 
     @Test
@@ -154,8 +164,8 @@ class ValuesApiTest {
             List<Callable<Status>> writers = List.of(
                     () -> client.put("/values/race").header(HeaderNames.IF_MATCH, etag).submit("A", String.class).status(),
                     () -> client.put("/values/race").header(HeaderNames.IF_MATCH, etag).submit("B", String.class).status());
-            List<Status> statuses = threads.invokeAll(writers).stream().map(ValuesApiTest::get).sorted().toList();
-            assertThat(statuses, is(List.of(Status.OK_200, Status.PRECONDITION_FAILED_412)));
+            List<Integer> statuses = threads.invokeAll(writers).stream().map(f -> get(f).code()).sorted().toList();
+            assertThat(statuses, is(List.of(200, 412)));
         }
     }
 
@@ -189,9 +199,15 @@ class ValuesApiTest {
     }
 
     @Test
-    void keyIsPercentDecodedUtf8() {
-        ClientResponseTyped<String> put = client.put("/values/caf%C3%A9%20au%20lait").submit("☕", String.class);
-        assertThat(put.status(), is(Status.OK_200));
+    void keyIsPercentDecodedUtf8() throws Exception {
+        // The JDK client sends the path exactly as written; Helidon's would encode the '%' again.
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            HttpResponse<String> put = http.send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/values/caf%C3%A9%20au%20lait"))
+                            .PUT(HttpRequest.BodyPublishers.ofString("☕")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(put.statusCode(), is(200));
+        }
         assertThat(app.replica().get("café au lait").value(), is("☕"));
     }
 
