@@ -1,0 +1,134 @@
+package io.kvstream.cluster;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.LongStream;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.GetResponse;
+import io.kvstream.Json;
+import io.kvstream.Settings;
+import io.kvstream.command.Command;
+import io.kvstream.command.CommandOutcome;
+import io.kvstream.replica.Replica;
+import io.kvstream.testing.LoadClient;
+import io.kvstream.testing.StoredContent;
+import io.kvstream.testing.TestNode;
+import io.kvstream.testing.TestServices;
+import org.junit.jupiter.api.Test;
+
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.notNullValue;
+
+/**
+ * Several processes against one PostgreSQL schema and one broker: every replica ends equal to the
+ * database, revisions stay one gap-free order with several workers, and commands apply exactly once.
+ */
+class ConvergenceTest {
+
+    @Test
+    void twoApiProcessesAndOneWorkerConvergeToTheDatabase() throws Exception {
+        String schema = TestServices.uniqueName("conv");
+        String prefix = TestServices.uniqueName("conv");
+        try (TestNode worker = TestNode.start(TestServices.settings(Settings.Role.WORKER, schema, prefix));
+             TestNode api1 = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix));
+             TestNode api2 = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix));
+             LoadClient load = new LoadClient()) {
+            // 32 virtual-thread writers x 500 writes, alternating between the two API processes.
+            load.run(32, 500, 20, writer -> (writer % 2 == 0 ? api1 : api2).uri("/"));
+
+            assertThat(load.failed(), is(0L));
+            assertThat(load.acknowledged(), is(16_000L));
+            StoredContent stored = StoredContent.read(TestServices.db().withSchema(schema));
+            assertThat(stored.revision(), is(16_000L));
+            assertThat(stored.eventRevisions(), is(LongStream.rangeClosed(1, 16_000).boxed().toList()));
+            for (TestNode api : List.of(api1, api2)) {
+                Replica replica = api.app().replica();
+                await().until(() -> replica.revision() == stored.revision());
+                assertThat(StoredContent.of(replica), is(stored.values()));
+            }
+            load.acknowledgedWrites().forEach((key, ack) -> {
+                assertThat(stored.values().get(key), is(new Replica.Entry(ack.value(), ack.revision())));
+            });
+        }
+    }
+
+    @Test
+    void twoWorkersKeepOneGapFreeOrder() throws Exception {
+        String schema = TestServices.uniqueName("twow");
+        String prefix = TestServices.uniqueName("twow");
+        try (TestNode worker1 = TestNode.start(TestServices.settings(Settings.Role.WORKER, schema, prefix));
+             TestNode worker2 = TestNode.start(TestServices.settings(Settings.Role.WORKER, schema, prefix));
+             TestNode api = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix));
+             LoadClient load = new LoadClient()) {
+            load.run(16, 200, 10, writer -> api.uri("/"));
+
+            assertThat(load.failed(), is(0L));
+            StoredContent stored = StoredContent.read(TestServices.db().withSchema(schema));
+            assertThat(stored.revision(), is(3_200L));
+            assertThat(stored.eventRevisions(), is(LongStream.rangeClosed(1, 3_200).boxed().toList()));
+            await().until(() -> api.app().replica().revision() == 3_200L);
+            assertThat(StoredContent.of(api.app().replica()), is(stored.values()));
+        }
+    }
+
+    @Test
+    void redeliveredCommandChangesNothingAndGetsTheSameAnswer() throws Exception {
+        String schema = TestServices.uniqueName("redeliver");
+        String prefix = TestServices.uniqueName("redeliver");
+        Settings settings = TestServices.settings(Settings.Role.ALL, schema, prefix);
+        try (TestNode node = TestNode.start(settings);
+             Connection connection = connect(settings);
+             Channel channel = connection.createChannel()) {
+            String replies = channel.queueDeclare().getQueue();
+            Command command = Command.put("fixed-command-id", "dup", "once", null, false);
+            AMQP.BasicProperties props = new AMQP.BasicProperties.Builder().replyTo(replies)
+                    .correlationId(command.id()).deliveryMode(2).build();
+
+            channel.basicPublish("", settings.amqp().commandQueue(), props, Json.write(command));
+            CommandOutcome first = nextOutcome(channel, replies);
+            // The same command again, as the broker would redeliver it after a worker crash before its ack.
+            channel.basicPublish("", settings.amqp().commandQueue(), props, Json.write(command));
+            CommandOutcome second = nextOutcome(channel, replies);
+
+            assertThat(first, is(new CommandOutcome("fixed-command-id", CommandOutcome.APPLIED, 1)));
+            assertThat(second, is(first));
+            StoredContent stored = StoredContent.read(settings.db());
+            assertThat(stored.revision(), is(1L));
+            assertThat(stored.eventRevisions(), is(List.of(1L)));
+            assertThat(stored.values(), is(Map.of("dup", new Replica.Entry("once", 1))));
+        }
+    }
+
+    private static CommandOutcome nextOutcome(Channel channel, String queue) {
+        List<GetResponse> got = new ArrayList<>();
+        await().until(() -> {
+            GetResponse response = channel.basicGet(queue, true);
+            if (response != null) {
+                got.add(response);
+            }
+            return !got.isEmpty();
+        });
+        CommandOutcome outcome = Json.read(got.getFirst().getBody(), CommandOutcome.class);
+        assertThat(outcome, notNullValue());
+        return outcome;
+    }
+
+    private static Connection connect(Settings settings) throws IOException, TimeoutException {
+        ConnectionFactory factory = new ConnectionFactory();
+        try {
+            factory.setUri(settings.amqp().uri());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        return factory.newConnection("test");
+    }
+}

@@ -1,0 +1,98 @@
+package io.kvstream.testing;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntFunction;
+
+/**
+ * Many concurrent writers that remember every acknowledged write: key → last acknowledged value and the
+ * revision the server answered with. Used by convergence and fault tests to prove nothing acknowledged is lost.
+ */
+public final class LoadClient implements AutoCloseable {
+    private final HttpClient http = HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(5))
+            .executor(Executors.newVirtualThreadPerTaskExecutor())
+            .build();
+    private final Map<String, Acknowledged> acknowledgedWrites = new ConcurrentHashMap<>();
+    private final AtomicLong acknowledged = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+
+    /**
+     * {@code writers} threads each PUT {@code writesPerWriter} times to key {@code w<writer>-k<i % keysPerWriter>},
+     * sending writer {@code n}'s requests to {@code baseUri.apply(n)}. Keys are owned by one writer, so the
+     * last acknowledged value of each key is known exactly.
+     */
+    public void run(int writers, int writesPerWriter, int keysPerWriter, IntFunction<URI> baseUri) throws Exception {
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<?>> running = new ArrayList<>();
+            for (int w = 0; w < writers; w++) {
+                int writer = w;
+                running.add(threads.submit(() -> {
+                    for (int i = 0; i < writesPerWriter; i++) {
+                        put(baseUri.apply(writer), "w" + writer + "-k" + (i % keysPerWriter), "v" + i);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : running) {
+                f.get();
+            }
+        }
+    }
+
+    /** One PUT; records it if the server acknowledged it with 200. Returns the status (or -1 on I/O error). */
+    public int put(URI base, String key, String value) {
+        try {
+            HttpResponse<String> res = http.send(
+                    HttpRequest.newBuilder(base.resolve("/values/" + key))
+                            .timeout(Duration.ofSeconds(15))
+                            .PUT(HttpRequest.BodyPublishers.ofString(value)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (res.statusCode() == 200) {
+                String etag = res.headers().firstValue("ETag").orElseThrow();
+                long revision = Long.parseLong(etag.replace("\"", ""));
+                // Each key belongs to one sequential writer, so the latest acknowledgement is the last one.
+                acknowledgedWrites.put(key, new Acknowledged(value, revision));
+                acknowledged.incrementAndGet();
+            } else {
+                failed.incrementAndGet();
+            }
+            return res.statusCode();
+        } catch (Exception e) {
+            failed.incrementAndGet();
+            return -1;
+        }
+    }
+
+    /** The last acknowledged write of each key: its value and the revision the server answered. */
+    public record Acknowledged(String value, long revision) {
+    }
+
+    public Map<String, Acknowledged> acknowledgedWrites() {
+        return acknowledgedWrites;
+    }
+
+    public long acknowledged() {
+        return acknowledged.get();
+    }
+
+    public long failed() {
+        return failed.get();
+    }
+
+    @Override
+    public void close() {
+        http.close();
+    }
+}

@@ -1,0 +1,59 @@
+package io.kvstream.testing;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import io.kvstream.Settings;
+import io.kvstream.replica.Replica;
+
+/** What PostgreSQL holds for one test schema, read with plain JDBC to compare replicas against it. */
+public record StoredContent(long revision, Map<String, Replica.Entry> values, List<Long> eventRevisions) {
+
+    public static StoredContent read(Settings.Db db) {
+        try (Connection c = DriverManager.getConnection(db.url(), db.username(), db.password());
+             Statement s = c.createStatement()) {
+            s.execute("SET search_path TO \"" + db.schema() + "\"");
+            long revision;
+            try (ResultSet rs = s.executeQuery("SELECT revision FROM kv_meta WHERE id = 1")) {
+                rs.next();
+                revision = rs.getLong(1);
+            }
+            Map<String, Replica.Entry> values = new TreeMap<>();
+            try (ResultSet rs = s.executeQuery("SELECT key, value, mod_revision FROM kv_values")) {
+                while (rs.next()) {
+                    values.put(rs.getString(1), new Replica.Entry(rs.getString(2), rs.getLong(3)));
+                }
+            }
+            List<Long> events = new ArrayList<>();
+            try (ResultSet rs = s.executeQuery("SELECT revision FROM kv_events ORDER BY revision")) {
+                while (rs.next()) {
+                    events.add(rs.getLong(1));
+                }
+            }
+            return new StoredContent(revision, values, events);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The replica's full content, in the same shape, for an exact comparison. */
+    public static Map<String, Replica.Entry> of(Replica replica) {
+        Map<String, Replica.Entry> values = new TreeMap<>();
+        String after = null;
+        while (true) {
+            Replica.Page page = replica.list("", after, 1000);
+            page.values().forEach(e -> values.put(e.getKey(), e.getValue()));
+            if (page.next() == null) {
+                return values;
+            }
+            after = page.next();
+        }
+    }
+}
