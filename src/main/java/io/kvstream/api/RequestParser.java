@@ -58,9 +58,11 @@ final class RequestParser {
         Optional<String> contentType = req.headers().first(HeaderNames.CONTENT_TYPE);
         if (contentType.isPresent()) {
             String type = contentType.get().toLowerCase(Locale.ROOT);
-            if (type.startsWith("multipart/") || type.startsWith("application/x-www-form-urlencoded")) {
+            // Any type is stored as the raw body (curl -d sends form-urlencoded); a multipart body would store
+            // the encoding instead of the value the client meant.
+            if (type.startsWith("multipart/")) {
                 throw new BadRequestException(Status.UNSUPPORTED_MEDIA_TYPE_415, "unsupported_media_type",
-                                              "The value is the raw request body; form encodings are not accepted");
+                                              "The value is the raw request body; multipart bodies are not accepted");
             }
         }
         Optional<String> declared = req.headers().first(HeaderNames.CONTENT_LENGTH);
