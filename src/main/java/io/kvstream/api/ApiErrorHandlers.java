@@ -13,7 +13,7 @@ public final class ApiErrorHandlers {
     }
 
     public static void register(HttpRouting.Builder routing, ApiMetrics metrics) {
-        routing.error(BadRequestException.class, (req, res, e) -> {
+        routing.error(ApiException.class, (req, res, e) -> {
             metrics.rejected(e.code());
             ApiError.send(res, e.status(), e.code(), e.getMessage());
         });

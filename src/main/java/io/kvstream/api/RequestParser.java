@@ -33,22 +33,22 @@ final class RequestParser {
         int start = raw.indexOf("/values/");
         String encoded = start < 0 ? "" : raw.substring(start + "/values/".length());
         if (encoded.isEmpty()) {
-            throw new BadRequestException(Status.BAD_REQUEST_400, "bad_key", "The key is empty");
+            throw new ApiException(Status.BAD_REQUEST_400, "bad_key", "The key is empty");
         }
         if (encoded.indexOf('/') >= 0) {
-            throw new BadRequestException(Status.BAD_REQUEST_400, "bad_key", "A key cannot contain '/'");
+            throw new ApiException(Status.BAD_REQUEST_400, "bad_key", "A key cannot contain '/'");
         }
         byte[] bytes = percentDecode(encoded);
         if (bytes.length > MAX_KEY_BYTES) {
-            throw new BadRequestException(Status.REQUEST_URI_TOO_LONG_414, "key_too_long",
+            throw new ApiException(Status.REQUEST_URI_TOO_LONG_414, "key_too_long",
                                           "A key is at most " + MAX_KEY_BYTES + " bytes of UTF-8");
         }
         String key = utf8(bytes, "bad_key", "The key is not valid UTF-8");
         if (key.indexOf('/') >= 0) {
-            throw new BadRequestException(Status.BAD_REQUEST_400, "bad_key", "A key cannot contain '/'");
+            throw new ApiException(Status.BAD_REQUEST_400, "bad_key", "A key cannot contain '/'");
         }
         if (key.indexOf('\0') >= 0) {
-            throw new BadRequestException(Status.BAD_REQUEST_400, "bad_key", "A key cannot contain NUL");
+            throw new ApiException(Status.BAD_REQUEST_400, "bad_key", "A key cannot contain NUL");
         }
         return key;
     }
@@ -61,7 +61,7 @@ final class RequestParser {
             // Any type is stored as the raw body (curl -d sends form-urlencoded); a multipart body would store
             // the encoding instead of the value the client meant.
             if (type.startsWith("multipart/")) {
-                throw new BadRequestException(Status.UNSUPPORTED_MEDIA_TYPE_415, "unsupported_media_type",
+                throw new ApiException(Status.UNSUPPORTED_MEDIA_TYPE_415, "unsupported_media_type",
                                               "The value is the raw request body; multipart bodies are not accepted");
             }
         }
@@ -72,13 +72,13 @@ final class RequestParser {
                     throw tooLarge();
                 }
             } catch (NumberFormatException e) {
-                throw new BadRequestException(Status.BAD_REQUEST_400, "bad_request", "Invalid Content-Length");
+                throw new ApiException(Status.BAD_REQUEST_400, "bad_request", "Invalid Content-Length");
             }
         }
         byte[] body = readAtMost(req, maxValueBytes);
         String value = utf8(body, "bad_value", "The value is not valid UTF-8");
         if (value.indexOf('\0') >= 0) {
-            throw new BadRequestException(Status.BAD_REQUEST_400, "bad_value", "A value cannot contain NUL");
+            throw new ApiException(Status.BAD_REQUEST_400, "bad_value", "A value cannot contain NUL");
         }
         return value;
     }
@@ -93,7 +93,7 @@ final class RequestParser {
         if (value.equals("*")) {
             return Optional.of(ANY_REVISION);
         }
-        return Optional.of(revisionTag(value).orElseThrow(() -> new BadRequestException(
+        return Optional.of(revisionTag(value).orElseThrow(() -> new ApiException(
                 Status.BAD_REQUEST_400, "bad_precondition", "If-Match must be * or one revision ETag such as \"7\"")));
     }
 
@@ -106,7 +106,7 @@ final class RequestParser {
         if (header.get().trim().equals("*")) {
             return true;
         }
-        throw new BadRequestException(Status.BAD_REQUEST_400, "bad_precondition",
+        throw new ApiException(Status.BAD_REQUEST_400, "bad_precondition",
                                       "For writes If-None-Match must be *");
     }
 
@@ -143,8 +143,8 @@ final class RequestParser {
         }
     }
 
-    private BadRequestException tooLarge() {
-        return new BadRequestException(Status.REQUEST_ENTITY_TOO_LARGE_413, "value_too_large",
+    private ApiException tooLarge() {
+        return new ApiException(Status.REQUEST_ENTITY_TOO_LARGE_413, "value_too_large",
                                        "A value is at most " + maxValueBytes + " bytes");
     }
 
@@ -172,8 +172,8 @@ final class RequestParser {
         return out.toByteArray();
     }
 
-    private static BadRequestException badEncoding() {
-        return new BadRequestException(Status.BAD_REQUEST_400, "bad_key", "The key has invalid percent-encoding");
+    private static ApiException badEncoding() {
+        return new ApiException(Status.BAD_REQUEST_400, "bad_key", "The key has invalid percent-encoding");
     }
 
     private static String utf8(byte[] bytes, String code, String message) {
@@ -184,7 +184,7 @@ final class RequestParser {
                     .decode(ByteBuffer.wrap(bytes))
                     .toString();
         } catch (CharacterCodingException e) {
-            throw new BadRequestException(Status.BAD_REQUEST_400, code, message);
+            throw new ApiException(Status.BAD_REQUEST_400, code, message);
         }
     }
 }

@@ -42,15 +42,17 @@ public final class ValuesService implements HttpService {
     private final RequestParser parser;
     private final Duration commandTimeout;
     private final ApiMetrics metrics;
+    private final Authenticator auth;
 
     public ValuesService(Replica replica, CommandBus commandBus, BooleanSupplier storageAvailable, int maxValueBytes,
-                         Duration commandTimeout, ApiMetrics metrics) {
+                         Duration commandTimeout, ApiMetrics metrics, Authenticator auth) {
         this.replica = replica;
         this.commandBus = commandBus;
         this.storageAvailable = storageAvailable;
         this.parser = new RequestParser(maxValueBytes);
         this.commandTimeout = commandTimeout;
         this.metrics = metrics;
+        this.auth = auth;
     }
 
     @Override
@@ -65,6 +67,7 @@ public final class ValuesService implements HttpService {
 
     /** {@code GET /values/{key}}: 200 with the value and its ETag, 404 with an empty body. */
     private void get(ServerRequest req, ServerResponse res) {
+        auth.requireRead(req, res);
         String key = parser.key(req);
         if (!replica.loaded()) {
             throw unavailable("The replica is still loading");
@@ -85,6 +88,7 @@ public final class ValuesService implements HttpService {
 
     /** {@code GET /values?prefix=a&limit=100&after=k}: one sorted page, consistent at one revision. */
     private void list(ServerRequest req, ServerResponse res) {
+        auth.requireRead(req, res);
         if (!replica.loaded()) {
             throw unavailable("The replica is still loading");
         }
@@ -100,6 +104,7 @@ public final class ValuesService implements HttpService {
 
     /** {@code PUT /values/{key}}: stores the body; 200 once visible here, 202 with {@code Prefer: respond-async}. */
     private void put(ServerRequest req, ServerResponse res) {
+        auth.requireWrite(req, res);
         String key = parser.key(req);
         Optional<Long> ifMatch = parser.ifMatch(req);
         boolean ifNoneMatch = parser.ifNoneMatchAny(req);
@@ -121,6 +126,7 @@ public final class ValuesService implements HttpService {
 
     /** {@code DELETE /values/{key}}: message "1" with the new revision, or "0" if there was no such key. */
     private void delete(ServerRequest req, ServerResponse res) {
+        auth.requireWrite(req, res);
         String key = parser.key(req);
         Optional<Long> ifMatch = parser.ifMatch(req);
         Command command = Command.delete(newCommandId(), key, ifMatch.orElse(null));
@@ -205,7 +211,7 @@ public final class ValuesService implements HttpService {
         } catch (NumberFormatException e) {
             // answered below
         }
-        throw new BadRequestException(Status.BAD_REQUEST_400, "bad_limit", "limit must be 1 to " + MAX_LIMIT);
+        throw new ApiException(Status.BAD_REQUEST_400, "bad_limit", "limit must be 1 to " + MAX_LIMIT);
     }
 
     private static void methodNotAllowed(ServerResponse res, String allowed) {
@@ -213,8 +219,8 @@ public final class ValuesService implements HttpService {
         ApiError.send(res, Status.METHOD_NOT_ALLOWED_405, "method_not_allowed", "Allowed: " + allowed);
     }
 
-    static BadRequestException unavailable(String message) {
-        return new BadRequestException(Status.SERVICE_UNAVAILABLE_503, "unavailable", message);
+    static ApiException unavailable(String message) {
+        return new ApiException(Status.SERVICE_UNAVAILABLE_503, "unavailable", message);
     }
 
     static String etag(long revision) {

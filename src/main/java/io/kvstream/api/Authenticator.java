@@ -1,0 +1,123 @@
+package io.kvstream.api;
+
+import java.lang.System.Logger.Level;
+import java.util.Arrays;
+import java.util.Optional;
+
+import com.auth0.jwt.JWT;
+import com.auth0.jwt.JWTVerifier;
+import com.auth0.jwt.algorithms.Algorithm;
+import com.auth0.jwt.exceptions.IncorrectClaimException;
+import com.auth0.jwt.exceptions.JWTVerificationException;
+import com.auth0.jwt.exceptions.TokenExpiredException;
+import com.auth0.jwt.interfaces.DecodedJWT;
+import com.auth0.jwt.interfaces.Verification;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import io.kvstream.Settings;
+
+/**
+ * Bearer-token checks for writes (and reads when configured): an HS256 JWT signed with
+ * {@code kvstream.auth.jwt-secret}, unexpired and already valid ({@code exp}, {@code nbf}, with the configured
+ * clock skew), with the configured issuer and audience. No token or a bad one is 401; a good token whose
+ * {@code scope} claim lacks the needed scope ({@code kvstream:write} / {@code kvstream:read}) is 403. A token
+ * with no scope claim may do both. Tokens are never logged.
+ */
+public final class Authenticator {
+    public static final String WRITE = "kvstream:write";
+    public static final String READ = "kvstream:read";
+    private static final System.Logger LOG = System.getLogger(Authenticator.class.getName());
+
+    private final JWTVerifier verifier;
+    private final boolean protectReads;
+
+    public Authenticator(Settings.Auth auth) {
+        if (!auth.enabled()) {
+            this.verifier = null;
+            this.protectReads = false;
+            return;
+        }
+        Verification verification = JWT.require(Algorithm.HMAC256(auth.jwtSecret()))
+                .acceptLeeway(auth.clockSkew().toSeconds());
+        if (!auth.issuer().isBlank()) {
+            verification.withIssuer(auth.issuer());
+        }
+        if (!auth.audience().isBlank()) {
+            verification.withAudience(auth.audience());
+        }
+        this.verifier = verification.build();
+        this.protectReads = auth.protectReads();
+    }
+
+    public boolean enabled() {
+        return verifier != null;
+    }
+
+    void requireWrite(ServerRequest req, ServerResponse res) {
+        require(req, res, WRITE);
+    }
+
+    void requireRead(ServerRequest req, ServerResponse res) {
+        if (protectReads) {
+            require(req, res, READ);
+        }
+    }
+
+    /** For the WebSocket upgrade: empty when allowed, else the status to refuse with. */
+    public Optional<Status> checkRead(Optional<String> authorization) {
+        if (!protectReads) {
+            return Optional.empty();
+        }
+        try {
+            check(authorization, READ);
+            return Optional.empty();
+        } catch (ApiException e) {
+            return Optional.of(e.status());
+        }
+    }
+
+    private void require(ServerRequest req, ServerResponse res, String scope) {
+        if (verifier == null) {
+            return;
+        }
+        try {
+            check(req.headers().first(HeaderNames.AUTHORIZATION), scope);
+        } catch (ApiException e) {
+            if (e.status() == Status.UNAUTHORIZED_401) {
+                res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"kvstream\", error=\"invalid_token\"");
+            }
+            throw e;
+        }
+    }
+
+    private void check(Optional<String> authorization, String scope) {
+        if (verifier == null) {
+            return;
+        }
+        String header = authorization.orElse("").trim();
+        if (header.isEmpty()) {
+            throw new ApiException(Status.UNAUTHORIZED_401, "unauthorized", "A bearer token is required");
+        }
+        if (header.length() < 8 || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            throw new ApiException(Status.UNAUTHORIZED_401, "unauthorized", "Authorization must be 'Bearer <JWT>'");
+        }
+        DecodedJWT jwt;
+        try {
+            jwt = verifier.verify(header.substring(7).trim());
+        } catch (TokenExpiredException e) {
+            throw new ApiException(Status.UNAUTHORIZED_401, "token_expired", "The token has expired");
+        } catch (IncorrectClaimException e) {
+            throw new ApiException(Status.UNAUTHORIZED_401, "invalid_token",
+                                   "The token's " + e.getClaimName() + " claim is not accepted");
+        } catch (JWTVerificationException | IllegalArgumentException e) {
+            LOG.log(Level.DEBUG, "Token rejected: " + e.getClass().getSimpleName());
+            throw new ApiException(Status.UNAUTHORIZED_401, "invalid_token", "The token is not valid");
+        }
+        String scopes = jwt.getClaim("scope").asString();
+        if (scopes != null && Arrays.stream(scopes.split(" ")).noneMatch(scope::equals)) {
+            throw new ApiException(Status.FORBIDDEN_403, "forbidden", "The token lacks the scope " + scope);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+package io.kvstream.api;
+
+import java.time.Duration;
+import java.time.Instant;
+
+import com.auth0.jwt.JWT;
+import com.auth0.jwt.JWTCreator;
+import com.auth0.jwt.algorithms.Algorithm;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webclient.api.ClientResponseTyped;
+import io.helidon.webclient.http1.Http1Client;
+import io.helidon.webserver.WebServerConfig;
+import io.helidon.webserver.testing.junit5.ServerTest;
+import io.helidon.webserver.testing.junit5.SetUpServer;
+import io.kvstream.Kvstream;
+import io.kvstream.Settings;
+import io.kvstream.testing.TestServices;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.startsWith;
+
+/** With a JWT secret configured, writes need a valid bearer token; reads stay open. */
+@ServerTest
+class AuthTest {
+    private static final String SECRET = "test-secret-that-is-long-enough-for-hs256";
+    private static Kvstream app;
+    private final Http1Client client;
+
+    AuthTest(Http1Client client) {
+        this.client = client;
+    }
+
+    @SetUpServer
+    static void server(WebServerConfig.Builder server) {
+        Settings settings = TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("auth"),
+                                                  TestServices.uniqueName("auth"))
+                .withAuth(new Settings.Auth(SECRET, "kvstream-tests", "kvstream", Duration.ofSeconds(5), false));
+        app = Kvstream.start(settings);
+        app.configure(server);
+    }
+
+    @AfterAll
+    static void stop() {
+        app.close();
+    }
+
+    private static JWTCreator.Builder token() {
+        return JWT.create().withIssuer("kvstream-tests").withAudience("kvstream")
+                .withExpiresAt(Instant.now().plusSeconds(300));
+    }
+
+    private ClientResponseTyped<String> put(String key, String authorization) {
+        var request = client.put("/values/" + key);
+        if (authorization != null) {
+            request.header(HeaderNames.AUTHORIZATION, authorization);
+        }
+        return request.submit("v", String.class);
+    }
+
+    @Test
+    void writeWithValidTokenSucceeds() {
+        assertThat(put("auth-ok", "Bearer " + token().sign(Algorithm.HMAC256(SECRET))).status(), is(Status.OK_200));
+    }
+
+    @Test
+    void writeWithoutTokenIs401WithChallengeAndStoresNothing() {
+        ClientResponseTyped<String> res = put("auth-none", null);
+        assertThat(res.status(), is(Status.UNAUTHORIZED_401));
+        assertThat(res.headers().first(HeaderNames.WWW_AUTHENTICATE).orElseThrow(), startsWith("Bearer"));
+        assertThat(client.get("/values/auth-none").request(String.class).status(), is(Status.NOT_FOUND_404));
+    }
+
+    @Test
+    void expiredTokenIs401() {
+        String expired = token().withExpiresAt(Instant.now().minusSeconds(60)).sign(Algorithm.HMAC256(SECRET));
+        ClientResponseTyped<String> res = put("auth-expired", "Bearer " + expired);
+        assertThat(res.status(), is(Status.UNAUTHORIZED_401));
+        assertThat(res.entity().contains("\"error\":\"token_expired\""), is(true));
+    }
+
+    @Test
+    void tokenWithinClockSkewIsAccepted() {
+        String justExpired = token().withExpiresAt(Instant.now().minusSeconds(2)).sign(Algorithm.HMAC256(SECRET));
+        assertThat(put("auth-skew", "Bearer " + justExpired).status(), is(Status.OK_200));
+    }
+
+    @Test
+    void notYetValidTokenIs401() {
+        String future = token().withNotBefore(Instant.now().plusSeconds(120)).sign(Algorithm.HMAC256(SECRET));
+        assertThat(put("auth-nbf", "Bearer " + future).status(), is(Status.UNAUTHORIZED_401));
+    }
+
+    @Test
+    void wrongSignatureIssuerOrAudienceIs401() {
+        assertThat(put("auth-sig", "Bearer " + token().sign(Algorithm.HMAC256("another-secret-another-secret!!")))
+                           .status(), is(Status.UNAUTHORIZED_401));
+        assertThat(put("auth-iss", "Bearer " + token().withIssuer("evil").sign(Algorithm.HMAC256(SECRET)))
+                           .status(), is(Status.UNAUTHORIZED_401));
+        assertThat(put("auth-aud", "Bearer " + token().withAudience("other").sign(Algorithm.HMAC256(SECRET)))
+                           .status(), is(Status.UNAUTHORIZED_401));
+    }
+
+    @Test
+    void malformedAuthorizationIs401() {
+        for (String header : new String[] {"Bearer", "Bearer not.a.jwt", "Basic dXNlcjpwYXNz", "Bearer a.b",
+                                           "Bearer " + "x".repeat(5000)}) {
+            assertThat(header, put("auth-bad", header).status(), is(Status.UNAUTHORIZED_401));
+        }
+        assertThat(client.get("/values/auth-bad").request(String.class).status(), is(Status.NOT_FOUND_404));
+    }
+
+    @Test
+    void tokenWithoutWriteScopeIs403() {
+        String readOnly = token().withClaim("scope", Authenticator.READ).sign(Algorithm.HMAC256(SECRET));
+        ClientResponseTyped<String> res = put("auth-scope", "Bearer " + readOnly);
+        assertThat(res.status(), is(Status.FORBIDDEN_403));
+        String writer = token().withClaim("scope", Authenticator.READ + " " + Authenticator.WRITE)
+                .sign(Algorithm.HMAC256(SECRET));
+        assertThat(put("auth-scope", "Bearer " + writer).status(), is(Status.OK_200));
+    }
+
+    @Test
+    void deleteNeedsATokenToo() {
+        assertThat(client.delete("/values/anything").request(String.class).status(), is(Status.UNAUTHORIZED_401));
+    }
+
+    @Test
+    void readsStayOpen() {
+        put("auth-read", "Bearer " + token().sign(Algorithm.HMAC256(SECRET)));
+        assertThat(client.get("/values/auth-read").request(String.class).status(), is(Status.OK_200));
+    }
+}
