@@ -1,11 +1,24 @@
 package io.kvstream;
 
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.util.Locale;
+
 import io.helidon.config.Config;
 import io.helidon.logging.common.LogConfig;
 import io.helidon.webserver.WebServer;
+import io.kvstream.embedded.EmbeddedServers;
+import io.kvstream.embedded.StartupException;
 
 /**
  * Starts kvstream in the role its configuration names ({@code kvstream.role}, env {@code KVSTREAM_ROLE}).
+ * With nothing configured it runs everything in one process on embedded PostgreSQL and AMQP servers:
+ * <pre>
+ * java -jar target/kvstream.jar
+ * curl -X PUT localhost:8080/values/mykey -d myvalue
+ * </pre>
  */
 public final class Main {
     private Main() {
@@ -14,18 +27,94 @@ public final class Main {
     public static void main(String[] args) {
         LogConfig.configureRuntime();
         Config config = Config.create();
-        Settings settings = Settings.from(config);
-        Kvstream app = Kvstream.start(settings);
-        WebServer server = WebServer.builder()
-                .config(config.get("server"))
-                .update(app::configure)
-                .build()
-                .start();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        EmbeddedServers embedded = null;
+        Kvstream app = null;
+        try {
+            Settings configured = Settings.from(config);
+            requireFreePort(config);
+            embedded = EmbeddedServers.startIfNeeded(configured);
+            Settings settings = embedded.settings();
+            app = Kvstream.start(settings);
+            WebServer server = WebServer.builder()
+                    .config(config.get("server"))
+                    .update(app::configure)
+                    .build()
+                    .start();
+            if (!server.isRunning()) {
+                throw new StartupException("the web server did not start on port "
+                                           + config.get("server.port").asInt().orElse(8080)
+                                           + " (is it in use? set SERVER_PORT)");
+            }
+            Runtime.getRuntime().addShutdownHook(new Thread(stopInOrder(server, app, embedded), "kvstream-shutdown"));
+            System.out.println(banner(settings, server.port(), embedded.description()));
+        } catch (RuntimeException e) {
+            if (app != null) {
+                app.close();
+            }
+            if (embedded != null) {
+                embedded.close();
+            }
+            System.err.println("kvstream cannot start: " + explain(e, config));
+            System.exit(1);
+        }
+    }
+
+    /** Fails before anything is started when the HTTP port is taken, so the operator sees why at once. */
+    private static void requireFreePort(Config config) {
+        int port = config.get("server.port").asInt().orElse(8080);
+        if (port == 0) {
+            return;
+        }
+        String host = config.get("server.host").asString().orElse("0.0.0.0");
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress(host, port));
+        } catch (IOException e) {
+            throw new StartupException("port " + port + " is already in use; stop what uses it or set SERVER_PORT");
+        }
+    }
+
+    /** SIGTERM / Ctrl-C: stop taking requests and finish in-flight ones, drain the worker, stop the servers. */
+    private static Runnable stopInOrder(WebServer server, Kvstream app, EmbeddedServers embedded) {
+        return () -> {
             server.stop();
             app.close();
-        }, "kvstream-shutdown"));
-        System.out.println("kvstream " + settings.role().name().toLowerCase() + " ready at http://localhost:"
-                           + server.port() + "/");
+            embedded.close();
+            System.out.println("kvstream stopped");
+        };
+    }
+
+    private static String banner(Settings settings, int port, String embedded) {
+        String role = settings.role().name().toLowerCase(Locale.ROOT);
+        String base = "http://localhost:" + port;
+        StringBuilder line = new StringBuilder("kvstream ").append(role).append(" ready: ");
+        if (settings.role().servesApi()) {
+            line.append(base).append("/ (page), ").append(base).append("/values/{key} (API), ");
+        }
+        if (settings.role().servesEvents()) {
+            line.append("ws://localhost:").append(port).append("/events (stream), ");
+        }
+        line.append(base).append("/observe/health");
+        if (!embedded.isEmpty()) {
+            line.append(" — ").append(embedded);
+        }
+        return line.toString();
+    }
+
+    private static String explain(RuntimeException e, Config config) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof BindException) {
+                int port = config.get("server.port").asInt().orElse(8080);
+                return "port " + port + " is already in use; stop what uses it or set SERVER_PORT";
+            }
+            if (t instanceof StartupException || t instanceof IllegalArgumentException) {
+                return t.getMessage();
+            }
+        }
+        Throwable root = e;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        return e.getMessage() + (root != e ? " (" + root.getMessage() + ")" : "");
     }
 }
