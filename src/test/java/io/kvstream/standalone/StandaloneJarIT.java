@@ -116,7 +116,7 @@ class StandaloneJarIT {
         return Files.readString(logs.get(process), StandardCharsets.UTF_8);
     }
 
-    private void awaitReady(Process process, int port) {
+    private void awaitReady(Process process, int port) throws IOException {
         await().atMost(Duration.ofSeconds(120)).until(() -> {
             if (!process.isAlive()) {
                 throw new AssertionError("kvstream exited: " + output(process));
