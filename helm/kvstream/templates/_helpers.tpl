@@ -1,0 +1,341 @@
+{{/*
+Names and labels, as in `helm create`. Every object gets the app.kubernetes.io/* labels; selectors use
+name + instance + component, so each role's Service and PDB pick exactly that role's pods.
+*/}}
+
+{{- define "kvstream.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "kvstream.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "kvstream.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels of objects that belong to no single component (ConfigMap, Secret, Ingress). */}}
+{{- define "kvstream.labels" -}}
+helm.sh/chart: {{ include "kvstream.chart" . }}
+app.kubernetes.io/name: {{ include "kvstream.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: kvstream
+{{- end }}
+
+{{/* Selector labels of one component. Call with (dict "root" $ "component" "api"). */}}
+{{- define "kvstream.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "kvstream.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* All labels of one component's objects. Call with (dict "root" $ "component" "api"). */}}
+{{- define "kvstream.componentLabels" -}}
+{{ include "kvstream.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* Selects the kvstream pods of every role (for NetworkPolicies). */}}
+{{- define "kvstream.appPodSelector" -}}
+matchLabels:
+  app.kubernetes.io/name: {{ include "kvstream.name" . }}
+  app.kubernetes.io/instance: {{ .Release.Name }}
+matchExpressions:
+  - key: app.kubernetes.io/component
+    operator: In
+    values: [api, worker, websocket]
+{{- end }}
+
+{{- define "kvstream.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{- define "kvstream.configMapName" -}}
+{{- printf "%s-config" (include "kvstream.fullname" .) }}
+{{- end }}
+
+{{/* The chart's own Secret; rendered only when some credential is not taken from an existingSecret. */}}
+{{- define "kvstream.secretName" -}}
+{{- printf "%s-secrets" (include "kvstream.fullname" .) }}
+{{- end }}
+
+{{/*
+A value of the chart's Secret: the configured one; else, on upgrade, the one already in the cluster (so a
+generated password survives upgrades); else a new random one. Only upgrades look the cluster up, so
+`helm template` and first installs render offline. Call with (dict "root" $ "key" "db-password" "value" "...").
+*/}}
+{{- define "kvstream.secretValue" -}}
+{{- $existing := dict }}
+{{- if and (not .value) .root.Release.IsUpgrade }}
+{{- $existing = lookup "v1" "Secret" .root.Release.Namespace (include "kvstream.secretName" .root) }}
+{{- end }}
+{{- if .value }}
+{{- .value }}
+{{- else if and $existing $existing.data (hasKey $existing.data .key) }}
+{{- index $existing.data .key | b64dec }}
+{{- else }}
+{{- randAlphaNum 24 }}
+{{- end }}
+{{- end }}
+
+{{/* ---- PostgreSQL: bundled StatefulSet or externalDatabase ---- */}}
+
+{{- define "kvstream.postgresql.fullname" -}}
+{{- printf "%s-postgres" (include "kvstream.fullname" .) }}
+{{- end }}
+
+{{- define "kvstream.db.host" -}}
+{{- if .Values.postgresql.enabled }}
+{{- include "kvstream.postgresql.fullname" . }}
+{{- else }}
+{{- required "externalDatabase.host is required when postgresql.enabled is false" .Values.externalDatabase.host }}
+{{- end }}
+{{- end }}
+
+{{- define "kvstream.db.port" -}}
+{{- if .Values.postgresql.enabled }}5432{{ else }}{{ .Values.externalDatabase.port }}{{ end }}
+{{- end }}
+
+{{- define "kvstream.db.database" -}}
+{{- if .Values.postgresql.enabled }}{{ .Values.postgresql.auth.database }}{{ else }}{{ .Values.externalDatabase.database }}{{ end }}
+{{- end }}
+
+{{- define "kvstream.db.username" -}}
+{{- if .Values.postgresql.enabled }}{{ .Values.postgresql.auth.username }}{{ else }}{{ .Values.externalDatabase.user }}{{ end }}
+{{- end }}
+
+{{- define "kvstream.db.existingSecret" -}}
+{{- if .Values.postgresql.enabled }}{{ .Values.postgresql.auth.existingSecret }}{{ else }}{{ .Values.externalDatabase.existingSecret }}{{ end }}
+{{- end }}
+
+{{- define "kvstream.db.secretName" -}}
+{{- default (include "kvstream.secretName" .) (include "kvstream.db.existingSecret" .) }}
+{{- end }}
+
+{{- define "kvstream.db.secretKey" -}}
+{{- if not (include "kvstream.db.existingSecret" .) }}db-password
+{{- else if .Values.postgresql.enabled }}{{ .Values.postgresql.auth.existingSecretPasswordKey }}
+{{- else }}{{ .Values.externalDatabase.existingSecretPasswordKey }}
+{{- end }}
+{{- end }}
+
+{{/* ---- RabbitMQ: bundled StatefulSet or externalRabbitmq ---- */}}
+
+{{- define "kvstream.rabbitmq.fullname" -}}
+{{- printf "%s-rabbitmq" (include "kvstream.fullname" .) }}
+{{- end }}
+
+{{- define "kvstream.amqp.existingSecret" -}}
+{{- if .Values.rabbitmq.enabled }}{{ .Values.rabbitmq.auth.existingSecret }}{{ else }}{{ .Values.externalRabbitmq.existingSecret }}{{ end }}
+{{- end }}
+
+{{- define "kvstream.amqp.secretName" -}}
+{{- default (include "kvstream.secretName" .) (include "kvstream.amqp.existingSecret" .) }}
+{{- end }}
+
+{{- define "kvstream.amqp.secretKey" -}}
+{{- if not (include "kvstream.amqp.existingSecret" .) }}amqp-password
+{{- else if .Values.rabbitmq.enabled }}{{ .Values.rabbitmq.auth.existingSecretPasswordKey }}
+{{- else }}{{ .Values.externalRabbitmq.existingSecretPasswordKey }}
+{{- end }}
+{{- end }}
+
+{{/* True when the whole KVSTREAM_AMQP_URI comes from the external broker's existing Secret. */}}
+{{- define "kvstream.amqp.uriFromSecret" -}}
+{{- if and (not .Values.rabbitmq.enabled) .Values.externalRabbitmq.existingSecret .Values.externalRabbitmq.existingSecretUriKey }}true{{ end }}
+{{- end }}
+
+{{/* KVSTREAM_AMQP_URI with the password taken from $(AMQP_PASSWORD), which must be defined before it. */}}
+{{- define "kvstream.amqp.uri" -}}
+{{- if .Values.rabbitmq.enabled }}
+{{- printf "amqp://%s:$(AMQP_PASSWORD)@%s:5672/%%2f" .Values.rabbitmq.auth.username (include "kvstream.rabbitmq.fullname" .) }}
+{{- else }}
+{{- $host := required "externalRabbitmq.host is required when rabbitmq.enabled is false" .Values.externalRabbitmq.host }}
+{{- printf "amqp://%s:$(AMQP_PASSWORD)@%s:%v/%s" .Values.externalRabbitmq.user $host .Values.externalRabbitmq.port .Values.externalRabbitmq.vhost }}
+{{- end }}
+{{- end }}
+
+{{/* ---- the kvstream pod, one Deployment per role ---- */}}
+
+{{/*
+Environment of a kvstream container: the role, the credentials from Secrets, the AMQP URI built from them.
+Everything else comes from the ConfigMap (envFrom). Call with (dict "root" $ "component" "api").
+*/}}
+{{- define "kvstream.env" -}}
+{{- $root := .root -}}
+- name: KVSTREAM_ROLE
+  value: {{ .component }}
+- name: KVSTREAM_DB_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "kvstream.db.secretName" $root }}
+      key: {{ include "kvstream.db.secretKey" $root }}
+{{- if include "kvstream.amqp.uriFromSecret" $root }}
+- name: KVSTREAM_AMQP_URI
+  valueFrom:
+    secretKeyRef:
+      name: {{ $root.Values.externalRabbitmq.existingSecret }}
+      key: {{ $root.Values.externalRabbitmq.existingSecretUriKey }}
+{{- else }}
+- name: AMQP_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "kvstream.amqp.secretName" $root }}
+      key: {{ include "kvstream.amqp.secretKey" $root }}
+- name: KVSTREAM_AMQP_URI
+  value: {{ include "kvstream.amqp.uri" $root | quote }}
+{{- end }}
+{{- if ne .component "worker" }}
+- name: KVSTREAM_AUTH_JWT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ default (include "kvstream.secretName" $root) $root.Values.auth.existingSecret }}
+      key: {{ ternary $root.Values.auth.existingSecretKey "jwt-secret" (not (empty $root.Values.auth.existingSecret)) }}
+      optional: {{ empty $root.Values.auth.existingSecret }}
+{{- end }}
+{{- with .values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* A kvstream Deployment. Call with (dict "root" $ "component" "api" "values" .Values.api). */}}
+{{- define "kvstream.deployment" -}}
+{{- $root := .root }}
+{{- $values := .values }}
+{{- $servesTraffic := ne .component "worker" }}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "kvstream.fullname" $root }}-{{ .component }}
+  labels:
+    {{- include "kvstream.componentLabels" . | nindent 4 }}
+spec:
+  {{- if not (and (eq .component "api") $values.autoscaling.enabled) }}
+  replicas: {{ $values.replicaCount }}
+  {{- end }}
+  revisionHistoryLimit: 5
+  selector:
+    matchLabels:
+      {{- include "kvstream.selectorLabels" . | nindent 6 }}
+  {{- if $servesTraffic }}
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      maxSurge: 1
+      maxUnavailable: 0
+  {{- end }}
+  template:
+    metadata:
+      labels:
+        {{- include "kvstream.componentLabels" . | nindent 8 }}
+      annotations:
+        checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum }}
+        prometheus.io/scrape: "true"
+        prometheus.io/port: "8080"
+        prometheus.io/path: /observe/metrics
+        {{- with $values.podAnnotations }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+    spec:
+      automountServiceAccountToken: false
+      terminationGracePeriodSeconds: {{ $root.Values.terminationGracePeriodSeconds }}
+      {{- with $root.Values.imagePullSecrets }}
+      imagePullSecrets:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      securityContext:
+        {{- toYaml $root.Values.podSecurityContext | nindent 8 }}
+      containers:
+        - name: kvstream
+          image: {{ include "kvstream.image" $root }}
+          imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+          ports:
+            - name: http
+              containerPort: 8080
+              protocol: TCP
+          envFrom:
+            - configMapRef:
+                name: {{ include "kvstream.configMapName" $root }}
+          env:
+            {{- include "kvstream.env" . | nindent 12 }}
+          startupProbe:
+            httpGet:
+              path: /observe/health/live
+              port: http
+            periodSeconds: 2
+            failureThreshold: 60
+          livenessProbe:
+            httpGet:
+              path: /observe/health/live
+              port: http
+            periodSeconds: 10
+            timeoutSeconds: 3
+            failureThreshold: 3
+          readinessProbe:
+            httpGet:
+              path: /observe/health/ready
+              port: http
+            periodSeconds: 5
+            timeoutSeconds: 3
+            failureThreshold: 2
+          {{- if $servesTraffic }}
+          lifecycle:
+            preStop:
+              sleep:
+                seconds: {{ $root.Values.preStopSleepSeconds }}
+          {{- end }}
+          resources:
+            {{- toYaml $values.resources | nindent 12 }}
+          securityContext:
+            {{- toYaml $root.Values.containerSecurityContext | nindent 12 }}
+          volumeMounts:
+            - name: tmp
+              mountPath: /tmp
+      volumes:
+        - name: tmp
+          emptyDir:
+            sizeLimit: 256Mi
+      {{- with $values.nodeSelector }}
+      nodeSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $values.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $values.affinity }}
+      affinity:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+{{- end }}
+
+{{/* A role's ClusterIP Service. Call with (dict "root" $ "component" "api"). */}}
+{{- define "kvstream.service" -}}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "kvstream.fullname" .root }}-{{ .component }}
+  labels:
+    {{- include "kvstream.componentLabels" . | nindent 4 }}
+spec:
+  type: ClusterIP
+  selector:
+    {{- include "kvstream.selectorLabels" . | nindent 4 }}
+  ports:
+    - name: http
+      port: {{ .root.Values.service.port }}
+      targetPort: http
+      protocol: TCP
+{{- end }}

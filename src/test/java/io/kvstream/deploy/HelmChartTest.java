@@ -1,0 +1,191 @@
+package io.kvstream.deploy;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.LintResult;
+import io.kubernetes.client.openapi.models.V1Container;
+import io.kubernetes.client.openapi.models.V1Deployment;
+import io.kubernetes.client.openapi.models.V1EnvVar;
+import io.kubernetes.client.openapi.models.V1Ingress;
+import io.kubernetes.client.openapi.models.V1Secret;
+import io.kubernetes.client.openapi.models.V1StatefulSet;
+import io.kubernetes.client.openapi.models.V2HorizontalPodAutoscaler;
+import org.junit.jupiter.api.Test;
+
+import static io.kvstream.deploy.Manifests.helm;
+import static io.kvstream.deploy.Manifests.helmDefault;
+import static io.kvstream.deploy.Manifests.helmTemplate;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.empty;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.nullValue;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * The Helm chart: lint, default render, the external-database/broker switch, existingSecret handling and the
+ * values schema. Rendering is offline (helm-java runs Helm in-process); every rendered object is parsed
+ * strictly against the Kubernetes API models by {@link Manifests}.
+ */
+class HelmChartTest {
+    /** PostgreSQL and RabbitMQ run elsewhere; every credential comes from a Secret the operator created. */
+    static final Map<String, Object> EXTERNAL_SERVICES = Map.of(
+            "postgresql.enabled", false,
+            "externalDatabase.host", "db.example.internal",
+            "externalDatabase.existingSecret", "kvstream-db",
+            "externalDatabase.existingSecretPasswordKey", "password",
+            "rabbitmq.enabled", false,
+            "externalRabbitmq.host", "mq.example.internal",
+            "externalRabbitmq.existingSecret", "kvstream-mq",
+            "externalRabbitmq.existingSecretPasswordKey", "password",
+            "auth.existingSecret", "kvstream-auth");
+
+    @Test
+    void chartPassesHelmLintStrict() {
+        LintResult result = new Helm(Manifests.CHART).lint().strict().call();
+
+        assertThat(String.join("\n", result.getMessages()), result.isFailed(), is(false));
+    }
+
+    @Test
+    void defaultRenderHasTheWholeTopology() {
+        Manifests chart = helmDefault();
+
+        assertThat(kindsAndNames(chart), is(Set.of(
+                "ConfigMap/kvstream-config", "Secret/kvstream-secrets",
+                "Deployment/kvstream-api", "Deployment/kvstream-worker", "Deployment/kvstream-websocket",
+                "Service/kvstream-api", "Service/kvstream-worker", "Service/kvstream-websocket",
+                "HorizontalPodAutoscaler/kvstream-api", "PodDisruptionBudget/kvstream-api", "Ingress/kvstream",
+                "StatefulSet/kvstream-postgres", "Service/kvstream-postgres",
+                "StatefulSet/kvstream-rabbitmq", "Service/kvstream-rabbitmq",
+                "NetworkPolicy/kvstream-app", "NetworkPolicy/kvstream-postgres", "NetworkPolicy/kvstream-rabbitmq")));
+    }
+
+    @Test
+    void defaultRenderGeneratesBundledPasswordsIntoTheChartSecret() {
+        V1Secret secret = helmDefault().get(V1Secret.class, "kvstream-secrets");
+
+        assertThat(Manifests.secretKeys(secret), is(Set.of("db-password", "amqp-password")));
+        assertThat(new String(secret.getData().get("db-password")).length(), is(24));
+    }
+
+    @Test
+    void apiReplicaCountIsLeftToTheHpaWhenAutoscaling() {
+        Manifests chart = helmDefault();
+
+        assertThat(chart.get(V1Deployment.class, "kvstream-api").getSpec().getReplicas(), is(nullValue()));
+        assertThat(chart.get(V2HorizontalPodAutoscaler.class, "kvstream-api").getSpec().getMinReplicas(), is(3));
+    }
+
+    @Test
+    void disablingAutoscalingSetsTheApiReplicaCountAndDropsTheHpa() {
+        Manifests chart = helm(Map.of("api.autoscaling.enabled", false, "api.replicaCount", 4));
+
+        assertThat(chart.get(V1Deployment.class, "kvstream-api").getSpec().getReplicas(), is(4));
+        assertThat(chart.all(V2HorizontalPodAutoscaler.class), is(empty()));
+    }
+
+    @Test
+    void externalServicesReplaceTheBundledStatefulSets() {
+        Manifests chart = helm(EXTERNAL_SERVICES);
+
+        assertThat(chart.all(V1StatefulSet.class), is(empty()));
+        assertThat(kindsAndNames(chart).stream().filter(n -> n.contains("postgres") || n.contains("rabbitmq")).toList(),
+                   is(empty()));
+    }
+
+    @Test
+    void externalServicesAreReachedWithCredentialsFromTheirExistingSecrets() {
+        Manifests chart = helm(EXTERNAL_SERVICES);
+        V1Container api = chart.workload("api").container();
+
+        assertThat(chart.envValue(api, "KVSTREAM_DB_URL").orElseThrow(),
+                   is("jdbc:postgresql://db.example.internal:5432/kvstream"));
+        assertThat(secretRef(api, "KVSTREAM_DB_PASSWORD"), is("kvstream-db/password"));
+        assertThat(secretRef(api, "AMQP_PASSWORD"), is("kvstream-mq/password"));
+        assertThat(chart.envValue(api, "KVSTREAM_AMQP_URI").orElseThrow(),
+                   is("amqp://kvstream:$(AMQP_PASSWORD)@mq.example.internal:5672/%2f"));
+        assertThat(secretRef(api, "KVSTREAM_AUTH_JWT_SECRET"), is("kvstream-auth/jwt-secret"));
+        assertThat(env(api, "KVSTREAM_AUTH_JWT_SECRET").getValueFrom().getSecretKeyRef().getOptional(), is(false));
+    }
+
+    @Test
+    void noChartSecretIsRenderedWhenEveryCredentialHasAnExistingSecret() {
+        assertThat(helm(EXTERNAL_SERVICES).all(V1Secret.class), is(empty()));
+    }
+
+    @Test
+    void externalBrokerUriCanComeWholeFromTheExistingSecret() {
+        Map<String, Object> values = new java.util.HashMap<>(EXTERNAL_SERVICES);
+        values.put("externalRabbitmq.existingSecretUriKey", "uri");
+        V1Container worker = helm(values).workload("worker").container();
+
+        assertThat(secretRef(worker, "KVSTREAM_AMQP_URI"), is("kvstream-mq/uri"));
+        assertThat(worker.getEnv().stream().map(V1EnvVar::getName).toList().contains("AMQP_PASSWORD"), is(false));
+    }
+
+    @Test
+    void externalDatabaseWithoutHostFailsWithAClearMessage() {
+        Exception failure = assertThrows(Exception.class, () -> helmTemplate(Map.of("postgresql.enabled", false)));
+
+        assertThat(failure.getMessage(), containsString("externalDatabase.host is required"));
+    }
+
+    @Test
+    void externalDatabaseWithoutPasswordOrExistingSecretFails() {
+        Exception failure = assertThrows(Exception.class, () -> helmTemplate(
+                Map.of("postgresql.enabled", false, "externalDatabase.host", "db.example.internal")));
+
+        assertThat(failure.getMessage(), containsString("externalDatabase.password or externalDatabase.existingSecret"));
+    }
+
+    @Test
+    void misspeltValueIsRejectedByTheSchema() {
+        Exception failure = assertThrows(Exception.class, () -> helmTemplate(Map.of("api.replicaCont", 2)));
+
+        assertThat(failure.getMessage(), containsString("replicaCont"));
+    }
+
+    @Test
+    void valueOfTheWrongTypeIsRejectedByTheSchema() {
+        Exception failure = assertThrows(Exception.class, () -> helmTemplate(Map.of("config.commandTimeout", "five")));
+
+        assertThat(failure.getMessage(), containsString("commandTimeout"));
+    }
+
+    @Test
+    void ingressHostAndTlsAreOptional() {
+        Manifests chart = helm(Map.of("ingress.host", "kv.example.com"));
+
+        assertThat(chart.get(V1Ingress.class, "kvstream").getSpec().getRules().getFirst().getHost(), is("kv.example.com"));
+        assertThat(helmDefault().get(V1Ingress.class, "kvstream").getSpec().getRules().getFirst().getHost(), is(nullValue()));
+    }
+
+    @Test
+    void configChangeRollsThePods() {
+        String before = helmDefault().workload("api").template().getMetadata().getAnnotations().get("checksum/config");
+        String after = helm(Map.of("config.wsHeartbeat", "PT10S"))
+                .workload("api").template().getMetadata().getAnnotations().get("checksum/config");
+
+        assertThat(before.equals(after), is(false));
+    }
+
+    static Set<String> kindsAndNames(Manifests manifests) {
+        return manifests.all().stream().map(o -> o.getKind() + "/" + o.getMetadata().getName()).collect(Collectors.toSet());
+    }
+
+    static V1EnvVar env(V1Container container, String name) {
+        List<V1EnvVar> matches = container.getEnv().stream().filter(e -> e.getName().equals(name)).toList();
+        assertThat(container.getName() + " env " + name, matches.size(), is(1));
+        return matches.getFirst();
+    }
+
+    static String secretRef(V1Container container, String name) {
+        var ref = env(container, name).getValueFrom().getSecretKeyRef();
+        return ref.getName() + "/" + ref.getKey();
+    }
+}
