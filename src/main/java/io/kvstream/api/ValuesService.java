@@ -58,10 +58,10 @@ public final class ValuesService implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.get("/", this::list)
+                .any("/", this::writeToCollection)
                 .get("/*", this::get)
                 .put("/*", this::put)
                 .delete("/*", this::delete)
-                .any("/", (req, res) -> methodNotAllowed(res, "GET"))
                 .any("/*", (req, res) -> methodNotAllowed(res, "GET, PUT, DELETE"));
     }
 
@@ -212,6 +212,14 @@ public final class ValuesService implements HttpService {
             // answered below
         }
         throw new ApiException(Status.BAD_REQUEST_400, "bad_limit", "limit must be 1 to " + MAX_LIMIT);
+    }
+
+    /** {@code PUT /values/} names an empty key (400); {@code PUT /values} names the collection (405). */
+    private void writeToCollection(ServerRequest req, ServerResponse res) {
+        if (req.prologue().uriPath().rawPathNoParams().endsWith("/")) {
+            parser.key(req);
+        }
+        methodNotAllowed(res, "GET");
     }
 
     private static void methodNotAllowed(ServerResponse res, String allowed) {

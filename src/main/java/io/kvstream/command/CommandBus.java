@@ -87,8 +87,7 @@ public final class CommandBus implements AutoCloseable {
         } catch (TimeoutException e) {
             throw new CommandTimeoutException(command.id());
         } catch (ExecutionException e) {
-            throw e.getCause() instanceof BrokerUnavailableException b ? b
-                    : new BrokerUnavailableException("Command not enqueued", e.getCause());
+            throw failure(command, e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CommandTimeoutException(command.id());
@@ -104,11 +103,27 @@ public final class CommandBus implements AutoCloseable {
         } catch (TimeoutException e) {
             throw new CommandTimeoutException(command.id());
         } catch (ExecutionException e) {
-            throw e.getCause() instanceof BrokerUnavailableException b ? b
-                    : new BrokerUnavailableException("Command not enqueued", e.getCause());
+            throw failure(command, e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CommandTimeoutException(command.id());
+        }
+    }
+
+    private static RuntimeException failure(Command command, Throwable cause) {
+        if (cause instanceof BrokerUnavailableException unavailable) {
+            return unavailable;
+        }
+        if (cause instanceof OutcomeUnknownException) {
+            return new CommandTimeoutException(command.id());
+        }
+        return new BrokerUnavailableException("Command not enqueued", cause);
+    }
+
+    /** Sent, but the connection dropped before the broker confirmed it. */
+    private static final class OutcomeUnknownException extends RuntimeException {
+        OutcomeUnknownException(Throwable cause) {
+            super("Broker connection lost before the confirm", cause, false, false);
         }
     }
 
@@ -158,8 +173,12 @@ public final class CommandBus implements AutoCloseable {
         settled.clear();
     }
 
+    /**
+     * The connection dropped with commands sent but not confirmed: the broker may have stored them, so their
+     * outcome is unknown (504), unlike a publish that could not even be sent (503).
+     */
     private void failUnconfirmed(Throwable cause) {
-        BrokerUnavailableException failure = new BrokerUnavailableException("Broker connection lost", cause);
+        OutcomeUnknownException failure = new OutcomeUnknownException(cause);
         unconfirmed.values().forEach(f -> f.completeExceptionally(failure));
         unconfirmed.clear();
     }

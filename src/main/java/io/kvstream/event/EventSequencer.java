@@ -36,6 +36,7 @@ public final class EventSequencer {
     private boolean started;
     private volatile long revision;
     private volatile boolean behind;
+    private volatile long highestSeen;
 
     public EventSequencer(EventLog eventLog) {
         this.eventLog = eventLog;
@@ -68,7 +69,13 @@ public final class EventSequencer {
         return behind;
     }
 
+    /** How many revisions the newest event seen on the wire is ahead of what was delivered. */
+    public long lag() {
+        return Math.max(0, highestSeen - revision);
+    }
+
     public synchronized void offer(DomainEvent event) {
+        highestSeen = Math.max(highestSeen, event.revision());
         if (!started) {
             if (buffered.size() < MAX_BUFFERED) {
                 buffered.add(event);
