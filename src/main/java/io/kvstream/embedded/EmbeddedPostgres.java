@@ -25,7 +25,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
     private static final String USER = "postgres";
     /** zonky's own per-data-directory lock file; held by whichever JVM runs the server. */
     private static final String ZONKY_LOCK = "epg-lock";
-    private static final Duration ORPHAN_STOP_WAIT = Duration.ofSeconds(10);
+    private static final Duration PROCESS_WAIT = Duration.ofSeconds(10);
 
     private final io.zonky.test.db.postgres.embedded.EmbeddedPostgres server;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -36,13 +36,15 @@ public final class EmbeddedPostgres implements AutoCloseable {
 
     /** Starts (or restarts on existing data) PostgreSQL with its data in {@code dataDir}, on 127.0.0.1. */
     public static EmbeddedPostgres start(Path dataDir, int port) throws IOException {
+        QuietLogging.warningUnlessConfigured("io.zonky.test.db.postgres");
         Path dir = dataDir.toAbsolutePath().normalize();
         Files.createDirectories(dir.getParent());
         stopOrphanedPostmaster(dir);
         // initdb insists on an empty directory, so the server log lives next to it rather than inside.
         Path log = dir.resolveSibling(dir.getFileName() + ".log");
+        io.zonky.test.db.postgres.embedded.EmbeddedPostgres server;
         try {
-            return new EmbeddedPostgres(io.zonky.test.db.postgres.embedded.EmbeddedPostgres.builder()
+            server = io.zonky.test.db.postgres.embedded.EmbeddedPostgres.builder()
                     .setDataDirectory(dir)
                     .setCleanDataDirectory(false)
                     .setPort(FreePort.orPick(port))
@@ -53,9 +55,24 @@ public final class EmbeddedPostgres implements AutoCloseable {
                     .setServerConfig("synchronous_commit", "on")
                     .setServerConfig("fsync", "on")
                     .setOutputRedirector(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                    .start());
-        } catch (RuntimeException e) {
+                    .start();
+        } catch (IOException | RuntimeException e) {
             throw new IOException("PostgreSQL did not start in " + dir + " (see " + log + ")", e);
+        }
+        // zonky only checks that something answers on the port, which may be another server
+        if (!startedOk(server.getProcess())) {
+            server.close();
+            throw new IOException("pg_ctl could not start PostgreSQL in " + dir + " (see " + log + ")");
+        }
+        return new EmbeddedPostgres(server);
+    }
+
+    private static boolean startedOk(Process pgCtl) {
+        try {
+            return pgCtl.waitFor(PROCESS_WAIT.toMillis(), TimeUnit.MILLISECONDS) && pgCtl.exitValue() == 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 
@@ -116,7 +133,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
         List<ProcessHandle> children = postmaster.descendants().toList();
         postmaster.destroy();
         try {
-            postmaster.onExit().get(ORPHAN_STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            postmaster.onExit().get(PROCESS_WAIT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException | ExecutionException e) {
             // backends still attached to the old shared memory would block the new postmaster
             postmaster.destroyForcibly();
