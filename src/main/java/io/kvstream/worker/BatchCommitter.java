@@ -45,7 +45,12 @@ public final class BatchCommitter {
             tx.commit();
             return outcomes;
         } catch (RuntimeException e) {
-            tx.rollback();
+            try {
+                tx.rollback();
+            } catch (RuntimeException rollbackFailure) {
+                // The connection is gone; the cause that matters is the first one.
+                e.addSuppressed(rollbackFailure);
+            }
             throw e;
         }
     }

@@ -3,7 +3,6 @@ package io.kvstream.worker;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.sql.SQLException;
-import java.sql.SQLTransientException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -180,19 +179,21 @@ public final class CommandConsumer implements AutoCloseable {
         }
     }
 
+    /**
+     * Only an error about the data itself (SQL state class 22 data exception, 23 integrity violation, 54 limit
+     * exceeded) condemns a command; anything else (connection lost, server shutting down, pool timeout, an
+     * unknown failure) is treated as an outage and retried, because rejecting is final and retrying is safe.
+     */
     static boolean isTransient(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLTransientException) {
-                return true;
-            }
             if (t instanceof SQLException sql && sql.getSQLState() != null) {
                 String state = sql.getSQLState();
-                // 08: connection, 53: resources, 57P: shutdown / cannot connect now, 40: serialization
-                return state.startsWith("08") || state.startsWith("53") || state.startsWith("57P")
-                       || state.startsWith("40");
+                if (state.startsWith("22") || state.startsWith("23") || state.startsWith("54")) {
+                    return false;
+                }
             }
         }
-        return false;
+        return true;
     }
 
     /** Stops taking commands, finishes the batch in hand and what was already delivered, then returns. */

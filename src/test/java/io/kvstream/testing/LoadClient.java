@@ -51,6 +51,32 @@ public final class LoadClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Like {@link #run} but until {@code keepGoing} turns false: the write loop that fault tests break things under.
+     * Returns the running writers; close the returned executor to wait for them.
+     */
+    public ExecutorService start(int writers, int keysPerWriter, java.util.function.BooleanSupplier keepGoing,
+                                 IntFunction<URI> baseUri) {
+        ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
+        for (int w = 0; w < writers; w++) {
+            int writer = w;
+            threads.submit(() -> {
+                for (int i = 0; keepGoing.getAsBoolean(); i++) {
+                    int status = put(baseUri.apply(writer), "w" + writer + "-k" + (i % keysPerWriter), "v" + i);
+                    statuses.merge(status, 1L, Long::sum);
+                }
+            });
+        }
+        return threads;
+    }
+
+    private final Map<Integer, Long> statuses = new ConcurrentHashMap<>();
+
+    /** How many answers of each status the write loop got (-1: no answer at all). */
+    public Map<Integer, Long> statuses() {
+        return statuses;
+    }
+
     /** One PUT; records it if the server acknowledged it with 200. Returns the status (or -1 on I/O error). */
     public int put(URI base, String key, String value) {
         try {

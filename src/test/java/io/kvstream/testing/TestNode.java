@@ -17,10 +17,15 @@ public final class TestNode implements AutoCloseable {
     }
 
     public static TestNode start(Settings settings) {
+        return start(settings, 0);
+    }
+
+    /** Starts on a given port (0 = any free one), e.g. to restart a node where its clients will look for it. */
+    public static TestNode start(Settings settings, int port) {
         Kvstream app = Kvstream.start(settings);
         WebServer server = WebServer.builder()
                 .host("127.0.0.1")
-                .port(0)
+                .port(port)
                 .update(app::configure)
                 .build()
                 .start();

@@ -1,0 +1,182 @@
+package io.kvstream.faults;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import io.kvstream.Settings;
+import io.kvstream.embedded.EmbeddedPostgres;
+import io.kvstream.testing.LoadClient;
+import io.kvstream.testing.StoredEvents;
+import io.kvstream.testing.TestNode;
+import io.kvstream.testing.TestServices;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.everyItem;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.oneOf;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Things break while many clients write and every acknowledged write is recorded; afterwards nothing
+ * acknowledged is lost, nothing is applied twice, revisions are gap-free and every replica equals the table.
+ * During an outage the API answers 503 or 504 (a request that hangs fails the load client's 15 s timeout).
+ */
+class FaultsIT {
+    private static final int WRITERS = 16;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void workerKilledMidBatchLosesNothingAndAppliesNothingTwice() throws Exception {
+        String schema = TestServices.uniqueName("kill");
+        String prefix = TestServices.uniqueName("kill");
+        Settings settings = TestServices.settings(Settings.Role.API, schema, prefix);
+        AtomicBoolean writing = new AtomicBoolean(true);
+        Process worker = startWorker(settings);
+        try (TestNode api = TestNode.start(settings); LoadClient load = new LoadClient()) {
+            ExecutorService loop = load.start(WRITERS, 20, writing::get, w -> api.uri("/"));
+            await().until(() -> load.acknowledged() > 500);
+            worker.destroyForcibly(); // SIGKILL, mid-batch under this load
+            worker.waitFor(30, TimeUnit.SECONDS);
+            long acknowledgedAtKill = load.acknowledged();
+            worker = startWorker(settings);
+            await().atMost(Duration.ofSeconds(90)).until(() -> load.acknowledged() > acknowledgedAtKill + 500);
+            writing.set(false);
+            loop.close();
+
+            assertThat(load.statuses().keySet(), everyItem(oneOf(200, 504)));
+            StoredEvents.assertConsistent(settings.db().withSchema(schema), load, List.of(api.app().replica()));
+        } finally {
+            worker.destroy();
+            worker.waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void brokerStoppedAndStartedAgainEveryProcessReconnects() throws Exception {
+        assumeTrue(TestServices.realServers(), "needs the machine's RabbitMQ (rabbitmqctl); CI sets KVSTREAM_TEST_*");
+        String schema = TestServices.uniqueName("mq");
+        String prefix = TestServices.uniqueName("mq");
+        AtomicBoolean writing = new AtomicBoolean(true);
+        try (TestNode worker = TestNode.start(TestServices.settings(Settings.Role.WORKER, schema, prefix));
+             TestNode api1 = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix));
+             TestNode api2 = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix));
+             LoadClient load = new LoadClient()) {
+            ExecutorService loop = load.start(WRITERS, 20, writing::get, w -> (w % 2 == 0 ? api1 : api2).uri("/"));
+            await().until(() -> load.acknowledged() > 300);
+            try {
+                rabbitmqctl("stop_app");
+                long before = load.statuses().getOrDefault(503, 0L);
+                await().until(() -> load.statuses().getOrDefault(503, 0L) > before + 20);
+            } finally {
+                rabbitmqctl("start_app");
+            }
+            long acknowledgedAfterOutage = load.acknowledged();
+            await().atMost(Duration.ofSeconds(90)).until(() -> load.acknowledged() > acknowledgedAfterOutage + 300);
+            writing.set(false);
+            loop.close();
+
+            assertThat(load.statuses().keySet(), everyItem(oneOf(200, 503, 504)));
+            StoredEvents.assertConsistent(TestServices.db().withSchema(schema), load,
+                                          List.of(api1.app().replica(), api2.app().replica()));
+        }
+    }
+
+    @Test
+    void databaseRestartedWritesAnswer503ThenRecover() throws Exception {
+        int port = freePort();
+        Path dataDir = tmp.resolve("pg");
+        EmbeddedPostgres postgres = EmbeddedPostgres.start(dataDir, port);
+        String prefix = TestServices.uniqueName("pg");
+        Settings base = TestServices.settings(Settings.Role.ALL, "kvstream", prefix);
+        Settings settings = base.withDb(base.db().withUrl(postgres.jdbcUrl(), postgres.username(), postgres.password()));
+        AtomicBoolean writing = new AtomicBoolean(true);
+        try (TestNode node = TestNode.start(settings); LoadClient load = new LoadClient()) {
+            ExecutorService loop = load.start(WRITERS, 20, writing::get, w -> node.uri("/"));
+            await().until(() -> load.acknowledged() > 300);
+            postgres.close();
+            long before = load.statuses().getOrDefault(503, 0L);
+            await().until(() -> load.statuses().getOrDefault(503, 0L) > before + 20);
+            postgres = EmbeddedPostgres.start(dataDir, port);
+            long acknowledgedAfterOutage = load.acknowledged();
+            await().atMost(Duration.ofSeconds(90)).until(() -> load.acknowledged() > acknowledgedAfterOutage + 300);
+            writing.set(false);
+            loop.close();
+
+            assertThat(load.statuses().keySet(), everyItem(oneOf(200, 503, 504)));
+            StoredEvents.assertConsistent(settings.db().withSchema("kvstream"), load, List.of(node.app().replica()));
+        } finally {
+            postgres.close();
+        }
+    }
+
+    @Test
+    void apiStartedWhileWritesFlowMissesNothing() throws Exception {
+        String schema = TestServices.uniqueName("late");
+        String prefix = TestServices.uniqueName("late");
+        AtomicBoolean writing = new AtomicBoolean(true);
+        try (TestNode worker = TestNode.start(TestServices.settings(Settings.Role.WORKER, schema, prefix));
+             TestNode early = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix));
+             LoadClient load = new LoadClient()) {
+            ExecutorService loop = load.start(WRITERS, 20, writing::get, w -> early.uri("/"));
+            await().until(() -> load.acknowledged() > 300);
+            try (TestNode late = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix))) {
+                long acknowledgedAtStart = load.acknowledged();
+                await().until(() -> load.acknowledged() > acknowledgedAtStart + 300);
+                writing.set(false);
+                loop.close();
+
+                assertThat(load.statuses(), is(Map.of(200, load.acknowledged())));
+                assertThat(late.app().replica().revision(), greaterThan(0L));
+                StoredEvents.assertConsistent(TestServices.db().withSchema(schema), load,
+                                              List.of(early.app().replica(), late.app().replica()));
+            }
+        }
+    }
+
+    private static Process startWorker(Settings settings) throws IOException {
+        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                                                    "-jar", Path.of("target", "kvstream.jar").toAbsolutePath().toString())
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(Path.of("target", "faults-worker.log").toFile()));
+        Map<String, String> env = builder.environment();
+        env.keySet().removeIf(name -> name.startsWith("KVSTREAM_") || name.startsWith("SERVER_"));
+        env.put("KVSTREAM_ROLE", "worker");
+        env.put("KVSTREAM_MODE", "prod");
+        env.put("SERVER_PORT", Integer.toString(freePort()));
+        env.put("KVSTREAM_DB_URL", settings.db().url());
+        env.put("KVSTREAM_DB_USERNAME", settings.db().username());
+        env.put("KVSTREAM_DB_PASSWORD", settings.db().password());
+        env.put("KVSTREAM_DB_SCHEMA", settings.db().schema());
+        env.put("KVSTREAM_AMQP_URI", settings.amqp().uri());
+        env.put("KVSTREAM_AMQP_NAME_PREFIX", settings.amqp().namePrefix());
+        return builder.start();
+    }
+
+    private static void rabbitmqctl(String command) throws Exception {
+        Process process = new ProcessBuilder("rabbitmqctl", command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        assertThat(process.waitFor(60, TimeUnit.SECONDS), is(true));
+        assertThat("rabbitmqctl " + command, process.exitValue(), is(0));
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+}
