@@ -83,14 +83,7 @@ public final class CommandBus implements AutoCloseable {
                     outcome.completeExceptionally(failure);
                 }
             });
-            return outcome.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            throw new CommandTimeoutException(command.id());
-        } catch (ExecutionException e) {
-            throw failure(command, e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new CommandTimeoutException(command.id());
+            return await(outcome, command, deadline - System.nanoTime());
         } finally {
             awaitingOutcome.remove(command.id());
         }
@@ -98,8 +91,12 @@ public final class CommandBus implements AutoCloseable {
 
     /** Enqueues the command without waiting for the worker; returns once the broker has confirmed it. */
     public void enqueue(Command command, Duration timeout) {
+        await(publish(command, false), command, timeout.toNanos());
+    }
+
+    private static <T> T await(CompletableFuture<T> future, Command command, long nanos) {
         try {
-            publish(command, false).get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            return future.get(Math.max(0, nanos), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             throw new CommandTimeoutException(command.id());
         } catch (ExecutionException e) {
