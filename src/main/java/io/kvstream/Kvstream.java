@@ -11,6 +11,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import io.helidon.health.HealthCheckResponse;
+import io.helidon.metrics.api.Gauge;
+import io.helidon.metrics.api.Metrics;
 import io.helidon.health.HealthCheckType;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
@@ -19,11 +21,14 @@ import io.helidon.webserver.observe.health.HealthObserver;
 import io.helidon.webserver.observe.metrics.MetricsObserver;
 import io.kvstream.api.ApiErrorHandlers;
 import io.kvstream.api.ApiMetrics;
+import io.kvstream.api.Authenticator;
+import io.kvstream.api.ReplicaService;
 import io.kvstream.api.ValuesService;
 import io.kvstream.command.CommandBus;
 import io.kvstream.event.EventRelay;
 import io.kvstream.event.EventSequencer;
 import io.kvstream.event.EventSubscriber;
+import io.kvstream.page.LandingPage;
 import io.kvstream.replica.Replica;
 import io.kvstream.storage.Database;
 import io.kvstream.storage.DatabaseMonitor;
@@ -32,6 +37,7 @@ import io.kvstream.storage.SnapshotReader;
 import io.kvstream.worker.BatchCommitter;
 import io.kvstream.worker.CommandConsumer;
 import io.kvstream.worker.WorkerMetrics;
+import io.kvstream.ws.EventsEndpoint;
 
 /**
  * The running parts of one kvstream process, chosen by its role, wired in data-flow order:
@@ -52,6 +58,7 @@ public final class Kvstream implements AutoCloseable {
     private EventSequencer sequencer;
     private Replica replica;
     private CommandBus commandBus;
+    private EventsEndpoint events;
 
     private Kvstream(Settings settings) {
         this.settings = settings;
@@ -96,9 +103,20 @@ public final class Kvstream implements AutoCloseable {
                 sequencer.addListener(replica);
                 sequencer.start(replica.load(), replica::load);
                 commandBus = own(new CommandBus(broker));
+                Metrics.getOrCreate(Gauge.builder("kvstream.replica.revision", replica::revision)
+                                            .description("Last revision applied to this replica"));
+                Metrics.getOrCreate(Gauge.builder("kvstream.replica.keys", replica::size)
+                                            .description("Keys held in memory"));
             } else {
                 sequencer.start(eventLog.committedRevision(), eventLog::committedRevision);
             }
+            if (role.servesEvents()) {
+                events = own(new EventsEndpoint(settings.ws(), eventLog, sequencer, broker));
+                sequencer.addListener(events);
+            }
+            EventSequencer feed = sequencer;
+            Metrics.getOrCreate(Gauge.builder("kvstream.events.lag", feed::lag)
+                                        .description("Revisions seen on the wire but not yet applied"));
             ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
                     Thread.ofVirtual().name("catch-up").factory());
             closeables.push(timer::shutdownNow);
@@ -112,6 +130,9 @@ public final class Kvstream implements AutoCloseable {
     public void configure(WebServerConfig.Builder server) {
         server.addFeature(observe());
         server.routing(this::routing);
+        if (events != null) {
+            events.configure(server);
+        }
     }
 
     public void routing(HttpRouting.Builder routing) {
@@ -120,7 +141,9 @@ public final class Kvstream implements AutoCloseable {
             ApiErrorHandlers.register(routing, metrics);
             routing.register("/values", new ValuesService(replica, commandBus, databaseMonitor,
                                                            settings.maxValueBytes(), settings.commandTimeout(),
-                                                           metrics));
+                                                           metrics, new Authenticator(settings.auth())));
+            routing.register(new LandingPage(replica));
+            routing.register("/replica", new ReplicaService(replica, new SnapshotReader(database)));
         }
     }
 
@@ -173,6 +196,13 @@ public final class Kvstream implements AutoCloseable {
 
     public Broker broker() {
         return broker;
+    }
+
+    /** Closes WebSocket sessions with 1001 (going away) while the server can still send the close frame. */
+    public void stopEvents() {
+        if (events != null) {
+            events.close();
+        }
     }
 
     private <T extends AutoCloseable> T own(T closeable) {

@@ -77,6 +77,7 @@ public final class Main {
     /** SIGTERM / Ctrl-C: stop taking requests and finish in-flight ones, drain the worker, stop the servers. */
     private static Runnable stopInOrder(WebServer server, Kvstream app, EmbeddedServers embedded) {
         return () -> {
+            app.stopEvents();
             server.stop();
             app.close();
             embedded.close();

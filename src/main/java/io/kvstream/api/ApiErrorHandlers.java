@@ -2,6 +2,7 @@ package io.kvstream.api;
 
 import java.lang.System.Logger.Level;
 
+import io.helidon.http.HttpException;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRouting;
 
@@ -20,6 +21,12 @@ public final class ApiErrorHandlers {
         routing.error(TimedOutException.class, (req, res, e) -> {
             metrics.rejected("timeout");
             ApiError.send(res, Status.GATEWAY_TIMEOUT_504, "timeout", e.getMessage(), e.commandId());
+        });
+        // Helidon's own answers (unknown path 404, bad request line 400, ...) keep their status, as JSON.
+        routing.error(HttpException.class, (req, res, e) -> {
+            metrics.rejected("http_" + e.status().code());
+            ApiError.send(res, e.status(), e.status().code() == 404 ? "not_found" : "bad_request",
+                          e.status().reasonPhrase());
         });
         routing.error(Exception.class, (req, res, e) -> {
             metrics.rejected("internal");

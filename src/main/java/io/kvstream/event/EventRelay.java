@@ -44,6 +44,8 @@ public final class EventRelay implements AutoCloseable {
     private final Thread loop;
     private volatile boolean running = true;
     private volatile boolean leader;
+    /** While leader: the last revision published and confirmed (also stored in kv_meta for the next leader). */
+    private long relayed;
 
     public EventRelay(Database database, Broker broker, long retention) {
         this.database = database;
@@ -76,7 +78,8 @@ public final class EventRelay implements AutoCloseable {
                     if (!leader) {
                         leader = tryLock(connection);
                         if (leader) {
-                            LOG.log(Level.INFO, "This worker now relays events");
+                            relayed = relayedRevision(connection);
+                            LOG.log(Level.INFO, "This worker now relays events after revision " + relayed);
                         }
                     }
                     if (leader) {
@@ -110,7 +113,6 @@ public final class EventRelay implements AutoCloseable {
 
     private void relayPending(Connection connection, Channel channel)
             throws SQLException, IOException, InterruptedException, TimeoutException {
-        long relayed = relayedRevision(connection);
         while (running) {
             List<DomainEvent> events = eventLog.after(relayed, PAGE);
             if (events.isEmpty()) {

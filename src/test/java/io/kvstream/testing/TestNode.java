@@ -46,6 +46,7 @@ public final class TestNode implements AutoCloseable {
 
     @Override
     public void close() {
+        app.stopEvents();
         server.stop();
         app.close();
     }

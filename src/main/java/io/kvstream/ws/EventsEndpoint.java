@@ -1,0 +1,193 @@
+package io.kvstream.ws;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+import io.helidon.webserver.WebServerConfig;
+import io.helidon.webserver.websocket.WsConfig;
+import io.helidon.webserver.websocket.WsRouting;
+import io.helidon.websocket.WsCloseCodes;
+import io.kvstream.Broker;
+import io.kvstream.Settings;
+import io.kvstream.event.DomainEvent;
+import io.kvstream.event.EventSequencer;
+import io.kvstream.storage.EventLog;
+
+/**
+ * The {@code /events} WebSocket: streams this process's exact event sequence to every client, plus connection
+ * opened/closed events shared with the other WebSocket processes over the broker. See {@link Envelope} for the
+ * messages and {@link EventsConnection} for replay, the per-client writer and slow clients.
+ *
+ * <pre>
+ * websocat 'ws://localhost:8080/events'            # live events from now on
+ * websocat 'ws://localhost:8080/events?since=41'   # every stored event after revision 41, then live
+ * curl -X PUT localhost:8080/values/mykey -d myvalue
+ * </pre>
+ * Closing it (on shutdown) sends every client 1001 "Server shutting down" and waits briefly for the handshakes.
+ */
+public final class EventsEndpoint implements EventSequencer.Listener, AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(EventsEndpoint.class.getName());
+    /** How long a client gets to answer a close frame (or a stuck writer to get it out) before its socket is dropped. */
+    static final Duration CLOSE_GRACE = Duration.ofSeconds(3);
+    /** A client that leaves a ping unanswered for this many heartbeats is dropped. */
+    private static final int MISSED_HEARTBEATS = 3;
+
+    private final Settings.Ws settings;
+    private final EventLog eventLog;
+    private final EventSequencer sequencer;
+    private final PresenceFeed presence;
+    private final Set<EventsConnection> connections = ConcurrentHashMap.newKeySet();
+    private final ScheduledExecutorService timer;
+    private final Object drained = new Object();
+    private volatile boolean shuttingDown;
+
+    public EventsEndpoint(Settings.Ws settings, EventLog eventLog, EventSequencer sequencer, Broker broker)
+            throws IOException {
+        if (settings.queueSize() < 1) {
+            throw new IllegalArgumentException("kvstream.ws.queue-size must be at least 1");
+        }
+        this.settings = settings;
+        this.eventLog = eventLog;
+        this.sequencer = sequencer;
+        this.presence = new PresenceFeed(broker, this::onPresence);
+        this.timer = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("events-timer").factory());
+        long period = settings.heartbeat().toMillis();
+        if (period > 0) {
+            long timeout = settings.heartbeat().multipliedBy(MISSED_HEARTBEATS).toNanos();
+            timer.scheduleAtFixedRate(() -> heartbeat(timeout), period, period, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * Serves {@code /events} on the server; with {@code kvstream.ws.allowed-origins} set, an upgrade whose
+     * {@code Origin} is not listed is refused with 403 (otherwise Helidon requires the Origin to match the Host).
+     */
+    public void configure(WebServerConfig.Builder server) {
+        server.addRouting(WsRouting.builder()
+                                  .endpoint("/events", () -> new EventsConnection(this, settings.queueSize())));
+        Set<String> origins = allowedOrigins(settings.allowedOrigins());
+        if (!origins.isEmpty()) {
+            server.addProtocol(WsConfig.builder().origins(origins).build());
+        }
+    }
+
+    static Set<String> allowedOrigins(String commaSeparated) {
+        return Arrays.stream(commaSeparated.split(","))
+                .map(String::trim)
+                .filter(s -> !s.isEmpty())
+                .collect(Collectors.toUnmodifiableSet());
+    }
+
+    @Override
+    public void onEvent(DomainEvent event) {
+        if (connections.isEmpty()) {
+            return;
+        }
+        String json = Envelope.domainEvent(event).json();
+        connections.forEach(c -> c.send(json, event.revision()));
+    }
+
+    /** Events were compacted away before this process saw them: every client has a gap and must reload. */
+    @Override
+    public void onResync(long revision) {
+        String json = Envelope.resyncRequired(revision).json();
+        connections.forEach(c -> {
+            if (c.close(WsCloseCodes.NORMAL_CLOSE, "Resync required", json, false)) {
+                WsMetrics.dropped("resync");
+            }
+        });
+    }
+
+    private void heartbeat(long timeoutNanos) {
+        for (EventsConnection connection : connections) {
+            try {
+                connection.heartbeat(timeoutNanos);
+            } catch (RuntimeException e) {
+                // a failure with one client must not stop the heartbeat of the others
+                LOG.log(Level.DEBUG, "Heartbeat of connection " + connection.id() + " failed: " + e.getMessage());
+            }
+        }
+    }
+
+    private void onPresence(Envelope envelope) {
+        String json = envelope.json();
+        connections.forEach(c -> c.send(json, 0));
+    }
+
+    EventLog eventLog() {
+        return eventLog;
+    }
+
+    long revision() {
+        return sequencer.revision();
+    }
+
+    boolean shuttingDown() {
+        return shuttingDown;
+    }
+
+    void opened(EventsConnection connection) {
+        WsMetrics.opened();
+        connections.add(connection);
+        presence.publish(Envelope.connectionOpened(connection.id()));
+    }
+
+    void closed(EventsConnection connection) {
+        if (connections.remove(connection)) {
+            WsMetrics.closed();
+            presence.publish(Envelope.connectionClosed(connection.id()));
+            synchronized (drained) {
+                drained.notifyAll();
+            }
+        }
+    }
+
+    void forceCloseLater(EventsConnection connection) {
+        try {
+            timer.schedule(() -> {
+                if (!connection.ended()) {
+                    connection.forceClose();
+                }
+            }, CLOSE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // shutting down: close() drops whatever is left
+        }
+    }
+
+    /** Sends 1001 to every client, waits up to {@link #CLOSE_GRACE} for them to answer, then drops the rest. */
+    @Override
+    public void close() {
+        shuttingDown = true;
+        connections.forEach(c -> {
+            if (c.close(WsCloseCodes.GOING_AWAY, "Server shutting down", null, false)) {
+                WsMetrics.dropped("shutdown");
+            }
+        });
+        long deadline = System.nanoTime() + CLOSE_GRACE.toNanos();
+        synchronized (drained) {
+            while (!connections.isEmpty() && System.nanoTime() < deadline) {
+                try {
+                    drained.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        if (!connections.isEmpty()) {
+            LOG.log(Level.INFO, connections.size() + " WebSocket client(s) did not answer the close, dropping them");
+            connections.forEach(EventsConnection::forceClose);
+        }
+        timer.shutdownNow();
+        presence.close();
+    }
+}

@@ -1,0 +1,391 @@
+package io.kvstream.cluster;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.rabbitmq.client.ConnectionFactory;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.empty;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.startsWith;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The Kubernetes topology as processes, through a real load balancer: {@code scripts/local-cluster.sh up} starts
+ * 3 API processes, a worker, a WebSocket process and nginx as the Ingress on the machine's PostgreSQL and
+ * RabbitMQ (own schema, prefix and ports), and this test talks to it through nginx as a browser would.
+ * A rolling restart of one API process during a write loop must drop no acknowledged write.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class LocalClusterIT {
+    private static final Path ROOT = Path.of("").toAbsolutePath();
+    private static final Path SCRIPT = ROOT.resolve("scripts/local-cluster.sh");
+    private static final String ID = UUID.randomUUID().toString().substring(0, 8);
+    private static final String SCHEMA = "lc_it_" + ID;
+    private static final String PREFIX = "lc-it-" + ID;
+    private static final Path RUN_DIR = ROOT.resolve("target/local-cluster-it-" + ID);
+    private static final String DB_URL = env("LC_DB_URL", "jdbc:postgresql://127.0.0.1:5432/test");
+    private static final String DB_USER = env("LC_DB_USERNAME", "postgres");
+    private static final String DB_PASSWORD = env("LC_DB_PASSWORD", "");
+    private static final String AMQP_URI = env("LC_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/%2f");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static final HttpClient HTTP = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(3))
+            .build();
+
+    private static int ingress;
+    private static List<Integer> apis;
+    private static int workerPort;
+    private static int websocketPort;
+    private static boolean started;
+
+    @BeforeAll
+    static void up() throws Exception {
+        List<Integer> ports = freePorts(6);
+        ingress = ports.get(0);
+        apis = ports.subList(1, 4);
+        workerPort = ports.get(4);
+        websocketPort = ports.get(5);
+        Files.createDirectories(RUN_DIR);
+        ScriptResult result = script(Duration.ofSeconds(180), "up");
+        started = true;
+        if (result.exitCode() != 0 && result.output().contains("nginx")
+            && (result.output().contains("cannot install") || result.output().contains("not installed"))) {
+            assumeTrue(false, "nginx is not available and cannot be installed: " + result.output());
+        }
+        assertThat("local-cluster.sh up failed:\n" + result.output(), result.exitCode(), is(0));
+    }
+
+    @AfterAll
+    static void down() throws Exception {
+        if (!started) {
+            return;
+        }
+        ScriptResult result = script(Duration.ofSeconds(120), "down", "--purge");
+        System.out.println(result.output());
+        // The script drops the schema and the command queue; the exchanges go here.
+        ConnectionFactory factory = new ConnectionFactory();
+        factory.setUri(AMQP_URI);
+        try (com.rabbitmq.client.Connection connection = factory.newConnection("local-cluster-it-cleanup");
+             com.rabbitmq.client.Channel channel = connection.createChannel()) {
+            channel.exchangeDelete(PREFIX + ".events");
+            channel.exchangeDelete(PREFIX + ".presence");
+            channel.queueDelete(PREFIX + ".commands");
+        } catch (IOException | RuntimeException e) {
+            System.out.println("broker cleanup: " + e);
+        }
+        try (Connection db = DriverManager.getConnection(DB_URL, DB_USER, DB_PASSWORD)) {
+            db.createStatement().execute("DROP SCHEMA IF EXISTS \"" + SCHEMA + "\" CASCADE");
+        }
+        assertThat("local-cluster.sh down failed:\n" + result.output(), result.exitCode(), is(0));
+    }
+
+    @Test
+    @Order(1)
+    void writesThroughTheIngressAreReadOnEveryReplica() throws Exception {
+        Map<String, Long> revisions = new HashMap<>();
+        // Six writes: the round robin spreads them over the three API processes.
+        for (int i = 0; i < 6; i++) {
+            String key = "spread-" + i;
+            HttpResponse<String> put = send(ingress, "PUT", "/values/" + key, "value " + i);
+            assertThat(put.body(), put.statusCode(), is(200));
+            long revision = JSON.readTree(put.body()).get("revision").asLong();
+            assertThat(put.headers().firstValue("ETag"), is(Optional.of("\"" + revision + "\"")));
+            revisions.put(key, revision);
+            // Read-your-writes behind the balancer holds only on the answering process, so no GET here yet.
+        }
+        for (int port : apis) {
+            for (Map.Entry<String, Long> written : revisions.entrySet()) {
+                String key = written.getKey();
+                await().atMost(Duration.ofSeconds(10)).until(() -> send(port, "GET", "/values/" + key, null).statusCode() == 200);
+                HttpResponse<String> get = send(port, "GET", "/values/" + key, null);
+                assertThat(get.body(), is("{\"key\":\"" + key + "\",\"value\":\"value " + key.substring(7) + "\"}"));
+                assertThat(get.headers().firstValue("ETag"), is(Optional.of("\"" + written.getValue() + "\"")));
+            }
+        }
+        // A write straight to one process is read through the Ingress (any process) once applied everywhere.
+        HttpResponse<String> direct = send(apis.get(2), "PUT", "/values/direct", "via api-3");
+        assertThat(direct.statusCode(), is(200));
+        assertThat(send(apis.get(2), "GET", "/values/direct", null).body(), is("{\"key\":\"direct\",\"value\":\"via api-3\"}"));
+        for (int i = 0; i < 3; i++) {
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> send(ingress, "GET", "/values/direct", null).statusCode() == 200);
+        }
+        HttpResponse<String> list = send(ingress, "GET", "/values?prefix=spread-", null);
+        assertThat(list.statusCode(), is(200));
+        assertThat(JSON.readTree(list.body()).get("values").size(), is(6));
+        // Only the Ingress's paths are exposed.
+        assertThat(send(ingress, "GET", "/observe/health", null).statusCode(), is(404));
+    }
+
+    @Test
+    @Order(2)
+    void landingPageAndEventStreamWorkThroughTheIngress() throws Exception {
+        HttpResponse<String> page = send(ingress, "GET", "/", null);
+        assertThat(page.statusCode(), is(200));
+        assertThat(page.headers().firstValue("Content-Type").orElse(""), startsWith("text/html"));
+        assertThat(page.body(), containsString("/events"));
+
+        List<String> messages = new CopyOnWriteArrayList<>();
+        WebSocket ws = HTTP.newWebSocketBuilder()
+                .connectTimeout(Duration.ofSeconds(5))
+                .buildAsync(URI.create("ws://127.0.0.1:" + ingress + "/events"), collector(messages))
+                .orTimeout(10, TimeUnit.SECONDS)
+                .join();
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> messages.stream().anyMatch(m -> m.contains("connection_opened")));
+            HttpResponse<String> put = send(ingress, "PUT", "/values/streamed", "over nginx");
+            assertThat(put.statusCode(), is(200));
+            long revision = JSON.readTree(put.body()).get("revision").asLong();
+            String expected = "\"event\":{\"event\":\"value_put\",\"key\":\"streamed\",\"value\":\"over nginx\",\"revision\":"
+                              + revision;
+            await().atMost(Duration.ofSeconds(10)).until(() -> messages.stream().anyMatch(m -> m.contains(expected)));
+            assertThat(messages.stream().filter(m -> m.contains(expected)).findFirst().orElseThrow(),
+                       containsString("\"type\":\"domain_event\""));
+        } finally {
+            ws.abort();
+        }
+    }
+
+    @Test
+    @Order(3)
+    void rollingRestartOfOneApiProcessDropsNoAcknowledgedWrite() throws Exception {
+        AtomicBoolean running = new AtomicBoolean(true);
+        Map<String, Ack> acknowledged = new ConcurrentHashMap<>();
+        List<String> putFailures = new CopyOnWriteArrayList<>();
+        List<String> forbiddenPutFailures = new CopyOnWriteArrayList<>();
+        List<String> getFailures = new CopyOnWriteArrayList<>();
+        AtomicLong gets = new AtomicLong();
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        List<Thread> loops = new ArrayList<>();
+        for (int w = 0; w < 4; w++) {
+            int writer = w;
+            loops.add(Thread.ofVirtual().name("writer-" + w).start(() -> {
+                for (int n = 0; running.get() && System.nanoTime() < deadline; n++) {
+                    String key = "roll-" + writer + "-" + n;
+                    String value = "v" + n + "-" + writer;
+                    try {
+                        HttpResponse<String> put = send(ingress, "PUT", "/values/" + key, value);
+                        if (put.statusCode() == 200) {
+                            acknowledged.put(key, new Ack(value, JSON.readTree(put.body()).get("revision").asLong()));
+                        } else if (put.statusCode() == 502 || put.statusCode() == 503) {
+                            putFailures.add(key + ": " + put.statusCode());
+                        } else {
+                            forbiddenPutFailures.add(key + ": " + put.statusCode() + " " + put.body());
+                        }
+                    } catch (IOException e) {
+                        putFailures.add(key + ": " + e);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }));
+        }
+        for (int r = 0; r < 2; r++) {
+            loops.add(Thread.ofVirtual().name("reader-" + r).start(() -> {
+                while (running.get() && System.nanoTime() < deadline) {
+                    try {
+                        HttpResponse<String> get = send(ingress, "GET", "/values/streamed", null);
+                        gets.incrementAndGet();
+                        if (get.statusCode() != 200) {
+                            getFailures.add("GET " + get.statusCode() + " " + get.body());
+                        }
+                    } catch (IOException e) {
+                        getFailures.add("GET " + e);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }));
+        }
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> acknowledged.size() >= 20);
+            ScriptResult restart = script(Duration.ofSeconds(90), "restart-api", "2");
+            assertThat("restart-api 2 failed:\n" + restart.output(), restart.exitCode(), is(0));
+            // Keep writing for a while with the restarted process back in rotation.
+            int afterRestart = acknowledged.size();
+            await().atMost(Duration.ofSeconds(15)).until(() -> acknowledged.size() >= afterRestart + 60);
+        } finally {
+            running.set(false);
+            for (Thread loop : loops) {
+                loop.join(Duration.ofSeconds(20));
+            }
+        }
+        System.out.printf("rolling restart: %d writes acknowledged, %d failed (allowed: 502/503/connection), %d GETs,"
+                          + " %d GET failures%n", acknowledged.size(), putFailures.size(), gets.get(), getFailures.size());
+        putFailures.forEach(f -> System.out.println("  PUT " + f));
+        assertThat(forbiddenPutFailures, is(empty()));
+        assertThat(getFailures, is(empty()));
+        assertThat(acknowledged.size(), greaterThan(80));
+
+        // Every acknowledged write is stored in PostgreSQL with its value and revision ...
+        Map<String, Ack> stored = new HashMap<>();
+        try (Connection db = DriverManager.getConnection(DB_URL, DB_USER, DB_PASSWORD);
+             PreparedStatement query = db.prepareStatement(
+                     "SELECT key, value, mod_revision FROM \"" + SCHEMA + "\".kv_values WHERE key LIKE 'roll-%'");
+             ResultSet rows = query.executeQuery()) {
+            while (rows.next()) {
+                stored.put(rows.getString(1), new Ack(rows.getString(2), rows.getLong(3)));
+            }
+        }
+        acknowledged.forEach((key, ack) -> assertThat(key, stored.get(key), is(ack)));
+        // ... and, once the replicas have caught up, on every API process, the restarted one included.
+        long maxRevision = stored.values().stream().mapToLong(Ack::revision).max().orElseThrow();
+        for (int port : apis) {
+            await().atMost(Duration.ofSeconds(15)).until(() -> replicaRevision(port) >= maxRevision);
+            Map<String, Ack> replica = listAll(port, "roll-");
+            acknowledged.forEach((key, ack) -> assertThat(port + " " + key, replica.get(key), is(ack)));
+        }
+    }
+
+    // ---- helpers --------------------------------------------------------------------------------------------
+
+    record Ack(String value, long revision) {
+    }
+
+    record ScriptResult(int exitCode, String output) {
+    }
+
+    private static ScriptResult script(Duration timeout, String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("bash", SCRIPT.toString()));
+        command.addAll(List.of(args));
+        Path output = RUN_DIR.resolve("script-" + args[0] + "-" + System.nanoTime() + ".out");
+        ProcessBuilder builder = new ProcessBuilder(command)
+                .directory(ROOT.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(output.toFile());
+        Map<String, String> env = builder.environment();
+        env.put("JAVA_HOME", System.getProperty("java.home"));
+        env.put("LC_RUN_DIR", RUN_DIR.toString());
+        env.put("LC_INGRESS_PORT", Integer.toString(ingress));
+        env.put("LC_API_PORTS", apis.stream().map(String::valueOf).reduce((a, b) -> a + " " + b).orElseThrow());
+        env.put("LC_WORKER_PORT", Integer.toString(workerPort));
+        env.put("LC_WS_PORT", Integer.toString(websocketPort));
+        env.put("LC_DB_URL", DB_URL);
+        env.put("LC_DB_USERNAME", DB_USER);
+        env.put("LC_DB_PASSWORD", DB_PASSWORD);
+        env.put("LC_DB_SCHEMA", SCHEMA);
+        env.put("LC_AMQP_URI", AMQP_URI);
+        env.put("LC_AMQP_PREFIX", PREFIX);
+        env.put("LC_READY_TIMEOUT", "150");
+        // Small heaps and C1 only: five JVMs start faster on a small machine; nginx with one worker.
+        env.put("LC_JAVA_OPTS", "-Xmx384m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC");
+        env.put("LC_NGINX_WORKERS", "1");
+        Process process = builder.start();
+        if (!process.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            return new ScriptResult(-1, "timed out after " + timeout + "\n" + Files.readString(output));
+        }
+        return new ScriptResult(process.exitValue(), Files.readString(output));
+    }
+
+    private static HttpResponse<String> send(int port, String method, String path, String body)
+            throws IOException, InterruptedException {
+        HttpRequest.BodyPublisher publisher = body == null ? HttpRequest.BodyPublishers.noBody()
+                : HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8);
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                                 .timeout(Duration.ofSeconds(15))
+                                 .method(method, publisher)
+                                 .build(),
+                         HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static long replicaRevision(int port) throws IOException, InterruptedException {
+        HttpResponse<String> list = send(port, "GET", "/values?limit=1", null);
+        return list.statusCode() == 200 ? JSON.readTree(list.body()).get("revision").asLong() : -1;
+    }
+
+    private static Map<String, Ack> listAll(int port, String prefix) throws IOException, InterruptedException {
+        Map<String, Ack> all = new HashMap<>();
+        String after = null;
+        do {
+            HttpResponse<String> page = send(port, "GET", "/values?limit=1000&prefix=" + prefix
+                                                          + (after == null ? "" : "&after=" + after), null);
+            assertThat(page.body(), page.statusCode(), is(200));
+            JsonNode body = JSON.readTree(page.body());
+            body.get("values").forEach(v -> all.put(v.get("key").asText(),
+                                                    new Ack(v.get("value").asText(), v.get("revision").asLong())));
+            after = body.hasNonNull("next") ? body.get("next").asText() : null;
+        } while (after != null);
+        return all;
+    }
+
+    private static WebSocket.Listener collector(List<String> messages) {
+        return new WebSocket.Listener() {
+            private final StringBuilder partial = new StringBuilder();
+
+            @Override
+            public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+                partial.append(data);
+                if (last) {
+                    messages.add(partial.toString());
+                    partial.setLength(0);
+                }
+                webSocket.request(1);
+                return null;
+            }
+        };
+    }
+
+    /** Distinct free loopback ports, all held open until every one is chosen. */
+    private static List<Integer> freePorts(int count) throws IOException {
+        List<ServerSocket> sockets = new ArrayList<>();
+        try {
+            List<Integer> ports = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                ServerSocket socket = new ServerSocket(0);
+                sockets.add(socket);
+                ports.add(socket.getLocalPort());
+            }
+            return List.copyOf(ports);
+        } finally {
+            for (ServerSocket socket : sockets) {
+                socket.close();
+            }
+        }
+    }
+
+    private static String env(String name, String fallback) {
+        String value = System.getenv(name);
+        return value == null || value.isBlank() ? fallback : value;
+    }
+}

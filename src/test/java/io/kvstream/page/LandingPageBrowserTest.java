@@ -1,0 +1,163 @@
+package io.kvstream.page;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+import io.kvstream.Settings;
+import io.kvstream.testing.TestNode;
+import io.kvstream.testing.TestServices;
+import io.kvstream.ws.KvHttp;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.NoAlertPresentException;
+import org.openqa.selenium.OutputType;
+
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.empty;
+import static org.hamcrest.Matchers.is;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * The landing page in a real headless Chromium: live deltas over {@code /events}, values shown as text, and
+ * resuming after the server it came from restarts. The page node is an {@code all} node; a second {@code all}
+ * node on the same database and broker takes writes while the page node is down, as another pod would.
+ */
+class LandingPageBrowserTest {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final String XSS = "<img src=x onerror=alert(1)>";
+
+    private Settings settings;
+    private TestNode pageNode;
+    private TestNode writer;
+    private Browser browser;
+
+    @BeforeEach
+    void start() {
+        Browser.assumeInstalled();
+        String schema = TestServices.uniqueName("browser");
+        String prefix = TestServices.uniqueName("browser");
+        settings = TestServices.settings(Settings.Role.ALL, schema, prefix);
+        pageNode = TestNode.start(settings);
+        writer = TestNode.start(settings);
+        browser = Browser.start();
+    }
+
+    @AfterEach
+    void stop() {
+        for (AutoCloseable closeable : new AutoCloseable[] {browser, pageNode, writer}) {
+            try {
+                if (closeable != null) {
+                    closeable.close();
+                }
+            } catch (Exception e) {
+                // keep closing the rest
+            }
+        }
+    }
+
+    private void openPage() {
+        browser.driver.get(pageNode.uri("/").toString());
+        await().atMost(WAIT).until(() -> browser.text("#state").equals("live"));
+    }
+
+    @Test
+    void putAndDeleteAppearWithoutReload() {
+        KvHttp.put(writer.port(), "existing", "rendered by the server");
+        await().atMost(WAIT).until(() -> pageNode.app().replica().get("existing") != null);
+        openPage();
+        assertThat(browser.valueCell("existing").getText(), is("rendered by the server"));
+
+        long put = KvHttp.put(writer.port(), "live-key", "hello from HTTP");
+        await().atMost(WAIT).ignoreExceptions().until(() -> browser.valueCell("live-key").getText().equals("hello from HTTP"));
+        assertThat(browser.text("#revision"), is(String.valueOf(put)));
+
+        long delete = KvHttp.delete(writer.port(), "live-key");
+        await().atMost(WAIT).until(() -> browser.valueCell("live-key") == null);
+        assertThat(browser.text("#revision"), is(String.valueOf(delete)));
+
+        await().atMost(WAIT).until(() -> browser.logEntries().size() >= 2);
+        assertThat(browser.logEntries().get(0).contains("ValueHasBeenDeleted"), is(true));
+        assertThat(browser.logEntries().get(0).contains("live-key"), is(true));
+        assertThat(browser.logEntries().stream().anyMatch(e -> e.contains("ValueHasBeenPut") && e.contains("hello from HTTP")), is(true));
+        assertThat(browser.text("#key-count"), is("1 key"));
+        assertThat(browser.consoleErrors(), is(empty()));
+    }
+
+    @Test
+    void markupInValuesIsShownAsText() {
+        KvHttp.put(writer.port(), "xss-rendered", XSS);
+        await().atMost(WAIT).until(() -> pageNode.app().replica().get("xss-rendered") != null);
+        openPage();
+
+        KvHttp.put(writer.port(), "xss-live", XSS);
+        KvHttp.put(writer.port(), "<b>bold", XSS);
+        await().atMost(WAIT).ignoreExceptions().until(() -> browser.valueCell("<b>bold").getText().equals(XSS));
+
+        assertThat(browser.valueCell("xss-rendered").getText(), is(XSS));
+        assertThat(browser.valueCell("xss-live").getText(), is(XSS));
+        assertThat(browser.all("main img, main b"), is(empty()));
+        assertThrows(NoAlertPresentException.class, () -> browser.driver.switchTo().alert());
+
+        // Reloaded (script and stylesheet revalidated), the server renders the same values, escaped.
+        browser.driver.navigate().refresh();
+        await().atMost(WAIT).until(() -> browser.text("#state").equals("live"));
+        assertThat(browser.valueCell("xss-live").getText(), is(XSS));
+        assertThat(browser.valueCell("<b>bold").getText(), is(XSS));
+        assertThat(browser.all("main img, main b"), is(empty()));
+        assertThrows(NoAlertPresentException.class, () -> browser.driver.switchTo().alert());
+        assertThat(browser.consoleErrors(), is(empty()));
+    }
+
+    @Test
+    void reconnectsAfterServerRestartAndCatchesUp() {
+        KvHttp.put(writer.port(), "before", "1");
+        await().atMost(WAIT).until(() -> pageNode.app().replica().get("before") != null);
+        openPage();
+        int port = pageNode.port();
+
+        pageNode.close();
+        pageNode = null;
+        await().atMost(WAIT).until(() -> browser.text("#state").startsWith("reconnecting"));
+
+        // Changes made while the page's server is away reach the page through the replay.
+        KvHttp.put(writer.port(), "while-down", "missed");
+        KvHttp.delete(writer.port(), "before");
+        pageNode = TestNode.start(settings, port);
+
+        await().atMost(WAIT).ignoreExceptions().until(() -> browser.valueCell("while-down").getText().equals("missed"));
+        await().atMost(WAIT).until(() -> browser.valueCell("before") == null);
+        await().atMost(WAIT).until(() -> browser.text("#state").equals("live"));
+
+        long after = KvHttp.put(writer.port(), "after-restart", "live again");
+        await().atMost(WAIT).ignoreExceptions().until(() -> browser.valueCell("after-restart").getText().equals("live again"));
+        assertThat(browser.text("#revision"), is(String.valueOf(after)));
+        assertThat(browser.logEntries().stream().filter(e -> e.contains("while-down")).count(), is(1L));
+    }
+
+    @Test
+    void screenshotOfALandingPageWithKeysAndEvents() throws Exception {
+        KvHttp.put(writer.port(), "greeting", "Hello, world!");
+        KvHttp.put(writer.port(), "config.timeout", "30s");
+        KvHttp.put(writer.port(), "feature.flags", "{\"darkMode\":true,\"beta\":false}");
+        KvHttp.put(writer.port(), "user:42", "{\"name\":\"Ada Lovelace\",\"role\":\"admin\"}");
+        KvHttp.put(writer.port(), "xss", XSS);
+        KvHttp.put(writer.port(), "temp", "to be deleted");
+        long last = KvHttp.put(writer.port(), "notes", "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(5));
+        await().atMost(WAIT).until(() -> pageNode.app().replica().revision() >= last);
+        openPage();
+
+        KvHttp.put(writer.port(), "greeting", "Hello again, world!");
+        KvHttp.delete(writer.port(), "temp");
+        KvHttp.put(writer.port(), "counter", "1");
+        long end = KvHttp.put(writer.port(), "counter", "2");
+        await().atMost(WAIT).until(() -> browser.text("#revision").equals(String.valueOf(end)));
+
+        Path file = Path.of("target", "screenshots", "landing-page.png");
+        Files.createDirectories(file.getParent());
+        Files.write(file, browser.driver.getScreenshotAs(OutputType.BYTES));
+        assertThat(Files.size(file) > 10_000, is(true));
+    }
+}

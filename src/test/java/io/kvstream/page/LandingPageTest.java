@@ -1,0 +1,125 @@
+package io.kvstream.page;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.List;
+
+import io.helidon.webserver.WebServer;
+import io.kvstream.Settings;
+import io.kvstream.testing.TestNode;
+import io.kvstream.testing.TestServices;
+import io.kvstream.ws.KvHttp;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.startsWith;
+
+/** {@code GET /} and its static files over real HTTP, from an {@code all} node's replica. */
+class LandingPageTest {
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+    private static final String XSS = "<img src=x onerror=alert(1)>";
+    private static TestNode node;
+    private static long lastRevision;
+
+    @BeforeAll
+    static void start() {
+        node = TestNode.start(TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("page"),
+                                                    TestServices.uniqueName("page")));
+        KvHttp.put(node.port(), "alpha", "first value");
+        KvHttp.put(node.port(), "xss", XSS);
+        lastRevision = KvHttp.put(node.port(), "long", "y".repeat(300));
+    }
+
+    @AfterAll
+    static void stop() {
+        node.close();
+    }
+
+    @Test
+    void pageShowsReplicaValuesAtItsRevisionHtmlEscaped() {
+        HttpResponse<String> page = KvHttp.get(node.uri("/"));
+
+        assertThat(page.statusCode(), is(200));
+        assertThat(page.headers().firstValue("Content-Type").orElseThrow(), is("text/html; charset=UTF-8"));
+        String html = page.body();
+        assertThat(html, containsString("data-revision=\"" + lastRevision + "\""));
+        assertThat(html, containsString("<tr data-key=\"alpha\"><td class=\"key\">alpha</td><td class=\"value\">first value</td>"));
+        assertThat(html, containsString("&lt;img src&#61;x onerror&#61;alert(1)&gt;"));
+        assertThat(html, not(containsString(XSS)));
+        assertThat(html, containsString("y".repeat(LandingPage.VALUE_PREVIEW) + "<span class=\"more\">… 300 chars</span>"));
+        assertThat(html, containsString("3 keys"));
+    }
+
+    @Test
+    void pageHasNoInlineScriptAndALockedDownPolicy() {
+        HttpResponse<String> page = KvHttp.get(node.uri("/"));
+        String port = String.valueOf(node.port());
+
+        assertThat(page.headers().firstValue("Content-Security-Policy").orElseThrow(), is(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self' "
+                + "ws://127.0.0.1:" + port + " wss://127.0.0.1:" + port
+                + "; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"));
+        assertThat(page.headers().firstValue("X-Content-Type-Options").orElseThrow(), is("nosniff"));
+        assertThat(page.headers().firstValue("Cache-Control").orElseThrow(), is("no-store"));
+        String html = page.body();
+        assertThat(html.replaceAll("<script src=\"/static/landing.js\" defer></script>", ""), not(containsString("<script")));
+        assertThat(html.matches("(?s).*\\son[a-z]+\\s*=.*"), is(false));
+        assertThat(html, not(containsString("style=")));
+    }
+
+    @Test
+    void staticFilesAreServedFromTheJarWithTheirTypes() {
+        for (List<String> file : List.of(List.of("/static/landing.js", "text/javascript"),
+                                         List.of("/static/landing.css", "text/css"),
+                                         List.of("/static/favicon.svg", "image/svg+xml"))) {
+            HttpResponse<String> response = KvHttp.get(node.uri(file.get(0)));
+            assertThat(file.get(0), response.statusCode(), is(200));
+            assertThat(file.get(0), response.headers().firstValue("Content-Type").orElseThrow(), startsWith(file.get(1)));
+            assertThat(response.headers().firstValue("X-Content-Type-Options").orElseThrow(), is("nosniff"));
+        }
+        assertThat(KvHttp.get(node.uri("/static/landing.js")).body(), containsString("/events?since="));
+        assertThat(KvHttp.get(node.uri("/static/nope.js")).statusCode(), is(404));
+        assertThat(KvHttp.get(node.uri("/static/..%2Fapplication.yaml")).statusCode(), is(404));
+    }
+
+    @Test
+    void staticFilesAreRevalidatedWithTheirEtag() throws Exception {
+        HttpResponse<String> first = KvHttp.get(node.uri("/static/landing.css"));
+        String etag = first.headers().firstValue("ETag").orElseThrow();
+        assertThat(first.headers().firstValue("Cache-Control").orElseThrow(), is("no-cache"));
+
+        HttpResponse<String> again = HTTP.send(HttpRequest.newBuilder(node.uri("/static/landing.css"))
+                                                       .header("If-None-Match", etag).build(),
+                                               HttpResponse.BodyHandlers.ofString());
+        assertThat(again.statusCode(), is(304));
+        assertThat(again.body(), is(""));
+    }
+
+    @Test
+    void pageSaysSoWhenItShowsOnlyTheFirstKeys() {
+        WebServer server = WebServer.builder()
+                .host("127.0.0.1")
+                .port(0)
+                .routing(routing -> routing.register(new LandingPage(node.app().replica(), 2)))
+                .build()
+                .start();
+        try {
+            String html = KvHttp.get(URI.create("http://127.0.0.1:" + server.port() + "/")).body();
+            assertThat(html, containsString("first 2 of 3 keys"));
+            assertThat(html, containsString("Showing the first 2 keys in key order; 3 keys are stored."));
+            assertThat(html, containsString("data-truncated=\"true\""));
+            assertThat(html, containsString("data-key=\"alpha\""));
+            assertThat(html, containsString("data-key=\"long\""));
+            assertThat(html, not(containsString("data-key=\"xss\"")));
+        } finally {
+            server.stop();
+        }
+    }
+}

@@ -1,0 +1,253 @@
+package io.kvstream.ws;
+
+import java.net.http.WebSocketHandshakeException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
+import java.util.stream.IntStream;
+import java.util.stream.LongStream;
+
+import io.kvstream.Settings;
+import io.kvstream.storage.EventLog;
+import io.kvstream.testing.TestNode;
+import io.kvstream.testing.TestServices;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.instanceOf;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.lessThan;
+import static org.hamcrest.Matchers.nullValue;
+
+/**
+ * {@code /events} through the JDK's WebSocket client against real processes: one {@code all} node takes the
+ * writes (HTTP), two {@code websocket} nodes share its database and broker names, as separate pods would.
+ */
+class EventsEndpointTest {
+    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static String schema;
+    private static String prefix;
+    private static TestNode writer;
+    private static TestNode wsA;
+    private static TestNode wsB;
+
+    @BeforeAll
+    static void start() {
+        schema = TestServices.uniqueName("ws");
+        prefix = TestServices.uniqueName("ws");
+        writer = TestNode.start(settings(Settings.Role.ALL));
+        wsA = TestNode.start(settings(Settings.Role.WEBSOCKET));
+        wsB = TestNode.start(settings(Settings.Role.WEBSOCKET));
+    }
+
+    @AfterAll
+    static void stop() {
+        for (TestNode node : new TestNode[] {wsB, wsA, writer}) {
+            if (node != null) {
+                node.close();
+            }
+        }
+    }
+
+    private static Settings settings(Settings.Role role) {
+        return TestServices.settings(role, schema, prefix);
+    }
+
+    /** Connects and waits until the server has registered the client (its own connection_opened came back). */
+    private static WsClient connectLive(TestNode node, String query) {
+        WsClient client = WsClient.connect(WsClient.events(node.port(), query));
+        await().atMost(WAIT).until(() -> !client.openedIds().isEmpty());
+        return client;
+    }
+
+    @Test
+    void putAndDeleteArriveAsSeedEnvelopesWithRevisions() {
+        try (WsClient client = connectLive(wsA, "")) {
+            long put = KvHttp.put(writer.port(), "k", "v");
+            long delete = KvHttp.delete(writer.port(), "k");
+
+            await().atMost(WAIT).until(() -> client.ofType("domain_event").size() == 2);
+            assertThat(client.ofType("domain_event"), contains(
+                    "{\"type\":\"domain_event\",\"route\":\"events\",\"from\":\"Domain Event\",\"value\":\"ValueHasBeenPut\","
+                    + "\"event\":{\"event\":\"value_put\",\"key\":\"k\",\"value\":\"v\",\"revision\":" + put + "}}",
+                    "{\"type\":\"domain_event\",\"route\":\"events\",\"from\":\"Domain Event\",\"value\":\"ValueHasBeenDeleted\","
+                    + "\"event\":{\"event\":\"value_deleted\",\"key\":\"k\",\"revision\":" + delete + "}}"));
+        }
+    }
+
+    @Test
+    void sinceReplaysStoredEventsThenStreamsLiveWithoutGapOrDuplicate() throws Exception {
+        long since = KvHttp.put(writer.port(), "resume-0", "before");
+        KvHttp.put(writer.port(), "resume-1", "stored");
+        KvHttp.put(writer.port(), "resume-2", "stored");
+        // Writes keep coming while the client connects, replays and switches to live.
+        Thread writes = Thread.ofVirtual().start(() -> IntStream.range(0, 30)
+                .forEach(i -> KvHttp.put(writer.port(), "resume-live-" + i, "v" + i)));
+        try (WsClient client = WsClient.connect(WsClient.events(wsB.port(), "since=" + since))) {
+            writes.join();
+            long last = KvHttp.put(writer.port(), "resume-last", "end");
+
+            await().atMost(WAIT).until(() -> client.revisions().contains(last));
+            assertThat(client.revisions(), is(LongStream.rangeClosed(since + 1, last).boxed().toList()));
+        }
+    }
+
+    @Test
+    void sinceEqualToCurrentRevisionSendsOnlyNewEvents() {
+        long current = KvHttp.put(writer.port(), "current", "x");
+        try (WsClient client = WsClient.connect(WsClient.events(wsA.port(), "since=" + current))) {
+            long next = KvHttp.put(writer.port(), "current", "y");
+            await().atMost(WAIT).until(() -> !client.revisions().isEmpty());
+            assertThat(client.revisions(), is(List.of(next)));
+        }
+    }
+
+    @Test
+    void connectionEventsReachClientsOfEveryWebSocketProcess() {
+        try (WsClient x = connectLive(wsA, "")) {
+            String xId = x.openedIds().getFirst();
+            WsClient y = WsClient.connect(WsClient.events(wsB.port(), ""));
+            await().atMost(WAIT).until(() -> y.openedIds().stream().anyMatch(id -> !id.equals(xId)));
+            String yId = y.openedIds().stream().filter(id -> !id.equals(xId)).findFirst().orElseThrow();
+
+            await().atMost(WAIT).until(() -> x.openedIds().contains(yId));
+            assertThat(x.ofType("connection_opened"), hasItem(
+                    "{\"type\":\"connection_opened\",\"route\":\"events\",\"from\":\"" + yId + "\",\"value\":\"Connection opened\"}"));
+
+            y.close();
+            String closed = "{\"type\":\"connection_closed\",\"route\":\"events\",\"from\":\"" + yId
+                            + "\",\"value\":\"Connection closed\"}";
+            await().atMost(WAIT).until(() -> x.ofType("connection_closed").contains(closed));
+        }
+    }
+
+    @Test
+    void slowClientIsDisconnectedWhileOthersGetEverything() {
+        Settings.Ws smallQueue = new Settings.Ws(4, Duration.ofHours(1), "");
+        try (TestNode node = TestNode.start(KvHttp.withWs(settings(Settings.Role.WEBSOCKET), smallQueue));
+             WsClient normal = connectLive(node, "")) {
+            String normalId = normal.openedIds().getFirst();
+            WsClient slow = WsClient.connect(WsClient.events(node.port(), ""), false, Map.of());
+            await().atMost(WAIT).until(() -> normal.openedIds().size() == 2);
+            String slowId = normal.openedIds().stream().filter(id -> !id.equals(normalId)).findFirst().orElseThrow();
+
+            // Big values fill the socket buffers of a client that does not read, then its queue of 4.
+            String big = "x".repeat(512 * 1024);
+            List<Long> written = IntStream.range(0, 40).mapToObj(i -> KvHttp.put(writer.port(), "big-" + i, big)).toList();
+
+            await().atMost(WAIT).until(() -> normal.revisions().size() == written.size());
+            assertThat(normal.revisions(), is(written));
+            String slowClosed = "{\"type\":\"connection_closed\",\"route\":\"events\",\"from\":\"" + slowId
+                                + "\",\"value\":\"Connection closed\"}";
+            await().atMost(WAIT).until(() -> normal.ofType("connection_closed").contains(slowClosed));
+
+            // What the slow client gets when it finally reads: part of the stream, then the end of the connection.
+            slow.webSocket().request(Long.MAX_VALUE);
+            await().atMost(WAIT).until(slow.closed::isDone);
+            assertThat(slow.revisions().size(), lessThan(written.size()));
+            slow.abort();
+        }
+    }
+
+    @Test
+    void sinceOlderThanRetentionAsksForResync() {
+        Settings small = KvHttp.withRetention(TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("wsret"),
+                                                                    TestServices.uniqueName("wsret")), 5);
+        try (TestNode node = TestNode.start(small)) {
+            // The relay compacts each time the revision crosses a multiple of 1000.
+            try (var threads = java.util.concurrent.Executors.newFixedThreadPool(16, Thread.ofVirtual().factory())) {
+                IntStream.range(0, 1005).forEach(i -> threads.submit(() -> KvHttp.putAsync(node.port(), "r" + i, "v")));
+            }
+            EventLog log = new EventLog(node.app().database());
+            await().atMost(Duration.ofSeconds(60)).until(() -> log.compactedRevision() > 1);
+            await().atMost(WAIT).until(() -> node.app().sequencer().revision() == log.committedRevision());
+            long current = node.app().sequencer().revision();
+
+            try (WsClient client = WsClient.connect(WsClient.events(node.port(), "since=1"))) {
+                await().atMost(WAIT).until(client.closed::isDone);
+                assertThat(client.messages, contains(
+                        "{\"type\":\"resync_required\",\"route\":\"events\",\"revision\":" + current + "}"));
+                assertThat(client.closed.join(), is(1000));
+                assertThat(client.closeReason, is("Resync required"));
+            }
+        }
+    }
+
+    @Test
+    void sinceAheadOfEveryStoredRevisionAsksForResync() {
+        long current = KvHttp.put(writer.port(), "ahead", "x");
+        try (WsClient client = WsClient.connect(WsClient.events(wsA.port(), "since=" + (current + 1_000_000)))) {
+            await().atMost(WAIT).until(client.closed::isDone);
+            assertThat(client.ofType("resync_required").size(), is(1));
+            assertThat(client.closed.join(), is(1000));
+        }
+    }
+
+    @Test
+    void badSinceGetsAnErrorAndPolicyClose() {
+        for (String since : List.of("abc", "-1", "", "1.5", "99999999999999999999")) {
+            try (WsClient client = WsClient.connect(WsClient.events(wsA.port(), "since=" + since))) {
+                await().atMost(WAIT).until(client.closed::isDone);
+                assertThat(client.messages, contains(
+                        "{\"type\":\"error\",\"route\":\"events\",\"value\":\"since must be a non-negative integer revision\"}"));
+                assertThat(client.closed.join(), is(1008));
+                assertThat(client.closeReason, is("since must be a non-negative integer revision"));
+            }
+        }
+    }
+
+    @Test
+    void heartbeatPingsIdleClientsAndDropsOnesThatNeverAnswer() {
+        Settings.Ws fastHeartbeat = new Settings.Ws(1024, Duration.ofMillis(200), "");
+        try (TestNode node = TestNode.start(KvHttp.withWs(settings(Settings.Role.WEBSOCKET), fastHeartbeat));
+             WsClient client = connectLive(node, "")) {
+            String clientId = client.openedIds().getFirst();
+            WsClient silent = WsClient.connect(WsClient.events(node.port(), ""), false, Map.of());
+            await().atMost(WAIT).until(() -> client.openedIds().size() == 2);
+            String silentId = client.openedIds().stream().filter(id -> !id.equals(clientId)).findFirst().orElseThrow();
+
+            await().atMost(WAIT).until(() -> client.pings.get() >= 5);
+            await().atMost(WAIT).until(() -> client.ofType("connection_closed").contains(
+                    "{\"type\":\"connection_closed\",\"route\":\"events\",\"from\":\"" + silentId
+                    + "\",\"value\":\"Connection closed\"}"));
+            assertThat(client.closed.isDone(), is(false));
+            silent.abort();
+        }
+    }
+
+    @Test
+    void originNotAllowedIsRefusedWith403() {
+        Settings.Ws onlyAllowed = new Settings.Ws(1024, Duration.ofSeconds(20), "http://allowed.example, https://also.example");
+        try (TestNode node = TestNode.start(KvHttp.withWs(settings(Settings.Role.WEBSOCKET), onlyAllowed))) {
+            CompletionException refused = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class,
+                    () -> WsClient.connect(WsClient.events(node.port(), ""), true, Map.of("Origin", "http://evil.example")));
+            assertThat(refused.getCause(), instanceOf(WebSocketHandshakeException.class));
+            assertThat(((WebSocketHandshakeException) refused.getCause()).getResponse().statusCode(), is(403));
+
+            try (WsClient allowed = WsClient.connect(WsClient.events(node.port(), ""), true,
+                                                     Map.of("Origin", "https://also.example"))) {
+                await().atMost(WAIT).until(() -> !allowed.openedIds().isEmpty());
+            }
+        }
+    }
+
+    @Test
+    void shutdownClosesClientsWithGoingAway() {
+        TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET));
+        try (WsClient client = connectLive(node, "")) {
+            node.app().close();
+            await().atMost(WAIT).until(client.closed::isDone);
+            assertThat(client.closed.join(), is(1001));
+            assertThat(client.closeReason, is("Server shutting down"));
+            assertThat(client.error, is(nullValue()));
+        } finally {
+            node.close();
+        }
+    }
+}

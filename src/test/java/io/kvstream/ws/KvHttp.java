@@ -1,0 +1,81 @@
+package io.kvstream.ws;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+
+import io.kvstream.Json;
+import io.kvstream.Settings;
+
+/** Writes through a node's real HTTP API (as a user would), and settings variations for WebSocket tests. */
+public final class KvHttp {
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    private KvHttp() {
+    }
+
+    /** PUT and wait for the answer; returns the revision of the change. */
+    public static long put(int port, String key, String value) {
+        HttpResponse<String> response = send(HttpRequest.newBuilder(values(port, key))
+                                                     .PUT(HttpRequest.BodyPublishers.ofString(value)).build());
+        return revision(response);
+    }
+
+    /** PUT with {@code Prefer: respond-async}: enqueued only, answered 202. */
+    public static void putAsync(int port, String key, String value) {
+        HttpResponse<String> response = send(HttpRequest.newBuilder(values(port, key))
+                                                     .header("Prefer", "respond-async")
+                                                     .PUT(HttpRequest.BodyPublishers.ofString(value)).build());
+        if (response.statusCode() != 202) {
+            throw new AssertionError("PUT " + key + " answered " + response.statusCode() + ": " + response.body());
+        }
+    }
+
+    /** DELETE of an existing key; returns the revision of the change. */
+    public static long delete(int port, String key) {
+        return revision(send(HttpRequest.newBuilder(values(port, key)).DELETE().build()));
+    }
+
+    public static HttpResponse<String> get(URI uri) {
+        return send(HttpRequest.newBuilder(uri).GET().build());
+    }
+
+    public static Settings withWs(Settings s, Settings.Ws ws) {
+        return new Settings(s.role(), s.mode(), s.dataDir(), s.maxValueBytes(), s.commandTimeout(), s.db(), s.amqp(),
+                            s.workerBatchSize(), s.eventRetention(), ws, s.auth());
+    }
+
+    public static Settings withRetention(Settings s, long retention) {
+        return new Settings(s.role(), s.mode(), s.dataDir(), s.maxValueBytes(), s.commandTimeout(), s.db(), s.amqp(),
+                            s.workerBatchSize(), retention, s.ws(), s.auth());
+    }
+
+    private static URI values(int port, String key) {
+        return URI.create("http://127.0.0.1:" + port + "/values/"
+                          + URLEncoder.encode(key, StandardCharsets.UTF_8).replace("+", "%20"));
+    }
+
+    private static long revision(HttpResponse<String> response) {
+        if (response.statusCode() != 200) {
+            throw new AssertionError(response.request().method() + " " + response.request().uri() + " answered "
+                                     + response.statusCode() + ": " + response.body());
+        }
+        return Json.read(response.body(), com.fasterxml.jackson.databind.JsonNode.class).path("revision").asLong();
+    }
+
+    private static HttpResponse<String> send(HttpRequest request) {
+        try {
+            return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}

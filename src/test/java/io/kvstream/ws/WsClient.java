@@ -1,0 +1,127 @@
+package io.kvstream.ws;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.kvstream.Json;
+
+/**
+ * A JDK {@link WebSocket} client that records what it receives. A "reading" client asks for the next message as
+ * soon as one arrives; a non-reading one never asks, so the JDK stops reading its socket (a stuck browser tab).
+ */
+final class WsClient implements WebSocket.Listener, AutoCloseable {
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    final List<String> messages = new CopyOnWriteArrayList<>();
+    final AtomicInteger pings = new AtomicInteger();
+    final CompletableFuture<Integer> closed = new CompletableFuture<>();
+    volatile String closeReason;
+    volatile Throwable error;
+    private final boolean reading;
+    private final StringBuilder partial = new StringBuilder();
+    private WebSocket webSocket;
+
+    private WsClient(boolean reading) {
+        this.reading = reading;
+    }
+
+    static WsClient connect(URI uri) {
+        return connect(uri, true, Map.of());
+    }
+
+    static WsClient connect(URI uri, boolean reading, Map<String, String> headers) {
+        WsClient client = new WsClient(reading);
+        WebSocket.Builder builder = HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5));
+        headers.forEach(builder::header);
+        client.webSocket = builder.buildAsync(uri, client).orTimeout(10, TimeUnit.SECONDS).join();
+        return client;
+    }
+
+    static URI events(int port, String query) {
+        return URI.create("ws://127.0.0.1:" + port + "/events" + (query.isEmpty() ? "" : "?" + query));
+    }
+
+    WebSocket webSocket() {
+        return webSocket;
+    }
+
+    @Override
+    public void onOpen(WebSocket webSocket) {
+        if (reading) {
+            webSocket.request(1);
+        }
+    }
+
+    @Override
+    public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+        partial.append(data);
+        if (last) {
+            messages.add(partial.toString());
+            partial.setLength(0);
+        }
+        webSocket.request(1);
+        return null;
+    }
+
+    @Override
+    public CompletionStage<?> onPing(WebSocket webSocket, ByteBuffer message) {
+        pings.incrementAndGet();
+        webSocket.request(1);
+        return null;
+    }
+
+    @Override
+    public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+        closeReason = reason;
+        closed.complete(statusCode);
+        return null;
+    }
+
+    @Override
+    public void onError(WebSocket webSocket, Throwable error) {
+        this.error = error;
+        closed.complete(-1);
+    }
+
+    /** Received messages of one type, in arrival order. */
+    List<String> ofType(String type) {
+        return messages.stream().filter(m -> type.equals(node(m).path("type").asText())).toList();
+    }
+
+    /** Revisions of the received domain events, in arrival order. */
+    List<Long> revisions() {
+        return ofType(Envelope.DOMAIN_EVENT).stream().map(m -> node(m).path("event").path("revision").asLong()).toList();
+    }
+
+    /** The connection ids of the received {@code connection_opened} events, in arrival order. */
+    List<String> openedIds() {
+        return ofType(Envelope.CONNECTION_OPENED).stream().map(m -> node(m).path("from").asText()).toList();
+    }
+
+    static JsonNode node(String json) {
+        return Json.read(json, JsonNode.class);
+    }
+
+    @Override
+    public void close() {
+        if (!webSocket.isOutputClosed()) {
+            webSocket.sendClose(WebSocket.NORMAL_CLOSURE, "bye");
+        }
+        webSocket.request(Long.MAX_VALUE);
+    }
+
+    void abort() {
+        webSocket.abort();
+    }
+}
