@@ -99,6 +99,32 @@ class EventsEndpointTest {
     }
 
     @Test
+    void clientDroppedMidStreamResumesToTheSameSequenceAsOneThatNeverDropped() {
+        long start = KvHttp.put(writer.port(), "drop-start", "x");
+        try (WsClient steady = WsClient.connect(WsClient.events(wsA.port(), "since=" + start))) {
+            WsClient dropping = WsClient.connect(WsClient.events(wsB.port(), "since=" + start));
+            Thread writes = Thread.ofVirtual().start(() -> IntStream.range(0, 60)
+                    .forEach(i -> KvHttp.put(writer.port(), "drop-" + (i % 7), "v" + i)));
+            await().atMost(WAIT).until(() -> dropping.revisions().size() >= 10);
+            dropping.abort(); // the network goes away mid-stream
+            List<Long> before = dropping.revisions();
+            long resumeAfter = before.getLast();
+            try (WsClient resumed = WsClient.connect(WsClient.events(wsB.port(), "since=" + resumeAfter))) {
+                writes.join();
+                long last = KvHttp.put(writer.port(), "drop-end", "y");
+                await().atMost(WAIT).until(() -> resumed.revisions().contains(last) && steady.revisions().contains(last));
+
+                List<String> stitched = new java.util.ArrayList<>(dropping.ofType("domain_event"));
+                stitched.addAll(resumed.ofType("domain_event"));
+                assertThat(stitched, is(steady.ofType("domain_event")));
+                assertThat(steady.revisions(), is(LongStream.rangeClosed(start + 1, last).boxed().toList()));
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    @Test
     void sinceEqualToCurrentRevisionSendsOnlyNewEvents() {
         long current = KvHttp.put(writer.port(), "current", "x");
         try (WsClient client = WsClient.connect(WsClient.events(wsA.port(), "since=" + current))) {
