@@ -153,11 +153,12 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
 
     void forceCloseLater(EventsConnection connection) {
         try {
-            timer.schedule(() -> {
+            // On its own thread: dropping a stuck socket may block, and the timer also runs every heartbeat.
+            timer.schedule(() -> Thread.ofVirtual().name("events-drop").start(() -> {
                 if (!connection.ended()) {
                     connection.forceClose();
                 }
-            }, CLOSE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+            }), CLOSE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
             // shutting down: close() drops whatever is left
         }

@@ -167,11 +167,12 @@ class EventsEndpointTest {
             String big = "x".repeat(512 * 1024);
             List<Long> written = IntStream.range(0, 40).mapToObj(i -> KvHttp.put(writer.port(), "big-" + i, big)).toList();
 
-            await().atMost(WAIT).until(() -> normal.revisions().size() == written.size());
+            // 20 MB through the whole pipeline: generous waits, a loaded CI machine is slow at this.
+            await().atMost(WAIT.multipliedBy(3)).until(() -> normal.revisions().size() == written.size());
             assertThat(normal.revisions(), is(written));
             String slowClosed = "{\"type\":\"connection_closed\",\"route\":\"events\",\"from\":\"" + slowId
                                 + "\",\"value\":\"Connection closed\"}";
-            await().atMost(WAIT).until(() -> normal.ofType("connection_closed").contains(slowClosed));
+            await().atMost(WAIT.multipliedBy(3)).until(() -> normal.ofType("connection_closed").contains(slowClosed));
 
             // What the slow client gets when it finally reads: part of the stream, then the end of the connection.
             slow.webSocket().request(Long.MAX_VALUE);
