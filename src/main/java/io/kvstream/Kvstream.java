@@ -114,8 +114,7 @@ public final class Kvstream implements AutoCloseable {
                 events = own(new EventsEndpoint(settings.ws(), eventLog, sequencer, broker));
                 sequencer.addListener(events);
             }
-            EventSequencer feed = sequencer;
-            Metrics.getOrCreate(Gauge.builder("kvstream.events.lag", feed::lag)
+            Metrics.getOrCreate(Gauge.builder("kvstream.events.lag", sequencer::lag)
                                         .description("Revisions seen on the wire but not yet applied"));
             ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
                     Thread.ofVirtual().name("catch-up").factory());
