@@ -1,12 +1,19 @@
 -- One row: the global revision counter (etcd's model). Every committing transaction locks this row,
 -- which gives all workers one total, gap-free order of changes.
 CREATE TABLE kv_meta (
+    id       smallint PRIMARY KEY CHECK (id = 1),
+    revision bigint   NOT NULL  -- last committed revision
+);
+INSERT INTO kv_meta (id, revision) VALUES (1, 0);
+
+-- The relay's own row, apart from kv_meta: updating it must never wait for the revision lock
+-- that the committing worker holds.
+CREATE TABLE kv_relay (
     id                 smallint PRIMARY KEY CHECK (id = 1),
-    revision           bigint   NOT NULL,  -- last committed revision
     relayed_revision   bigint   NOT NULL,  -- last revision published to the events exchange
     compacted_revision bigint   NOT NULL   -- stored events with revision <= this are gone
 );
-INSERT INTO kv_meta (id, revision, relayed_revision, compacted_revision) VALUES (1, 0, 0, 0);
+INSERT INTO kv_relay (id, relayed_revision, compacted_revision) VALUES (1, 0, 0);
 
 CREATE TABLE kv_values (
     key          text COLLATE "C" PRIMARY KEY,

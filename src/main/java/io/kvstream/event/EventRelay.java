@@ -24,7 +24,7 @@ import org.postgresql.PGConnection;
  * Publishes committed events from the {@code kv_events} outbox to the events exchange, in revision order.
  * Only one relay in the whole deployment publishes at a time: the one holding a PostgreSQL session-level
  * advisory lock (released by the database if its holder dies, so a standby takes over). It wakes on the
- * NOTIFY sent by every committing transaction, and remembers what it published in {@code kv_meta}, so a
+ * NOTIFY sent by every committing transaction, and remembers what it published in {@code kv_relay}, so a
  * crash between commit and publish loses nothing (it may publish an event twice; replicas ignore that).
  * The leader also compacts the log to the configured retention, as etcd does.
  */
@@ -44,7 +44,7 @@ public final class EventRelay implements AutoCloseable {
     private final Thread loop;
     private volatile boolean running = true;
     private volatile boolean leader;
-    /** While leader: the last revision published and confirmed (also stored in kv_meta for the next leader). */
+    /** While leader: the last revision published and confirmed (also stored in kv_relay for the next leader). */
     private long relayed;
 
     public EventRelay(Database database, Broker broker, long retention) {
@@ -69,6 +69,11 @@ public final class EventRelay implements AutoCloseable {
             try (Connection connection = database.dataSource().getConnection();
                  Channel channel = broker.openChannel()) {
                 connection.setAutoCommit(true);
+                // The relay's progress marker may lag after a crash: the next leader then publishes a few
+                // events again, which replicas ignore. Not worth an fsync per relayed page.
+                try (Statement statement = connection.createStatement()) {
+                    statement.execute("SET synchronous_commit = off");
+                }
                 channel.confirmSelect();
                 try (Statement statement = connection.createStatement()) {
                     statement.execute("LISTEN " + notifyChannel);
@@ -124,7 +129,7 @@ public final class EventRelay implements AutoCloseable {
             channel.waitForConfirmsOrDie(10_000);
             long last = events.getLast().revision();
             try (PreparedStatement update = connection.prepareStatement(
-                    "UPDATE kv_meta SET relayed_revision = ? WHERE id = 1 AND relayed_revision < ?")) {
+                    "UPDATE kv_relay SET relayed_revision = ? WHERE id = 1 AND relayed_revision < ?")) {
                 update.setLong(1, last);
                 update.setLong(2, last);
                 update.executeUpdate();
@@ -139,7 +144,7 @@ public final class EventRelay implements AutoCloseable {
 
     private static long relayedRevision(Connection connection) throws SQLException {
         try (Statement statement = connection.createStatement();
-             ResultSet rs = statement.executeQuery("SELECT relayed_revision FROM kv_meta WHERE id = 1")) {
+             ResultSet rs = statement.executeQuery("SELECT relayed_revision FROM kv_relay WHERE id = 1")) {
             rs.next();
             return rs.getLong(1);
         }
@@ -154,7 +159,7 @@ public final class EventRelay implements AutoCloseable {
         try (PreparedStatement events = connection.prepareStatement("DELETE FROM kv_events WHERE revision <= ?");
              PreparedStatement commands = connection.prepareStatement("DELETE FROM kv_commands WHERE revision <= ?");
              PreparedStatement meta = connection.prepareStatement(
-                     "UPDATE kv_meta SET compacted_revision = ? WHERE id = 1 AND compacted_revision < ?")) {
+                     "UPDATE kv_relay SET compacted_revision = ? WHERE id = 1 AND compacted_revision < ?")) {
             events.setLong(1, upTo);
             events.executeUpdate();
             commands.setLong(1, upTo);

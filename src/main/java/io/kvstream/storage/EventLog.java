@@ -26,7 +26,7 @@ public final class EventLog {
 
     /** Events up to this revision have been compacted away; a reader behind it must reload a snapshot. */
     public long compactedRevision() {
-        return db.execute().get("SELECT compacted_revision FROM kv_meta WHERE id = 1")
+        return db.execute().get("SELECT compacted_revision FROM kv_relay WHERE id = 1")
                 .map(row -> row.column(1).get(Long.class))
                 .orElse(0L);
     }
