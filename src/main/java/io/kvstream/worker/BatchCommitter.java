@@ -59,8 +59,9 @@ public final class BatchCommitter {
         long revision = tx.get("SELECT revision FROM kv_meta WHERE id = 1 FOR UPDATE")
                 .map(row -> row.column(1).get(Long.class))
                 .orElseThrow();
-        Map<String, CommandOutcome> known = committedOutcomes(tx, commands);
-        Map<String, Long> modRevisions = currentModRevisions(tx, commands);
+        Map<String, CommandOutcome> known = new HashMap<>();
+        Map<String, Long> modRevisions = new HashMap<>();
+        readCurrentState(tx, commands, known, modRevisions);
 
         Batch batch = new Batch();
         List<CommandOutcome> outcomes = new ArrayList<>(commands.size());
@@ -72,8 +73,7 @@ public final class BatchCommitter {
             }
             Long current = modRevisions.get(command.key());
             CommandOutcome outcome;
-            if (command.ifMatch() != null && !command.ifMatch().equals(current)
-                || command.requiresAbsent() && current != null) {
+            if (!preconditionHolds(command, current)) {
                 outcome = new CommandOutcome(command.id(), CommandOutcome.PRECONDITION_FAILED, revision);
             } else if (command.isPut()) {
                 revision++;
@@ -96,27 +96,41 @@ public final class BatchCommitter {
         return outcomes;
     }
 
-    private static Map<String, CommandOutcome> committedOutcomes(DbTransaction tx, List<Command> commands) {
-        String[] ids = commands.stream().map(Command::id).distinct().toArray(String[]::new);
-        Map<String, CommandOutcome> known = new HashMap<>();
-        try (Stream<DbRow> rows = tx.query("SELECT id, status, revision FROM kv_commands WHERE id = ANY(?)",
-                                           (Object) ids)) {
-            rows.forEach(row -> known.put(row.column(1).get(String.class),
-                                          new CommandOutcome(row.column(1).get(String.class),
-                                                             row.column(2).get(String.class),
-                                                             row.column(3).get(Long.class))));
+    /** {@code ifMatch} 0 stands for {@code If-Match: *}: the key must exist, whatever its revision. */
+    private static boolean preconditionHolds(Command command, Long current) {
+        if (command.requiresAbsent() && current != null) {
+            return false;
         }
-        return known;
+        if (command.ifMatch() == null) {
+            return true;
+        }
+        return command.ifMatch() == 0 ? current != null : command.ifMatch().equals(current);
     }
 
-    private static Map<String, Long> currentModRevisions(DbTransaction tx, List<Command> commands) {
+    /**
+     * One round trip, after the revision lock is held (a statement that waited for the lock inside would read
+     * with a snapshot from before the previous batch committed): the commands already committed, and the
+     * current mod revision of every key the batch touches.
+     */
+    private static void readCurrentState(DbTransaction tx, List<Command> commands,
+                                         Map<String, CommandOutcome> known, Map<String, Long> modRevisions) {
+        String[] ids = commands.stream().map(Command::id).distinct().toArray(String[]::new);
         String[] keys = commands.stream().map(Command::key).distinct().toArray(String[]::new);
-        Map<String, Long> modRevisions = new HashMap<>();
-        try (Stream<DbRow> rows = tx.query("SELECT key, mod_revision FROM kv_values WHERE key = ANY(?)",
-                                           (Object) keys)) {
-            rows.forEach(row -> modRevisions.put(row.column(1).get(String.class), row.column(2).get(Long.class)));
+        try (Stream<DbRow> rows = tx.query("SELECT 'c' AS part, id AS name, status, revision FROM kv_commands"
+                                           + " WHERE id = ANY(?)"
+                                           + " UNION ALL SELECT 'v', key, NULL, mod_revision FROM kv_values"
+                                           + " WHERE key = ANY(?)",
+                                           ids, keys)) {
+            rows.forEach(row -> {
+                String name = row.column(2).get(String.class);
+                long revision = row.column(4).get(Long.class);
+                if ("c".equals(row.column(1).get(String.class))) {
+                    known.put(name, new CommandOutcome(name, row.column(3).get(String.class), revision));
+                } else {
+                    modRevisions.put(name, revision);
+                }
+            });
         }
-        return modRevisions;
     }
 
     /** What one transaction writes: the final state of each touched key, its events and its command ids. */
@@ -161,38 +175,39 @@ public final class BatchCommitter {
             eventCommands.add(command.id());
         }
 
+        /**
+         * All writes of the batch in one statement of data-modifying CTEs (one round trip). The deleted and the
+         * upserted keys are disjoint (each key has one final state), so the parts cannot see each other's rows.
+         */
         void write(DbTransaction tx, long revision, String notifyChannel) {
-            if (!deletedKeys.isEmpty()) {
-                tx.dml("DELETE FROM kv_values WHERE key = ANY(?)", (Object) deletedKeys.toArray(String[]::new));
-            }
-            if (!finalValues.isEmpty()) {
-                String[] keys = finalValues.keySet().toArray(String[]::new);
-                tx.dml("INSERT INTO kv_values (key, value, mod_revision)"
-                       + " SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]))"
-                       + " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, mod_revision = EXCLUDED.mod_revision",
-                       keys,
-                       finalValues.values().toArray(String[]::new),
-                       longs(java.util.Arrays.stream(keys).map(finalRevisions::get).toList()));
-            }
-            if (!eventRevisions.isEmpty()) {
-                tx.dml("INSERT INTO kv_events (revision, kind, key, value, command_id, at)"
-                       + " SELECT r, k, key, v, c, clock_timestamp()"
-                       + " FROM unnest(CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[])) AS e(r, k, key, v, c)",
-                       longs(eventRevisions),
-                       eventKinds.toArray(String[]::new),
-                       eventKeys.toArray(String[]::new),
-                       eventValues.toArray(String[]::new),
-                       eventCommands.toArray(String[]::new));
-                tx.dml("UPDATE kv_meta SET revision = ? WHERE id = 1", revision);
-                tx.get("SELECT pg_notify(?, '')", notifyChannel);
-            }
-            if (!commandIds.isEmpty()) {
-                tx.dml("INSERT INTO kv_commands (id, status, revision)"
-                       + " SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]))",
-                       commandIds.toArray(String[]::new),
-                       commandStatuses.toArray(String[]::new),
-                       longs(commandRevisions));
-            }
+            String[] upserted = finalValues.keySet().toArray(String[]::new);
+            tx.get("WITH deleted AS (DELETE FROM kv_values WHERE key = ANY(CAST(? AS text[]))),"
+                   + " upserted AS (INSERT INTO kv_values (key, value, mod_revision)"
+                   + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]))"
+                   + "   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, mod_revision = EXCLUDED.mod_revision),"
+                   + " events AS (INSERT INTO kv_events (revision, kind, key, value, command_id, at)"
+                   + "   SELECT r, k, key, v, c, clock_timestamp() FROM unnest(CAST(? AS bigint[]), CAST(? AS text[]),"
+                   + "   CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[])) AS e(r, k, key, v, c)),"
+                   + " commands AS (INSERT INTO kv_commands (id, status, revision)"
+                   + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]))),"
+                   + " meta AS (UPDATE kv_meta SET revision = ? WHERE id = 1 AND revision < ?)"
+                   + " SELECT pg_notify(?, '') WHERE ?",
+                   deletedKeys.toArray(String[]::new),
+                   upserted,
+                   finalValues.values().toArray(String[]::new),
+                   longs(java.util.Arrays.stream(upserted).map(finalRevisions::get).toList()),
+                   longs(eventRevisions),
+                   eventKinds.toArray(String[]::new),
+                   eventKeys.toArray(String[]::new),
+                   eventValues.toArray(String[]::new),
+                   eventCommands.toArray(String[]::new),
+                   commandIds.toArray(String[]::new),
+                   commandStatuses.toArray(String[]::new),
+                   longs(commandRevisions),
+                   revision,
+                   revision,
+                   notifyChannel,
+                   !eventRevisions.isEmpty());
         }
 
         private static long[] longs(List<Long> values) {

@@ -135,6 +135,19 @@ class ValuesApiTest {
     }
 
     @Test
+    void ifMatchStarUpdatesOnlyAnExistingKey() {
+        ClientResponseTyped<String> missing = client.put("/values/star-cas").header(HeaderNames.IF_MATCH, "*")
+                .submit("x", String.class);
+        assertThat(missing.status(), is(Status.PRECONDITION_FAILED_412));
+        client.put("/values/star-cas").submit("first", String.class);
+        ClientResponseTyped<String> existing = client.put("/values/star-cas").header(HeaderNames.IF_MATCH, "*")
+                .submit("second", String.class);
+        assertThat(existing.status(), is(Status.OK_200));
+        assertThat(client.get("/values/star-cas").request(String.class).entity(),
+                   is("{\"key\":\"star-cas\",\"value\":\"second\"}"));
+    }
+
+    @Test
     void ifNoneMatchStarCreatesOnlyOnce() {
         ClientResponseTyped<String> first = client.put("/values/createonly").header(HeaderNames.IF_NONE_MATCH, "*")
                 .submit("one", String.class);
