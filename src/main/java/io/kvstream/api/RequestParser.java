@@ -38,10 +38,16 @@ final class RequestParser {
         if (encoded.indexOf('/') >= 0) {
             throw new ApiException(Status.BAD_REQUEST_400, "bad_key", "A key cannot contain '/'");
         }
+        if (plainAscii(encoded)) {
+            // The common case, and the hot path of GET: nothing to decode.
+            if (encoded.length() > MAX_KEY_BYTES) {
+                throw keyTooLong();
+            }
+            return encoded;
+        }
         byte[] bytes = percentDecode(encoded);
         if (bytes.length > MAX_KEY_BYTES) {
-            throw new ApiException(Status.REQUEST_URI_TOO_LONG_414, "key_too_long",
-                                          "A key is at most " + MAX_KEY_BYTES + " bytes of UTF-8");
+            throw keyTooLong();
         }
         String key = utf8(bytes, "bad_key", "The key is not valid UTF-8");
         if (key.indexOf('/') >= 0) {
@@ -146,6 +152,21 @@ final class RequestParser {
     private ApiException tooLarge() {
         return new ApiException(Status.REQUEST_ENTITY_TOO_LARGE_413, "value_too_large",
                                        "A value is at most " + maxValueBytes + " bytes");
+    }
+
+    private static ApiException keyTooLong() {
+        return new ApiException(Status.REQUEST_URI_TOO_LONG_414, "key_too_long",
+                                "A key is at most " + MAX_KEY_BYTES + " bytes of UTF-8");
+    }
+
+    private static boolean plainAscii(String encoded) {
+        for (int i = 0; i < encoded.length(); i++) {
+            char c = encoded.charAt(i);
+            if (c == '%' || c < 0x20 || c >= 0x7f) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static byte[] percentDecode(String encoded) {
