@@ -6,16 +6,13 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.net.http.WebSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
+import io.kvstream.testing.WsClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -44,16 +41,14 @@ class StandaloneJarIT {
         Process first = start(port);
         try {
             awaitReady(first, port);
-            List<String> events = new CopyOnWriteArrayList<>();
-            WebSocket ws = http.newWebSocketBuilder()
-                    .buildAsync(URI.create("ws://127.0.0.1:" + port + "/events"), collector(events)).join();
+            WsClient ws = WsClient.connect(WsClient.events(port, ""));
 
             assertThat(send(port, "PUT", "/values/standalone", "kept").statusCode(), is(200));
             assertThat(send(port, "PUT", "/values/gone", "x").statusCode(), is(200));
             assertThat(send(port, "DELETE", "/values/gone", null).body(), is("{\"key\":\"gone\",\"message\":\"1\",\"revision\":3}"));
             assertThat(send(port, "GET", "/values/standalone", null).body(), is("{\"key\":\"standalone\",\"value\":\"kept\"}"));
-            await().until(() -> events.stream().anyMatch(e -> e.contains("\"value\":\"ValueHasBeenDeleted\"")));
-            assertThat(events, hasItem(containsString("\"event\":{\"event\":\"value_put\",\"key\":\"standalone\",\"value\":\"kept\",\"revision\":1")));
+            await().until(() -> ws.ofType("domain_event").size() == 3);
+            assertThat(ws.ofType("domain_event"), hasItem(containsString("\"event\":{\"event\":\"value_put\",\"key\":\"standalone\",\"value\":\"kept\",\"revision\":1")));
             ws.abort();
         } finally {
             stop(first);
@@ -139,23 +134,6 @@ class StandaloneJarIT {
                 : HttpRequest.BodyPublishers.ofString(body);
         return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
                                  .method(method, publisher).build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private static WebSocket.Listener collector(List<String> messages) {
-        return new WebSocket.Listener() {
-            private final StringBuilder partial = new StringBuilder();
-
-            @Override
-            public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
-                partial.append(data);
-                if (last) {
-                    messages.add(partial.toString());
-                    partial.setLength(0);
-                }
-                webSocket.request(1);
-                return null;
-            }
-        };
     }
 
     private static int freePort() throws IOException {

@@ -12,6 +12,7 @@ import io.kvstream.Settings;
 import io.kvstream.storage.EventLog;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
+import io.kvstream.testing.WsClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package io.kvstream.ws;
+package io.kvstream.testing;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -20,14 +20,14 @@ import io.kvstream.Json;
  * A JDK {@link WebSocket} client that records what it receives. A "reading" client asks for the next message as
  * soon as one arrives; a non-reading one never asks, so the JDK stops reading its socket (a stuck browser tab).
  */
-final class WsClient implements WebSocket.Listener, AutoCloseable {
+public final class WsClient implements WebSocket.Listener, AutoCloseable {
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
-    final List<String> messages = new CopyOnWriteArrayList<>();
-    final AtomicInteger pings = new AtomicInteger();
-    final CompletableFuture<Integer> closed = new CompletableFuture<>();
-    volatile String closeReason;
-    volatile Throwable error;
+    public final List<String> messages = new CopyOnWriteArrayList<>();
+    public final AtomicInteger pings = new AtomicInteger();
+    public final CompletableFuture<Integer> closed = new CompletableFuture<>();
+    public volatile String closeReason;
+    public volatile Throwable error;
     private final boolean reading;
     private final StringBuilder partial = new StringBuilder();
     private WebSocket webSocket;
@@ -36,11 +36,11 @@ final class WsClient implements WebSocket.Listener, AutoCloseable {
         this.reading = reading;
     }
 
-    static WsClient connect(URI uri) {
+    public static WsClient connect(URI uri) {
         return connect(uri, true, Map.of());
     }
 
-    static WsClient connect(URI uri, boolean reading, Map<String, String> headers) {
+    public static WsClient connect(URI uri, boolean reading, Map<String, String> headers) {
         WsClient client = new WsClient(reading);
         WebSocket.Builder builder = HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5));
         headers.forEach(builder::header);
@@ -48,11 +48,11 @@ final class WsClient implements WebSocket.Listener, AutoCloseable {
         return client;
     }
 
-    static URI events(int port, String query) {
+    public static URI events(int port, String query) {
         return URI.create("ws://127.0.0.1:" + port + "/events" + (query.isEmpty() ? "" : "?" + query));
     }
 
-    WebSocket webSocket() {
+    public WebSocket webSocket() {
         return webSocket;
     }
 
@@ -95,21 +95,21 @@ final class WsClient implements WebSocket.Listener, AutoCloseable {
     }
 
     /** Received messages of one type, in arrival order. */
-    List<String> ofType(String type) {
+    public List<String> ofType(String type) {
         return messages.stream().filter(m -> type.equals(node(m).path("type").asText())).toList();
     }
 
     /** Revisions of the received domain events, in arrival order. */
-    List<Long> revisions() {
-        return ofType(Envelope.DOMAIN_EVENT).stream().map(m -> node(m).path("event").path("revision").asLong()).toList();
+    public List<Long> revisions() {
+        return ofType("domain_event").stream().map(m -> node(m).path("event").path("revision").asLong()).toList();
     }
 
     /** The connection ids of the received {@code connection_opened} events, in arrival order. */
-    List<String> openedIds() {
-        return ofType(Envelope.CONNECTION_OPENED).stream().map(m -> node(m).path("from").asText()).toList();
+    public List<String> openedIds() {
+        return ofType("connection_opened").stream().map(m -> node(m).path("from").asText()).toList();
     }
 
-    static JsonNode node(String json) {
+    public static JsonNode node(String json) {
         return Json.read(json, JsonNode.class);
     }
 
@@ -121,7 +121,7 @@ final class WsClient implements WebSocket.Listener, AutoCloseable {
         webSocket.request(Long.MAX_VALUE);
     }
 
-    void abort() {
+    public void abort() {
         webSocket.abort();
     }
 }
