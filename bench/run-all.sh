@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every benchmark (get, put, latency, scale, cluster, profile) and writes BENCHMARKS.md at the repository root.
+#   bench/run-all.sh                    everything, ~20 minutes on 2 cores
+#   bench/run-all.sh get put            only these (BENCHMARKS.md is rebuilt from all results present)
+# Each benchmark waits (bounded, BENCH_MAX_WAIT) for the 1-minute load average to drop below BENCH_MAX_LOAD.
+source "$(dirname "$0")/lib.sh"
+ensure_tools wrk=wrk nginx=nginx-light etcd=etcd-server etcdctl=etcd-client pgbench=postgresql-contrib \
+    gnuplot=gnuplot-nox curl=curl
+ensure_jar
+ALL=(get put latency scale cluster profile)
+SELECTED=("${@:-${ALL[@]}}")
+MACHINE="$(machine_info)"
+for b in "${SELECTED[@]}"; do
+    blog "=== $b"
+    bash "$BENCH_DIR/$b.sh" >"$WORK/$b.out" 2>&1 || { tail -30 "$WORK/$b.out" >&2; bdie "$b.sh failed"; }
+done
+cat "$RESULTS"/{get,put,latency,scale,cluster}.tsv 2>/dev/null >"$RESULTS/all.tsv" || true
+if [[ -s "$RESULTS/all.tsv" ]]; then
+    gnuplot -e "data='$RESULTS/all.tsv'; out='$RESULTS/throughput-latency.png'" "$BENCH_DIR/plot.gp" 2>/dev/null \
+        || blog "gnuplot failed (plot skipped)"
+fi
+{
+    echo "# kvstream benchmarks"
+    echo
+    echo "Measured with \`bench/run-all.sh\` ($(printf '%s ' "${SELECTED[@]}")) — every server on this machine, loopback only, $CONNS"
+    echo "connections, $RUNS runs × $DURATION s per contestant, contestants interleaved run by run, median and (min–max) over runs."
+    echo "Each script runs alone too (\`bench/get.sh\`, \`bench/put.sh\`, \`bench/latency.sh\`, \`bench/scale.sh\`, \`bench/cluster.sh\`,"
+    echo "\`bench/profile.sh\`); they install their Debian packages (wrk, nginx-light, etcd-server, etcd-client, postgresql-contrib,"
+    echo "gnuplot-nox) and build \`target/kvstream.jar\` if it is missing."
+    echo
+    echo "Machine:"
+    echo
+    echo "$MACHINE"
+    echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo
+    echo "Caveat: 2 cores are shared by the load generator (wrk / the Java probe), nginx, etcd, PostgreSQL, RabbitMQ and the"
+    echo "kvstream JVMs, and other work on the machine; the per-section load averages say how quiet it was. Ratios between"
+    echo "contestants of the same run are more trustworthy than absolute numbers."
+    echo
+    [[ -f "$RESULTS/throughput-latency.png" ]] && { echo "![throughput vs latency](bench/results/throughput-latency.png)"; echo; }
+    for b in get put latency scale cluster profile; do
+        [[ -f "$RESULTS/$b.md" ]] && { sed 's|(bench/results/|(bench/results/|g' "$RESULTS/$b.md"; echo; }
+    done
+    [[ -f "$BENCH_DIR/findings.md" ]] && cat "$BENCH_DIR/findings.md"
+} >"$ROOT/BENCHMARKS.md"
+blog "wrote $ROOT/BENCHMARKS.md"
