@@ -38,11 +38,13 @@ public final class Replica implements EventSequencer.Listener {
     public record Page(long revision, List<Map.Entry<String, Entry>> values, String next) {
     }
 
-    private final ConcurrentSkipListMap<String, Entry> entries = new ConcurrentSkipListMap<>();
+    private volatile ConcurrentSkipListMap<String, Entry> entries = new ConcurrentSkipListMap<>();
     private final ReentrantReadWriteLock pageLock = new ReentrantReadWriteLock();
     private final ConcurrentSkipListMap<Long, CompletableFuture<Void>> waiters = new ConcurrentSkipListMap<>();
     private final SnapshotReader snapshots;
     private volatile long revision = -1;
+    /** Kept by hand: ConcurrentSkipListMap.size() walks the whole map. */
+    private volatile int size;
 
     public Replica(SnapshotReader snapshots) {
         this.snapshots = snapshots;
@@ -54,8 +56,8 @@ public final class Replica implements EventSequencer.Listener {
         long at = snapshots.read((key, value, modRevision) -> fresh.put(key, new Entry(value, modRevision)));
         pageLock.writeLock().lock();
         try {
-            entries.clear();
-            entries.putAll(fresh);
+            entries = fresh;
+            size = fresh.size();
             revision = at;
         } finally {
             pageLock.writeLock().unlock();
@@ -73,7 +75,7 @@ public final class Replica implements EventSequencer.Listener {
     }
 
     public int size() {
-        return entries.size();
+        return size;
     }
 
     public Entry get(String key) {
@@ -85,9 +87,11 @@ public final class Replica implements EventSequencer.Listener {
         pageLock.writeLock().lock();
         try {
             if (event.isPut()) {
-                entries.put(event.key(), new Entry(event.value(), event.revision()));
-            } else {
-                entries.remove(event.key());
+                if (entries.put(event.key(), new Entry(event.value(), event.revision())) == null) {
+                    size++;
+                }
+            } else if (entries.remove(event.key()) != null) {
+                size--;
             }
             revision = event.revision();
         } finally {
@@ -128,7 +132,7 @@ public final class Replica implements EventSequencer.Listener {
             for (Map.Entry<String, Entry> e : entries.entrySet()) {
                 sum += entryHash(e.getKey(), e.getValue().value(), e.getValue().modRevision());
             }
-            return new Digest(revision, entries.size(), java.util.HexFormat.of().toHexDigits(sum));
+            return new Digest(revision, size, java.util.HexFormat.of().toHexDigits(sum));
         } finally {
             pageLock.readLock().unlock();
         }

@@ -1,17 +1,27 @@
 package io.kvstream.storage;
 
-import java.util.stream.Stream;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 
-import io.helidon.dbclient.DbClient;
-import io.helidon.dbclient.DbRow;
-import io.helidon.dbclient.DbTransaction;
+import javax.sql.DataSource;
 
-/** Reads every value together with the revision it is consistent with, in one repeatable-read transaction. */
+import io.helidon.dbclient.DbClientException;
+
+/**
+ * Reads every value together with the revision it is consistent with, in one repeatable-read transaction.
+ * Plain JDBC rather than DbClient: a million rows stream through here at start-up, and the per-row mapping of
+ * DbClient doubled the time to ready.
+ */
 public final class SnapshotReader {
-    private final DbClient db;
+    private static final int FETCH_SIZE = 10_000;
+
+    private final DataSource dataSource;
 
     public SnapshotReader(Database database) {
-        this.db = database.dbClient();
+        this.dataSource = database.dataSource();
     }
 
     /** What a snapshot hands over, row by row. */
@@ -22,22 +32,36 @@ public final class SnapshotReader {
 
     /** Streams all values to {@code sink} and returns the revision the snapshot is at. */
     public long read(Sink sink) {
-        DbTransaction tx = db.transaction();
-        try {
-            tx.dml("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-            long revision = tx.get("SELECT revision FROM kv_meta WHERE id = 1")
-                    .map(row -> row.column(1).get(Long.class))
-                    .orElseThrow();
-            try (Stream<DbRow> rows = tx.query("SELECT key, value, mod_revision FROM kv_values")) {
-                rows.forEach(row -> sink.value(row.column(1).get(String.class),
-                                               row.column(2).get(String.class),
-                                               row.column(3).get(Long.class)));
+        try (Connection connection = dataSource.getConnection()) {
+            connection.setAutoCommit(false);
+            connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            connection.setReadOnly(true);
+            try {
+                long revision;
+                try (Statement statement = connection.createStatement();
+                     ResultSet rs = statement.executeQuery("SELECT revision FROM kv_meta WHERE id = 1")) {
+                    rs.next();
+                    revision = rs.getLong(1);
+                }
+                try (PreparedStatement statement = connection.prepareStatement(
+                        "SELECT key, value, mod_revision FROM kv_values")) {
+                    statement.setFetchSize(FETCH_SIZE);
+                    try (ResultSet rs = statement.executeQuery()) {
+                        while (rs.next()) {
+                            sink.value(rs.getString(1), rs.getString(2), rs.getLong(3));
+                        }
+                    }
+                }
+                connection.commit();
+                return revision;
+            } finally {
+                connection.rollback();
+                connection.setReadOnly(false);
+                connection.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+                connection.setAutoCommit(true);
             }
-            tx.commit();
-            return revision;
-        } catch (RuntimeException e) {
-            tx.rollback();
-            throw e;
+        } catch (SQLException e) {
+            throw new DbClientException("Cannot read a snapshot: " + e.getMessage(), e);
         }
     }
 }
