@@ -62,9 +62,49 @@ public final class TestServices {
                 .withAmqp(new Settings.Amqp(amqpUri(), prefix));
     }
 
-    /** A fresh lowercase name for a schema or exchange prefix, e.g. {@code t_values_1a2b3c4d}. */
-    public static String uniqueName(String purpose) {
-        return "t_" + purpose.toLowerCase(Locale.ROOT) + "_" + UUID.randomUUID().toString().substring(0, 8);
+    /**
+     * A fresh lowercase name for a schema or exchange prefix, e.g. {@code t_values_1a2b3c4d}. On the machine's
+     * real servers, what was created under it (schema, queues, exchanges) is dropped when the test JVM exits.
+     */
+    public static synchronized String uniqueName(String purpose) {
+        String name = "t_" + purpose.toLowerCase(Locale.ROOT) + "_" + UUID.randomUUID().toString().substring(0, 8);
+        if (CREATED.isEmpty()) {
+            Runtime.getRuntime().addShutdownHook(new Thread(TestServices::dropCreated, "drop-test-names"));
+        }
+        CREATED.add(name);
+        return name;
+    }
+
+    private static final java.util.List<String> CREATED = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    private static void dropCreated() {
+        if (!realServers()) {
+            return;
+        }
+        Settings.Db db = db();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(db.url(), db.username(), db.password());
+             java.sql.Statement s = c.createStatement()) {
+            for (String name : CREATED) {
+                s.execute("DROP SCHEMA IF EXISTS \"" + name + "\" CASCADE");
+            }
+        } catch (java.sql.SQLException e) {
+            System.err.println("Could not drop test schemas: " + e.getMessage());
+        }
+        com.rabbitmq.client.ConnectionFactory factory = new com.rabbitmq.client.ConnectionFactory();
+        try {
+            factory.setUri(amqpUri());
+            try (com.rabbitmq.client.Connection connection = factory.newConnection("test-cleanup")) {
+                for (String name : CREATED) {
+                    try (com.rabbitmq.client.Channel channel = connection.createChannel()) {
+                        channel.queueDelete(name + ".commands");
+                        channel.exchangeDelete(name + ".events");
+                        channel.exchangeDelete(name + ".presence");
+                    }
+                }
+            }
+        } catch (Exception e) {
+            System.err.println("Could not delete test queues: " + e.getMessage());
+        }
     }
 
     private static String env(String name, String defaultValue) {
