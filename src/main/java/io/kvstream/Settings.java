@@ -147,6 +147,16 @@ public record Settings(Role role,
                             eventRetention, ws, auth);
     }
 
+    public Settings withWs(Ws ws) {
+        return new Settings(role, mode, dataDir, maxValueBytes, commandTimeout, db, amqp, workerBatchSize,
+                            eventRetention, ws, auth);
+    }
+
+    public Settings withLimits(int maxValueBytes, long eventRetention) {
+        return new Settings(role, mode, dataDir, maxValueBytes, commandTimeout, db, amqp, workerBatchSize,
+                            eventRetention, ws, auth);
+    }
+
     /** Accepts ISO-8601 ({@code PT5S}) and the short forms operators type ({@code 5s}, {@code 500ms}, {@code 2m}). */
     static Duration duration(Config node, Duration defaultValue) {
         Optional<String> text = node.asString().asOptional();

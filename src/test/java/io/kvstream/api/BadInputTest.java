@@ -44,9 +44,7 @@ class BadInputTest {
     static void start() {
         Settings base = TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("bad"),
                                               TestServices.uniqueName("bad"));
-        settings = new Settings(base.role(), base.mode(), base.dataDir(), MAX_VALUE_BYTES, base.commandTimeout(),
-                                base.db(), base.amqp(), base.workerBatchSize(), base.eventRetention(), base.ws(),
-                                base.auth());
+        settings = base.withLimits(MAX_VALUE_BYTES, base.eventRetention());
         node = TestNode.start(settings);
     }
 

@@ -157,7 +157,7 @@ class EventsEndpointTest {
     @Test
     void slowClientIsDisconnectedWhileOthersGetEverything() {
         Settings.Ws smallQueue = new Settings.Ws(4, Duration.ofHours(1), "");
-        try (TestNode node = TestNode.start(KvHttp.withWs(settings(Settings.Role.WEBSOCKET), smallQueue));
+        try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).withWs(smallQueue));
              WsClient normal = connectLive(node, "")) {
             String normalId = normal.openedIds().getFirst();
             WsClient slow = WsClient.connect(WsClient.events(node.port(), ""), false, Map.of());
@@ -185,8 +185,9 @@ class EventsEndpointTest {
 
     @Test
     void sinceOlderThanRetentionAsksForResync() {
-        Settings small = KvHttp.withRetention(TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("wsret"),
-                                                                    TestServices.uniqueName("wsret")), 5);
+        Settings small = TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("wsret"),
+                                               TestServices.uniqueName("wsret"))
+                .withLimits(1024 * 1024, 5);
         try (TestNode node = TestNode.start(small)) {
             // The relay compacts each time the revision crosses a multiple of 1000.
             try (var threads = java.util.concurrent.Executors.newFixedThreadPool(16, Thread.ofVirtual().factory())) {
@@ -233,7 +234,7 @@ class EventsEndpointTest {
     @Test
     void heartbeatPingsIdleClientsAndDropsOnesThatNeverAnswer() {
         Settings.Ws fastHeartbeat = new Settings.Ws(1024, Duration.ofMillis(200), "");
-        try (TestNode node = TestNode.start(KvHttp.withWs(settings(Settings.Role.WEBSOCKET), fastHeartbeat));
+        try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).withWs(fastHeartbeat));
              WsClient client = connectLive(node, "")) {
             String clientId = client.openedIds().getFirst();
             WsClient silent = WsClient.connect(WsClient.events(node.port(), ""), false, Map.of());
@@ -252,7 +253,7 @@ class EventsEndpointTest {
     @Test
     void originNotAllowedIsRefusedWith403() {
         Settings.Ws onlyAllowed = new Settings.Ws(1024, Duration.ofSeconds(20), "http://allowed.example, https://also.example");
-        try (TestNode node = TestNode.start(KvHttp.withWs(settings(Settings.Role.WEBSOCKET), onlyAllowed))) {
+        try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).withWs(onlyAllowed))) {
             CompletionException refused = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class,
                     () -> WsClient.connect(WsClient.events(node.port(), ""), true, Map.of("Origin", "http://evil.example")));
             assertThat(refused.getCause(), instanceOf(WebSocketHandshakeException.class));

@@ -10,9 +10,8 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 
 import io.kvstream.Json;
-import io.kvstream.Settings;
 
-/** Writes through a node's real HTTP API (as a user would), and settings variations for WebSocket tests. */
+/** Writes through a node's real HTTP API, as a user would. */
 public final class KvHttp {
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
@@ -45,15 +44,6 @@ public final class KvHttp {
         return send(HttpRequest.newBuilder(uri).GET().build());
     }
 
-    public static Settings withWs(Settings s, Settings.Ws ws) {
-        return new Settings(s.role(), s.mode(), s.dataDir(), s.maxValueBytes(), s.commandTimeout(), s.db(), s.amqp(),
-                            s.workerBatchSize(), s.eventRetention(), ws, s.auth());
-    }
-
-    public static Settings withRetention(Settings s, long retention) {
-        return new Settings(s.role(), s.mode(), s.dataDir(), s.maxValueBytes(), s.commandTimeout(), s.db(), s.amqp(),
-                            s.workerBatchSize(), retention, s.ws(), s.auth());
-    }
 
     private static URI values(int port, String key) {
         return URI.create("http://127.0.0.1:" + port + "/values/"
