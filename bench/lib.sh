@@ -79,6 +79,7 @@ machine_info() {
     echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), nproc $(nproc)"
     echo "- memory: $(free -g | awk '/^Mem:/ {print $2}') GiB; kernel $(uname -r)"
     echo "- JVM: $("$JAVA" -version 2>&1 | head -1); nginx $(nginx -v 2>&1 | cut -d/ -f2); etcd $(etcd --version 2>/dev/null | head -1 | awk '{print $3}'); wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'); $("${PSQL[@]}" -Atc 'SELECT version()' | cut -d' ' -f1-2)"
+    echo "- code: commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$( [[ -n "$(git -C "$ROOT" status --porcelain -- src pom.xml 2>/dev/null)" ]] && echo ' + uncommitted changes in src/'), jar built $(date -u -r "$JAR" '+%Y-%m-%d %H:%M UTC' 2>/dev/null || echo '?')"
     echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 

@@ -35,6 +35,7 @@ socket_waits() {
         END { flush(); for (k in t) printf "%10.0f ms %7d reads  %s\n", t[k], n[k], k }' | sort -rn | head -14
 }
 
+rm -f "$WORK/prof-get.txt" "$WORK/prof-put.txt"
 blog "GET profile ($SECS s)"
 jfr_start prof-api get
 DURATION="$SECS" wrk_run "$WORK/prof-get.txt" "http://127.0.0.1:$API/values/bench-get"

@@ -2,6 +2,7 @@
 # Runs every benchmark (get, put, latency, scale, cluster, profile) and writes BENCHMARKS.md at the repository root.
 #   bench/run-all.sh                    everything, ~20 minutes on 2 cores
 #   bench/run-all.sh get put            only these (BENCHMARKS.md is rebuilt from all results present)
+#   bench/run-all.sh report             no runs: rebuild BENCHMARKS.md and the plot from bench/results/
 # Each benchmark waits (bounded, BENCH_MAX_WAIT) for the 1-minute load average to drop below BENCH_MAX_LOAD.
 source "$(dirname "$0")/lib.sh"
 ensure_tools wrk=wrk nginx=nginx-light etcd=etcd-server etcdctl=etcd-client pgbench=postgresql-contrib \
@@ -9,7 +10,14 @@ ensure_tools wrk=wrk nginx=nginx-light etcd=etcd-server etcdctl=etcd-client pgbe
 ensure_jar
 ALL=(get put latency scale cluster profile)
 SELECTED=("${@:-${ALL[@]}}")
+if [[ "${SELECTED[0]}" == report ]]; then
+    SELECTED=()
+fi
 MACHINE="$(machine_info)"
+if ((${#SELECTED[@]} > 0)); then
+    echo "$MACHINE" >"$RESULTS/machine.md"
+    printf '%s ' "${SELECTED[@]}" >"$RESULTS/selected.txt"
+fi
 for b in "${SELECTED[@]}"; do
     blog "=== $b"
     bash "$BENCH_DIR/$b.sh" >"$WORK/$b.out" 2>&1 || { tail -30 "$WORK/$b.out" >&2; bdie "$b.sh failed"; }
@@ -22,7 +30,7 @@ fi
 {
     echo "# kvstream benchmarks"
     echo
-    echo "Measured with \`bench/run-all.sh\` ($(printf '%s ' "${SELECTED[@]}")) — every server on this machine, loopback only, $CONNS"
+    echo "Measured with \`bench/run-all.sh\` ($(cat "$RESULTS/selected.txt" 2>/dev/null)) — every server on this machine, loopback only, $CONNS"
     echo "connections, $RUNS runs × $DURATION s per contestant, contestants interleaved run by run, median and (min–max) over runs."
     echo "Each script runs alone too (\`bench/get.sh\`, \`bench/put.sh\`, \`bench/latency.sh\`, \`bench/scale.sh\`, \`bench/cluster.sh\`,"
     echo "\`bench/profile.sh\`); they install their Debian packages (wrk, nginx-light, etcd-server, etcd-client, postgresql-contrib,"
@@ -30,8 +38,7 @@ fi
     echo
     echo "Machine:"
     echo
-    echo "$MACHINE"
-    echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+    cat "$RESULTS/machine.md" 2>/dev/null || echo "$MACHINE"
     echo
     echo "Caveat: 2 cores are shared by the load generator (wrk / the Java probe), nginx, etcd, PostgreSQL, RabbitMQ and the"
     echo "kvstream JVMs, and other work on the machine; the per-section load averages say how quiet it was. Ratios between"
