@@ -6,7 +6,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.net.http.WebSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -31,6 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.rabbitmq.client.ConnectionFactory;
+import io.kvstream.testing.WsClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -165,14 +164,10 @@ class LocalClusterIT {
         assertThat(page.headers().firstValue("Content-Type").orElse(""), startsWith("text/html"));
         assertThat(page.body(), containsString("/events"));
 
-        List<String> messages = new CopyOnWriteArrayList<>();
-        WebSocket ws = HTTP.newWebSocketBuilder()
-                .connectTimeout(Duration.ofSeconds(5))
-                .buildAsync(URI.create("ws://127.0.0.1:" + ingress + "/events"), collector(messages))
-                .orTimeout(10, TimeUnit.SECONDS)
-                .join();
+        WsClient ws = WsClient.connect(WsClient.events(ingress, ""));
+        List<String> messages = ws.messages;
         try {
-            await().atMost(Duration.ofSeconds(10)).until(() -> messages.stream().anyMatch(m -> m.contains("connection_opened")));
+            await().atMost(Duration.ofSeconds(10)).until(() -> !ws.openedIds().isEmpty());
             HttpResponse<String> put = send(ingress, "PUT", "/values/streamed", "over nginx");
             assertThat(put.statusCode(), is(200));
             long revision = JSON.readTree(put.body()).get("revision").asLong();
@@ -347,23 +342,6 @@ class LocalClusterIT {
             after = body.hasNonNull("next") ? body.get("next").asText() : null;
         } while (after != null);
         return all;
-    }
-
-    private static WebSocket.Listener collector(List<String> messages) {
-        return new WebSocket.Listener() {
-            private final StringBuilder partial = new StringBuilder();
-
-            @Override
-            public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
-                partial.append(data);
-                if (last) {
-                    messages.add(partial.toString());
-                    partial.setLength(0);
-                }
-                webSocket.request(1);
-                return null;
-            }
-        };
     }
 
     /** Distinct free loopback ports, all held open until every one is chosen. */
