@@ -44,8 +44,6 @@ public final class Database implements AutoCloseable {
         config.setValidationTimeout(Duration.ofSeconds(2).toMillis());
         // Start even while the database is still down; requests fail fast until it is back.
         config.setInitializationFailTimeout(-1);
-        // The worker sends one round trip per statement kind per batch, not per command.
-        config.addDataSourceProperty("reWriteBatchedInserts", "true");
         // Snapshots stream in chunks instead of materialising a million rows at once.
         config.addDataSourceProperty("defaultRowFetchSize", "2000");
         config.addDataSourceProperty("tcpKeepAlive", "true");
