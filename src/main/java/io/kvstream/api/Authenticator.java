@@ -65,19 +65,6 @@ public final class Authenticator {
         }
     }
 
-    /** For the WebSocket upgrade: empty when allowed, else the status to refuse with. */
-    public Optional<Status> checkRead(Optional<String> authorization) {
-        if (!protectReads) {
-            return Optional.empty();
-        }
-        try {
-            check(authorization, READ);
-            return Optional.empty();
-        } catch (ApiException e) {
-            return Optional.of(e.status());
-        }
-    }
-
     private void require(ServerRequest req, ServerResponse res, String scope) {
         if (verifier == null) {
             return;

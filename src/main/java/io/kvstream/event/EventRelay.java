@@ -60,10 +60,6 @@ public final class EventRelay implements AutoCloseable {
         loop.start();
     }
 
-    public boolean leader() {
-        return leader;
-    }
-
     private void run() {
         while (running) {
             try (Connection connection = database.dataSource().getConnection();

@@ -35,7 +35,6 @@ public final class EventSequencer {
     private LongSupplier reload;
     private boolean started;
     private volatile long revision;
-    private volatile boolean behind;
     private volatile long highestSeen;
 
     public EventSequencer(EventLog eventLog) {
@@ -64,11 +63,6 @@ public final class EventSequencer {
         return revision;
     }
 
-    /** True while a catch-up failed (e.g. the database is down) and events may be missing. */
-    public boolean behind() {
-        return behind;
-    }
-
     /** How many revisions the newest event seen on the wire is ahead of what was delivered. */
     public long lag() {
         return Math.max(0, highestSeen - revision);
@@ -91,8 +85,7 @@ public final class EventSequencer {
                 return;
             }
             if (event.revision() > revision + 1) {
-                behind = true;
-                return;
+                return; // the log does not have it yet (or the database is down): the periodic catch-up retries
             }
         }
         deliver(event);
@@ -118,9 +111,7 @@ public final class EventSequencer {
                     break;
                 }
             }
-            behind = false;
         } catch (RuntimeException e) {
-            behind = true;
             LOG.log(Level.WARNING, "Catch-up from the event log failed at revision " + revision + ": "
                                    + e.getMessage());
         }
