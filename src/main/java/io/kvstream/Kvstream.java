@@ -111,7 +111,8 @@ public final class Kvstream implements AutoCloseable {
                 sequencer.start(eventLog.committedRevision(), eventLog::committedRevision);
             }
             if (role.servesEvents()) {
-                events = own(new EventsEndpoint(settings.ws(), eventLog, sequencer, broker));
+                events = own(new EventsEndpoint(settings.ws(), eventLog, sequencer, broker,
+                                                new Authenticator(settings.auth())));
                 sequencer.addListener(events);
             }
             Metrics.getOrCreate(Gauge.builder("kvstream.events.lag", sequencer::lag)

@@ -65,6 +65,22 @@ public final class Authenticator {
         }
     }
 
+    /**
+     * For the {@code /events} upgrade, where browsers cannot set headers: the token may come as
+     * {@code Authorization: Bearer} or as the {@code access_token} query parameter (RFC 6750 §2.3).
+     */
+    public boolean allowsStream(Optional<String> authorization, Optional<String> accessToken) {
+        if (!protectReads) {
+            return true;
+        }
+        try {
+            check(authorization.isPresent() ? authorization : accessToken.map(token -> "Bearer " + token), READ);
+            return true;
+        } catch (ApiException e) {
+            return false;
+        }
+    }
+
     private void require(ServerRequest req, ServerResponse res, String scope) {
         if (verifier == null) {
             return;

@@ -2,6 +2,7 @@ package io.kvstream.ws;
 
 import java.lang.System.Logger.Level;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -9,10 +10,14 @@ import java.util.function.Supplier;
 
 import io.helidon.common.buffers.BufferData;
 import io.helidon.common.uri.UriQuery;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Headers;
+import io.helidon.http.HttpPrologue;
 import io.helidon.webserver.spi.ServerConnection;
 import io.helidon.websocket.WsCloseCodes;
 import io.helidon.websocket.WsListener;
 import io.helidon.websocket.WsSession;
+import io.helidon.websocket.WsUpgradeException;
 import io.kvstream.event.DomainEvent;
 
 /**
@@ -71,6 +76,16 @@ final class EventsConnection implements WsListener {
 
     boolean ended() {
         return ended.get();
+    }
+
+    @Override
+    public Optional<Headers> onHttpUpgrade(HttpPrologue prologue, Headers headers) throws WsUpgradeException {
+        if (!endpoint.allowsStream(headers.first(HeaderNames.AUTHORIZATION),
+                                   prologue.query().first("access_token").asOptional())) {
+            WsMetrics.dropped("unauthorized");
+            throw new WsUpgradeException("A read token is required");
+        }
+        return Optional.empty();
     }
 
     @Override

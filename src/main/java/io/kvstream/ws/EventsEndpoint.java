@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -18,6 +19,7 @@ import io.helidon.webserver.websocket.WsRouting;
 import io.helidon.websocket.WsCloseCodes;
 import io.kvstream.Broker;
 import io.kvstream.Settings;
+import io.kvstream.api.Authenticator;
 import io.kvstream.event.DomainEvent;
 import io.kvstream.event.EventSequencer;
 import io.kvstream.storage.EventLog;
@@ -42,6 +44,7 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
     private static final int MISSED_HEARTBEATS = 3;
 
     private final Settings.Ws settings;
+    private final Authenticator auth;
     private final EventLog eventLog;
     private final EventSequencer sequencer;
     private final PresenceFeed presence;
@@ -50,7 +53,8 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
     private final Object drained = new Object();
     private volatile boolean shuttingDown;
 
-    public EventsEndpoint(Settings.Ws settings, EventLog eventLog, EventSequencer sequencer, Broker broker)
+    public EventsEndpoint(Settings.Ws settings, EventLog eventLog, EventSequencer sequencer, Broker broker,
+                          Authenticator auth)
             throws IOException {
         if (settings.queueSize() < 1) {
             throw new IllegalArgumentException("kvstream.ws.queue-size must be at least 1");
@@ -58,6 +62,7 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
         this.settings = settings;
         this.eventLog = eventLog;
         this.sequencer = sequencer;
+        this.auth = auth;
         this.presence = new PresenceFeed(broker, this::onPresence);
         this.timer = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("events-timer").factory());
         long period = settings.heartbeat().toMillis();
@@ -65,6 +70,11 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
             long timeout = settings.heartbeat().multipliedBy(MISSED_HEARTBEATS).toNanos();
             timer.scheduleAtFixedRate(() -> heartbeat(timeout), period, period, TimeUnit.MILLISECONDS);
         }
+    }
+
+    /** With {@code kvstream.auth.protect-reads}, only a client with a read token may open the stream. */
+    boolean allowsStream(Optional<String> authorization, Optional<String> accessToken) {
+        return auth.allowsStream(authorization, accessToken);
     }
 
     /**

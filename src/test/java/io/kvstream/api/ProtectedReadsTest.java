@@ -3,22 +3,28 @@ package io.kvstream.api;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.WebSocketHandshakeException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
 
 import com.auth0.jwt.JWT;
 import com.auth0.jwt.algorithms.Algorithm;
 import io.kvstream.Settings;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
+import io.kvstream.testing.WsClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
-/** With {@code kvstream.auth.protect-reads}, reads of values need a token with the read scope too. */
+/** With {@code kvstream.auth.protect-reads}, reads of values and the event stream need a read token too. */
 class ProtectedReadsTest {
     private static final String SECRET = "another-test-secret-long-enough-for-hs256";
     private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -48,6 +54,23 @@ class ProtectedReadsTest {
             request.header("Authorization", authorization);
         }
         return HTTP.send(request.build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+    }
+
+    @Test
+    void eventStreamNeedsAReadTokenAsHeaderOrAccessTokenParameter() {
+        String read = token(Authenticator.READ);
+        CompletionException refused = assertThrows(CompletionException.class,
+                () -> WsClient.connect(WsClient.events(node.port(), ""), true, Map.of()));
+        assertThat(refused.getCause() instanceof WebSocketHandshakeException, is(true));
+        assertThrows(CompletionException.class, () -> WsClient.connect(
+                WsClient.events(node.port(), ""), true, Map.of("Authorization", token(Authenticator.WRITE))));
+
+        try (WsClient withHeader = WsClient.connect(WsClient.events(node.port(), ""), true,
+                                                    Map.of("Authorization", read));
+             WsClient withParameter = WsClient.connect(
+                     WsClient.events(node.port(), "access_token=" + read.substring("Bearer ".length())))) {
+            await().until(() -> !withHeader.openedIds().isEmpty() && !withParameter.openedIds().isEmpty());
+        }
     }
 
     @Test

@@ -15,6 +15,7 @@ import io.helidon.http.HttpPrologue;
 import io.helidon.http.Method;
 import io.helidon.websocket.WsSession;
 import io.kvstream.Settings;
+import io.kvstream.api.Authenticator;
 import io.kvstream.event.DomainEvent;
 import io.kvstream.storage.EventLog;
 import io.kvstream.testing.TestNode;
@@ -52,7 +53,8 @@ class EventsConnectionTest {
     void overflowingClientGetsPolicyCloseWithReasonWhileOthersKeepReceiving() throws Exception {
         EventsEndpoint endpoint = new EventsEndpoint(new Settings.Ws(4, Duration.ofHours(1), ""),
                                                      new EventLog(node.app().database()), node.app().sequencer(),
-                                                     node.app().broker());
+                                                     node.app().broker(),
+                                                     new Authenticator(node.app().settings().auth()));
         try {
             CountDownLatch release = new CountDownLatch(1);
             FakeSession stuck = new FakeSession(release);
