@@ -126,6 +126,48 @@ class EventsEndpointTest {
     }
 
     @Test
+    void malformedFramesDisturbNoOtherClient() throws Exception {
+        byte[][] badFrames = {
+                {(byte) 0x81, 0x05, 'h', 'e', 'l', 'l', 'o'},              // unmasked client frame
+                {(byte) 0x83, (byte) 0x80, 1, 2, 3, 4},                     // reserved opcode 3
+                {(byte) 0xF1, (byte) 0x80, 1, 2, 3, 4},                     // RSV bits set
+                {(byte) 0x89, (byte) 0xFE, 0x01, 0x00, 1, 2, 3, 4},         // ping longer than 125 bytes
+                {(byte) 0x81, (byte) 0xFF, 0x7F, -1, -1, -1, -1, -1, -1, -1} // absurd 64-bit length
+        };
+        try (WsClient bystander = connectLive(wsA, "")) {
+            for (byte[] frame : badFrames) {
+                try (java.net.Socket socket = new java.net.Socket("127.0.0.1", wsA.port())) {
+                    // Either the server ends this connection or it ignores the frame and keeps it open: both are
+                    // fine; what matters is that nothing else is disturbed.
+                    socket.setSoTimeout(2_000);
+                    var out = socket.getOutputStream();
+                    out.write(("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                               + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                               + "Sec-WebSocket-Version: 13\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                    out.write(frame);
+                    out.flush();
+                    var in = socket.getInputStream();
+                    byte[] buffer = new byte[8192];
+                    int total = 0;
+                    try {
+                        for (int n = in.read(buffer); n != -1; n = in.read(buffer)) {
+                            total += n;
+                        }
+                    } catch (java.net.SocketTimeoutException stillOpen) {
+                        // ignored frame, open connection
+                    }
+                    assertThat("the upgrade was answered", total > 0, is(true));
+                }
+            }
+            long revision = KvHttp.put(writer.port(), "after-bad-frames", "still streaming");
+            await().atMost(WAIT).until(() -> bystander.revisions().contains(revision));
+            try (WsClient newcomer = connectLive(wsA, "since=" + (revision - 1))) {
+                await().atMost(WAIT).until(() -> newcomer.revisions().contains(revision));
+            }
+        }
+    }
+
+    @Test
     void sinceEqualToCurrentRevisionSendsOnlyNewEvents() {
         long current = KvHttp.put(writer.port(), "current", "x");
         try (WsClient client = WsClient.connect(WsClient.events(wsA.port(), "since=" + current))) {
