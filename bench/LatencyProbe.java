@@ -133,12 +133,7 @@ public final class LatencyProbe {
                     }
                 });
             });
-            // Let the last writes arrive (bounded).
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (System.nanoTime() < deadline && delivered.keySet().stream().filter(scheduled::containsKey).count()
-                                                   < scheduled.size()) {
-                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
-            }
+            awaitLastDeliveries(delivered, scheduled);
         }
         ws.abort();
         report("put_ack_answering_replica", acked);
@@ -223,11 +218,7 @@ public final class LatencyProbe {
                     }
                 });
             });
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (System.nanoTime() < deadline && delivered.keySet().stream().filter(scheduled::containsKey).count()
-                                                   < scheduled.size()) {
-                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
-            }
+            awaitLastDeliveries(delivered, scheduled);
         }
         watcher.interrupt();
         report("etcd_put_ack", acked);
@@ -278,5 +269,14 @@ public final class LatencyProbe {
 
     private static double pct(List<Double> sorted, double p) {
         return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p / 100 * sorted.size()) - 1));
+    }
+
+    /** Lets the last writes arrive: until every scheduled key was delivered, for at most 10 s. */
+    private static void awaitLastDeliveries(Map<String, Long> delivered, Map<String, Long> scheduled) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline
+               && delivered.keySet().stream().filter(scheduled::containsKey).count() < scheduled.size()) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+        }
     }
 }
