@@ -86,9 +86,9 @@ public final class Kvstream implements AutoCloseable {
     private void startRole() throws IOException {
         Settings.Role role = settings.role();
         if (role.runsWorker()) {
-            consumer = own(new CommandConsumer(broker, new BatchCommitter(database), new WorkerMetrics(),
-                                               settings.workerBatchSize()));
             relay = own(new EventRelay(database, broker, settings.eventRetention()));
+            consumer = own(new CommandConsumer(broker, new BatchCommitter(database, relay.instance(), relay::committed),
+                                               new WorkerMetrics(), settings.workerBatchSize()));
             relay.start();
             consumer.start();
         }
@@ -103,6 +103,7 @@ public final class Kvstream implements AutoCloseable {
                 sequencer.addListener(replica);
                 sequencer.start(replica.load(), replica::load);
                 commandBus = own(new CommandBus(broker));
+                sequencer.addListener(commandBus::applied);
                 Metrics.getOrCreate(Gauge.builder("kvstream.replica.revision", replica::revision)
                                             .description("Last revision applied to this replica"));
                 Metrics.getOrCreate(Gauge.builder("kvstream.replica.keys", replica::size)

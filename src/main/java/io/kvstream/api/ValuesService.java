@@ -82,7 +82,8 @@ public final class ValuesService implements HttpService {
             res.status(Status.NOT_MODIFIED_304).send();
             return;
         }
-        sendJson(res, Status.OK_200, new ValueBody(key, entry.value()));
+        res.header(HeaderValues.CONTENT_TYPE_JSON);
+        res.send(ValueBodyWriter.write(key, entry.value()));
     }
 
     /** {@code GET /values?prefix=a&limit=100&after=k}: one sorted page, consistent at one revision. */

@@ -20,14 +20,26 @@ import com.rabbitmq.client.ConfirmListener;
 import com.rabbitmq.client.DeliverCallback;
 import io.kvstream.Broker;
 import io.kvstream.Json;
+import io.kvstream.event.DomainEvent;
 
 /**
  * Sends commands to the worker over the durable command queue with publisher confirms and, for
- * synchronous writes, waits for the worker's outcome on this process's own reply queue.
+ * synchronous writes, waits for the outcome. A command that changed something is answered by its own domain
+ * event once this process has applied it ({@link #applied}), which is what a read-your-writes answer waits
+ * for anyway; the worker sends a reply message to this process's reply queue only for the other outcomes
+ * (precondition failed, nothing to delete, rejected) and for redelivered commands.
  * Many request threads publish at once; confirms arrive in batches and complete their futures together.
+ * <p>
+ * Synchronous commands are published transient: the caller is waiting for the outcome, and if the broker
+ * loses the command before a worker commits it, the caller gets the 504 "may still apply" that any lost answer
+ * gives. {@code Prefer: respond-async} commands are persistent: nobody waits for them.
  */
 public final class CommandBus implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CommandBus.class.getName());
+    /** Command header: the sender learns of applied outcomes from the events; reply only for the others. */
+    public static final String REPLY_HEADER = "kvstream-reply";
+    public static final String REPLY_UNLESS_APPLIED = "unless-applied";
+    private static final Map<String, Object> SYNC_HEADERS = Map.of(REPLY_HEADER, REPLY_UNLESS_APPLIED);
 
     private final Broker broker;
     private final String replyQueue;
@@ -89,6 +101,17 @@ public final class CommandBus implements AutoCloseable {
         }
     }
 
+    /** A domain event this process has applied: if it is the change of a command sent from here, that is its outcome. */
+    public void applied(DomainEvent event) {
+        if (event.command() == null || awaitingOutcome.isEmpty()) {
+            return;
+        }
+        CompletableFuture<CommandOutcome> waiting = awaitingOutcome.remove(event.command());
+        if (waiting != null) {
+            waiting.complete(new CommandOutcome(event.command(), CommandOutcome.APPLIED, event.revision()));
+        }
+    }
+
     /** Enqueues the command without waiting for the worker; returns once the broker has confirmed it. */
     public void enqueue(Command command, Duration timeout) {
         await(publish(command, false), command, timeout.toNanos());
@@ -134,11 +157,11 @@ public final class CommandBus implements AutoCloseable {
         }
         AMQP.BasicProperties.Builder props = new AMQP.BasicProperties.Builder()
                 .contentType("application/json")
-                .deliveryMode(2)
+                .deliveryMode(wantsReply ? 1 : 2)
                 .messageId(command.id())
                 .correlationId(command.id());
         if (wantsReply) {
-            props.replyTo(replyQueue);
+            props.replyTo(replyQueue).headers(SYNC_HEADERS);
         }
         byte[] body = Json.write(command);
         CompletableFuture<Void> confirmed = new CompletableFuture<>();

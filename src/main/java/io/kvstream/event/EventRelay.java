@@ -8,8 +8,12 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
 
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
@@ -19,32 +23,39 @@ import io.kvstream.storage.Database;
 import io.kvstream.storage.EventLog;
 import io.kvstream.worker.BatchCommitter;
 import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
 
 /**
  * Publishes committed events from the {@code kv_events} outbox to the events exchange, in revision order.
  * Only one relay in the whole deployment publishes at a time: the one holding a PostgreSQL session-level
- * advisory lock (released by the database if its holder dies, so a standby takes over). It wakes on the
- * NOTIFY sent by every committing transaction, and remembers what it published in {@code kv_relay}, so a
- * crash between commit and publish loses nothing (it may publish an event twice; replicas ignore that).
- * The leader also compacts the log to the configured retention, as etcd does.
+ * advisory lock (released by the database if its holder dies, so a standby takes over). The worker of the
+ * same process hands it each batch right after commit ({@link #committed}), which it publishes at once; the
+ * batches of other worker processes arrive as a NOTIFY and are read from the outbox. It remembers what it
+ * published in {@code kv_relay}, so a crash between commit and publish loses nothing (it may publish an event
+ * twice; replicas ignore that). The leader also compacts the log to the configured retention, as etcd does.
  */
 public final class EventRelay implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(EventRelay.class.getName());
     private static final int PAGE = 1000;
+    private static final long PROGRESS_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
     private static final AMQP.BasicProperties EVENT_PROPS = new AMQP.BasicProperties.Builder()
             .contentType("application/json")
             .deliveryMode(1)
             .build();
 
-    private final Database database;
     private final EventLog eventLog;
+    private final Database database;
     private final Broker broker;
     private final long retention;
     private final String notifyChannel;
+    private final String instance = UUID.randomUUID().toString();
     private final Thread loop;
     private volatile boolean running = true;
+    /** Held while publishing, by the relay thread or by the worker handing over a batch. */
+    private final ReentrantLock publishing = new ReentrantLock();
     private volatile boolean leader;
-    /** While leader: the last revision published and confirmed (also stored in kv_relay for the next leader). */
+    /** While leader: the channel to publish on and the last revision published and confirmed. */
+    private Channel channel;
     private long relayed;
 
     public EventRelay(Database database, Broker broker, long retention) {
@@ -56,41 +67,61 @@ public final class EventRelay implements AutoCloseable {
         this.loop = Thread.ofVirtual().name("event-relay").unstarted(this::run);
     }
 
+    /** Names this process in the NOTIFY of its commits, so its relay can tell them from other workers'. */
+    public String instance() {
+        return instance;
+    }
+
     public void start() {
         loop.start();
+    }
+
+    /**
+     * Publishes a batch this process's worker has just committed, if this relay leads. Never throws: whatever is
+     * not published here is read from the outbox by the relay thread on its next wake-up.
+     */
+    public void committed(List<DomainEvent> events) {
+        if (!leader) {
+            return;
+        }
+        publishing.lock();
+        try {
+            if (!leader || events.getLast().revision() <= relayed) {
+                return;
+            }
+            if (events.getFirst().revision() > relayed + 1) {
+                // Another worker committed in between: take everything from the outbox, in order.
+                relayPending();
+            } else {
+                publish(events.stream().filter(e -> e.revision() > relayed).toList());
+            }
+        } catch (IOException | TimeoutException | RuntimeException e) {
+            LOG.log(Level.DEBUG, "Hand-over publish failed; the relay retries from the outbox", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            publishing.unlock();
+        }
     }
 
     private void run() {
         while (running) {
             try (Connection connection = database.dataSource().getConnection();
-                 Channel channel = broker.openChannel()) {
+                 Channel opened = broker.openChannel()) {
                 connection.setAutoCommit(true);
                 // The relay's progress marker may lag after a crash: the next leader then publishes a few
                 // events again, which replicas ignore. Not worth an fsync per relayed page.
                 try (Statement statement = connection.createStatement()) {
                     statement.execute("SET synchronous_commit = off");
-                }
-                channel.confirmSelect();
-                try (Statement statement = connection.createStatement()) {
                     statement.execute("LISTEN " + notifyChannel);
                 }
-                PGConnection notifications = connection.unwrap(PGConnection.class);
-                while (running) {
-                    if (!leader) {
-                        leader = tryLock(connection);
-                        if (leader) {
-                            relayed = relayedRevision(connection);
-                            LOG.log(Level.INFO, "This worker now relays events after revision " + relayed);
-                        }
-                    }
-                    if (leader) {
-                        relayPending(connection, channel);
-                    }
-                    // Wakes on the next commit's NOTIFY; the timeout lets a standby retry the lock.
-                    notifications.getNotifications(leader ? 1000 : 2000);
+                opened.confirmSelect();
+                try {
+                    lead(connection, opened);
+                } finally {
+                    stepDown();
                 }
             } catch (SQLException | IOException | TimeoutException | RuntimeException e) {
-                leader = false;
                 if (running) {
                     LOG.log(Level.WARNING, "Event relay interrupted (" + e.getMessage() + "), retrying");
                     pause(Duration.ofSeconds(1));
@@ -100,7 +131,59 @@ public final class EventRelay implements AutoCloseable {
                 return;
             }
         }
-        leader = false;
+    }
+
+    /** Takes the lead when it is free and relays until the connection fails or the relay closes. */
+    private void lead(Connection connection, Channel opened)
+            throws SQLException, IOException, TimeoutException, InterruptedException {
+        PGConnection notifications = connection.unwrap(PGConnection.class);
+        long stored = 0;
+        long storedAt = System.nanoTime();
+        boolean readOutbox = true;
+        while (running) {
+            if (!leader && tryLock(connection)) {
+                stored = relayedRevision(connection);
+                publishing.lock();
+                try {
+                    relayed = stored;
+                    channel = opened;
+                    leader = true;
+                } finally {
+                    publishing.unlock();
+                }
+                LOG.log(Level.INFO, "This worker now relays events after revision " + stored);
+            }
+            if (leader) {
+                if (readOutbox) {
+                    publishing.lock();
+                    try {
+                        relayPending();
+                    } finally {
+                        publishing.unlock();
+                    }
+                }
+                long now = System.nanoTime();
+                if (readOutbox || now - storedAt > PROGRESS_EVERY_NANOS) {
+                    stored = storeProgress(connection, stored);
+                    storedAt = now;
+                }
+            }
+            // Wakes on a commit's NOTIFY; the timeout re-reads the outbox (a safety net) and lets a standby
+            // retry the lock. This process's own commits were handed over already.
+            PGNotification[] woken = notifications.getNotifications(leader ? 1000 : 2000);
+            readOutbox = woken == null || woken.length == 0
+                         || Arrays.stream(woken).anyMatch(n -> !instance.equals(n.getParameter()));
+        }
+    }
+
+    private void stepDown() {
+        publishing.lock();
+        try {
+            leader = false;
+            channel = null;
+        } finally {
+            publishing.unlock();
+        }
     }
 
     private boolean tryLock(Connection connection) throws SQLException {
@@ -112,30 +195,48 @@ public final class EventRelay implements AutoCloseable {
         }
     }
 
-    private void relayPending(Connection connection, Channel channel)
-            throws SQLException, IOException, InterruptedException, TimeoutException {
+    /** Publishes what the outbox holds after {@link #relayed}. Called with {@link #publishing} held. */
+    private void relayPending() throws IOException, InterruptedException, TimeoutException {
         while (running) {
             List<DomainEvent> events = eventLog.after(relayed, PAGE);
             if (events.isEmpty()) {
                 return;
             }
-            for (DomainEvent event : events) {
-                channel.basicPublish(broker.settings().eventsExchange(), "", EVENT_PROPS, Json.write(event));
-            }
-            channel.waitForConfirmsOrDie(10_000);
-            long last = events.getLast().revision();
-            try (PreparedStatement update = connection.prepareStatement(
-                    "UPDATE kv_relay SET relayed_revision = ? WHERE id = 1 AND relayed_revision < ?")) {
-                update.setLong(1, last);
-                update.setLong(2, last);
-                update.executeUpdate();
-            }
-            compactIfDue(connection, relayed, last);
-            relayed = last;
+            publish(events);
             if (events.size() < PAGE) {
                 return;
             }
         }
+    }
+
+    private void publish(List<DomainEvent> events) throws IOException, InterruptedException, TimeoutException {
+        for (DomainEvent event : events) {
+            channel.basicPublish(broker.settings().eventsExchange(), "", EVENT_PROPS, Json.write(event));
+        }
+        channel.waitForConfirmsOrDie(10_000);
+        relayed = events.getLast().revision();
+    }
+
+    /** Records progress for the next leader and compacts when due; returns the revision now stored. */
+    private long storeProgress(Connection connection, long stored) throws SQLException {
+        long last;
+        publishing.lock();
+        try {
+            last = relayed;
+        } finally {
+            publishing.unlock();
+        }
+        if (last <= stored) {
+            return stored;
+        }
+        try (PreparedStatement update = connection.prepareStatement(
+                "UPDATE kv_relay SET relayed_revision = ? WHERE id = 1 AND relayed_revision < ?")) {
+            update.setLong(1, last);
+            update.setLong(2, last);
+            update.executeUpdate();
+        }
+        compactIfDue(connection, stored, last);
+        return last;
     }
 
     private static long relayedRevision(Connection connection) throws SQLException {

@@ -1,5 +1,7 @@
 package io.kvstream.worker;
 
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -7,6 +9,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 import io.helidon.dbclient.DbClient;
@@ -22,14 +25,22 @@ import io.kvstream.storage.Database;
  * the revision counter row, so concurrent workers commit one after the other and revisions form one
  * gap-free total order. Parameters travel as arrays, so a batch of 200 commands costs the same four round
  * trips as a batch of one: lock, read, write, commit.
+ * <p>
+ * After the commit, the batch's events go straight to {@code committed} (this process's relay), which spares
+ * the relay a NOTIFY wake-up and a read of the outbox. The NOTIFY still goes out, carrying {@code instance}, for
+ * the relay of another worker process; this process's relay ignores its own.
  */
 public final class BatchCommitter {
     private final DbClient db;
     private final String notifyChannel;
+    private final String instance;
+    private final Consumer<List<DomainEvent>> committed;
 
-    public BatchCommitter(Database database) {
+    public BatchCommitter(Database database, String instance, Consumer<List<DomainEvent>> committed) {
         this.db = database.dbClient();
         this.notifyChannel = notifyChannel(database.schema());
+        this.instance = instance;
+        this.committed = committed;
     }
 
     /** The LISTEN/NOTIFY channel that tells the relay new events are committed. */
@@ -40,10 +51,11 @@ public final class BatchCommitter {
     /** Outcomes in the order of {@code commands}; a command id seen before gets its first outcome again. */
     public List<CommandOutcome> commit(List<Command> commands) {
         DbTransaction tx = db.transaction();
+        Batch batch = new Batch(Instant.now().truncatedTo(ChronoUnit.MICROS));
+        List<CommandOutcome> outcomes;
         try {
-            List<CommandOutcome> outcomes = commitIn(tx, commands);
+            outcomes = commitIn(tx, commands, batch);
             tx.commit();
-            return outcomes;
         } catch (RuntimeException e) {
             try {
                 tx.rollback();
@@ -53,9 +65,13 @@ public final class BatchCommitter {
             }
             throw e;
         }
+        if (!batch.events.isEmpty()) {
+            committed.accept(batch.events);
+        }
+        return outcomes;
     }
 
-    private List<CommandOutcome> commitIn(DbTransaction tx, List<Command> commands) {
+    private List<CommandOutcome> commitIn(DbTransaction tx, List<Command> commands, Batch batch) {
         long revision = tx.get("SELECT revision FROM kv_meta WHERE id = 1 FOR UPDATE")
                 .map(row -> row.column(1).get(Long.class))
                 .orElseThrow();
@@ -63,7 +79,6 @@ public final class BatchCommitter {
         Map<String, Long> modRevisions = new HashMap<>();
         readCurrentState(tx, commands, known, modRevisions);
 
-        Batch batch = new Batch();
         List<CommandOutcome> outcomes = new ArrayList<>(commands.size());
         for (Command command : commands) {
             CommandOutcome earlier = known.get(command.id());
@@ -92,7 +107,7 @@ public final class BatchCommitter {
             batch.record(outcome);
             outcomes.add(outcome);
         }
-        batch.write(tx, revision, notifyChannel);
+        batch.write(tx, revision, notifyChannel, instance);
         return outcomes;
     }
 
@@ -135,6 +150,9 @@ public final class BatchCommitter {
 
     /** What one transaction writes: the final state of each touched key, its events and its command ids. */
     private static final class Batch {
+        /** The commit time of every event of the batch, at PostgreSQL's precision so a re-read matches. */
+        private final Instant at;
+        private final List<DomainEvent> events = new ArrayList<>();
         private final Map<String, String> finalValues = new LinkedHashMap<>();
         private final Map<String, Long> finalRevisions = new HashMap<>();
         private final Set<String> deletedKeys = new LinkedHashSet<>();
@@ -146,6 +164,10 @@ public final class BatchCommitter {
         private final List<String> commandIds = new ArrayList<>();
         private final List<String> commandStatuses = new ArrayList<>();
         private final List<Long> commandRevisions = new ArrayList<>();
+
+        Batch(Instant at) {
+            this.at = at;
+        }
 
         void put(Command command, long revision) {
             finalValues.put(command.key(), command.value());
@@ -173,29 +195,32 @@ public final class BatchCommitter {
             eventKeys.add(command.key());
             eventValues.add(command.isPut() ? command.value() : null);
             eventCommands.add(command.id());
+            events.add(new DomainEvent(kind, command.key(), command.isPut() ? command.value() : null, revision,
+                                       command.id(), at.toString()));
         }
 
         /**
          * All writes of the batch in one statement of data-modifying CTEs (one round trip). The deleted and the
          * upserted keys are disjoint (each key has one final state), so the parts cannot see each other's rows.
          */
-        void write(DbTransaction tx, long revision, String notifyChannel) {
+        void write(DbTransaction tx, long revision, String notifyChannel, String instance) {
             String[] upserted = finalValues.keySet().toArray(String[]::new);
             tx.get("WITH deleted AS (DELETE FROM kv_values WHERE key = ANY(CAST(? AS text[]))),"
                    + " upserted AS (INSERT INTO kv_values (key, value, mod_revision)"
                    + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]))"
                    + "   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, mod_revision = EXCLUDED.mod_revision),"
                    + " events AS (INSERT INTO kv_events (revision, kind, key, value, command_id, at)"
-                   + "   SELECT r, k, key, v, c, clock_timestamp() FROM unnest(CAST(? AS bigint[]), CAST(? AS text[]),"
+                   + "   SELECT r, k, key, v, c, CAST(? AS timestamptz) FROM unnest(CAST(? AS bigint[]), CAST(? AS text[]),"
                    + "   CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[])) AS e(r, k, key, v, c)),"
                    + " commands AS (INSERT INTO kv_commands (id, status, revision)"
                    + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]))),"
                    + " meta AS (UPDATE kv_meta SET revision = ? WHERE id = 1 AND revision < ?)"
-                   + " SELECT pg_notify(?, '') WHERE ?",
+                   + " SELECT pg_notify(?, ?) WHERE ?",
                    deletedKeys.toArray(String[]::new),
                    upserted,
                    finalValues.values().toArray(String[]::new),
                    longs(java.util.Arrays.stream(upserted).map(finalRevisions::get).toList()),
+                   at.toString(),
                    longs(eventRevisions),
                    eventKinds.toArray(String[]::new),
                    eventKeys.toArray(String[]::new),
@@ -207,6 +232,7 @@ public final class BatchCommitter {
                    revision,
                    revision,
                    notifyChannel,
+                   instance,
                    !eventRevisions.isEmpty());
         }
 

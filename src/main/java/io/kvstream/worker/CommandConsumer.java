@@ -6,6 +6,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -17,6 +18,7 @@ import com.rabbitmq.client.Delivery;
 import io.kvstream.Broker;
 import io.kvstream.Json;
 import io.kvstream.command.Command;
+import io.kvstream.command.CommandBus;
 import io.kvstream.command.CommandOutcome;
 
 /**
@@ -161,7 +163,7 @@ public final class CommandConsumer implements AutoCloseable {
 
     private void reply(Delivery delivery, CommandOutcome outcome) throws IOException {
         String replyTo = delivery.getProperties().getReplyTo();
-        if (replyTo == null || replyTo.isBlank()) {
+        if (replyTo == null || replyTo.isBlank() || outcome.applied() && learnsFromEvent(delivery)) {
             return;
         }
         AMQP.BasicProperties props = new AMQP.BasicProperties.Builder()
@@ -169,6 +171,16 @@ public final class CommandConsumer implements AutoCloseable {
                 .correlationId(outcome.command())
                 .build();
         channel.basicPublish("", replyTo, props, Json.write(outcome));
+    }
+
+    /**
+     * The sender asked for no reply to an applied command: its domain event answers it. A redelivered command
+     * (its outcome may come from an earlier attempt) is answered anyway: it is rare, and the reply is certain.
+     */
+    private static boolean learnsFromEvent(Delivery delivery) {
+        Map<String, Object> headers = delivery.getProperties().getHeaders();
+        return !delivery.getEnvelope().isRedeliver() && headers != null
+               && CommandBus.REPLY_UNLESS_APPLIED.equals(String.valueOf(headers.get(CommandBus.REPLY_HEADER)));
     }
 
     private void nack(long lastTag) {

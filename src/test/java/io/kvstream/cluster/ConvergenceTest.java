@@ -15,6 +15,7 @@ import com.rabbitmq.client.GetResponse;
 import io.kvstream.Json;
 import io.kvstream.Settings;
 import io.kvstream.command.Command;
+import io.kvstream.command.CommandBus;
 import io.kvstream.command.CommandOutcome;
 import io.kvstream.replica.Replica;
 import io.kvstream.testing.LoadClient;
@@ -105,6 +106,34 @@ class ConvergenceTest {
             assertThat(stored.revision(), is(1L));
             assertThat(stored.eventRevisions(), is(List.of(1L)));
             assertThat(stored.values(), is(Map.of("dup", new Replica.Entry("once", 1))));
+        }
+    }
+
+    /** The API asks for no reply to an applied command: its domain event answers it. Refusals still get one. */
+    @Test
+    void appliedCommandIsAnsweredByItsEventAndARefusalByAReply() throws Exception {
+        String schema = TestServices.uniqueName("noreply");
+        String prefix = TestServices.uniqueName("noreply");
+        Settings settings = TestServices.settings(Settings.Role.ALL, schema, prefix);
+        try (TestNode node = TestNode.start(settings);
+             Connection connection = connect(settings);
+             Channel channel = connection.createChannel()) {
+            String replies = channel.queueDeclare().getQueue();
+            Command applied = Command.put("applied-id", "once", "v", null, false);
+            Command refused = Command.put("refused-id", "once", "w", null, true);
+            for (Command command : List.of(applied, refused)) {
+                channel.basicPublish("", settings.amqp().commandQueue(), new AMQP.BasicProperties.Builder()
+                        .replyTo(replies).correlationId(command.id())
+                        .headers(Map.of(CommandBus.REPLY_HEADER, CommandBus.REPLY_UNLESS_APPLIED)).build(),
+                                     Json.write(command));
+            }
+
+            // The worker takes commands in order, so a reply for the applied one would come first.
+            assertThat(nextOutcome(channel, replies),
+                       is(new CommandOutcome("refused-id", CommandOutcome.PRECONDITION_FAILED, 1)));
+            await().until(() -> node.app().replica().revision() == 1L);
+            assertThat(node.app().replica().get("once"), is(new Replica.Entry("v", 1)));
+            assertThat(channel.messageCount(replies), is(0L));
         }
     }
 

@@ -167,6 +167,20 @@ class EventsEndpointTest {
         }
     }
 
+    /** The worker hands its events to the relay in memory; a replay reads them back from the table. */
+    @Test
+    void replayedEventIsTheLiveEventByteForByte() {
+        long current = KvHttp.put(writer.port(), "same-bytes", "x");
+        try (WsClient live = WsClient.connect(WsClient.events(wsA.port(), "since=" + current))) {
+            long next = KvHttp.put(writer.port(), "same-bytes", "y\u00e9\"\n");
+            await().atMost(WAIT).until(() -> live.revisions().contains(next));
+            try (WsClient replay = WsClient.connect(WsClient.events(wsB.port(), "since=" + current))) {
+                await().atMost(WAIT).until(() -> replay.revisions().contains(next));
+                assertThat(replay.ofType("domain_event"), is(live.ofType("domain_event")));
+            }
+        }
+    }
+
     @Test
     void sinceEqualToCurrentRevisionSendsOnlyNewEvents() {
         long current = KvHttp.put(writer.port(), "current", "x");
