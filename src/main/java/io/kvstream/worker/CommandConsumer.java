@@ -5,6 +5,7 @@ import java.lang.System.Logger.Level;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -34,7 +35,7 @@ public final class CommandConsumer implements AutoCloseable {
     private final BatchCommitter committer;
     private final WorkerMetrics metrics;
     private final int batchSize;
-    private final BlockingQueue<Delivery> deliveries;
+    private final BlockingQueue<Incoming> deliveries;
     private final Channel channel;
     private final Thread loop;
     private volatile boolean running = true;
@@ -59,20 +60,33 @@ public final class CommandConsumer implements AutoCloseable {
     public void start() throws IOException {
         loop.start();
         consumerTag = channel.basicConsume(broker.settings().commandQueue(), false,
-                                           (tag, delivery) -> deliveries.add(delivery), tag -> { });
+                                           (tag, delivery) -> deliveries.add(new Incoming(delivery, parse(delivery))),
+                                           tag -> { });
+    }
+
+    /** A message from the command queue and the commands it carries (one, or a batch from one API process). */
+    private record Incoming(Delivery delivery, List<Command> commands) {
     }
 
     private void run() {
         Duration backoff = Duration.ofMillis(50);
-        List<Delivery> batch = new ArrayList<>(batchSize);
+        List<Incoming> batch = new ArrayList<>();
         while (running || !deliveries.isEmpty()) {
             try {
-                Delivery first = deliveries.poll(200, TimeUnit.MILLISECONDS);
+                Incoming first = deliveries.poll(200, TimeUnit.MILLISECONDS);
                 if (first == null) {
                     continue;
                 }
                 batch.add(first);
-                deliveries.drainTo(batch, batchSize - 1);
+                int commands = first.commands().size();
+                while (commands < batchSize) {
+                    Incoming next = deliveries.poll();
+                    if (next == null) {
+                        break;
+                    }
+                    batch.add(next);
+                    commands += next.commands().size();
+                }
                 if (process(batch)) {
                     backoff = Duration.ofMillis(50);
                 } else {
@@ -91,17 +105,16 @@ public final class CommandConsumer implements AutoCloseable {
     }
 
     /** Commits, answers and acks one batch; returns false when the database was unavailable (requeued). */
-    private boolean process(List<Delivery> batch) {
-        List<Delivery> accepted = new ArrayList<>(batch.size());
-        List<Command> commands = new ArrayList<>(batch.size());
-        for (Delivery delivery : batch) {
-            Command command = parse(delivery);
-            if (command != null) {
-                accepted.add(delivery);
+    private boolean process(List<Incoming> batch) {
+        List<Delivery> accepted = new ArrayList<>();
+        List<Command> commands = new ArrayList<>();
+        for (Incoming incoming : batch) {
+            for (Command command : incoming.commands()) {
+                accepted.add(incoming.delivery());
                 commands.add(command);
             }
         }
-        long lastTag = batch.getLast().getEnvelope().getDeliveryTag();
+        long lastTag = batch.getLast().delivery().getEnvelope().getDeliveryTag();
         try {
             List<CommandOutcome> outcomes = commands.isEmpty() ? List.of() : commitOrIsolate(commands);
             for (int i = 0; i < outcomes.size(); i++) {
@@ -148,17 +161,33 @@ public final class CommandConsumer implements AutoCloseable {
         }
     }
 
-    private Command parse(Delivery delivery) {
+    /**
+     * The commands of a message: a JSON object (one command) or an array of them. What no worker can ever apply
+     * is dropped (and acked with its batch), not redelivered for ever.
+     */
+    private static List<Command> parse(Delivery delivery) {
+        byte[] body = delivery.getBody();
+        Command[] parsed;
         try {
-            Command command = Json.read(delivery.getBody(), Command.class);
-            if (command.wellFormed()) {
-                return command;
-            }
+            parsed = startsArray(body) ? Json.read(body, Command[].class) : new Command[] {Json.read(body, Command.class)};
         } catch (IllegalArgumentException e) {
-            // fall through: a message no worker can ever apply is dropped, not redelivered for ever
+            parsed = new Command[0];
         }
-        LOG.log(Level.WARNING, "Dropping malformed command message " + delivery.getProperties().getMessageId());
-        return null;
+        List<Command> wellFormed = Arrays.stream(parsed).filter(c -> c != null && c.wellFormed()).toList();
+        if (wellFormed.isEmpty() || wellFormed.size() != parsed.length) {
+            LOG.log(Level.WARNING, "Dropping " + (parsed.length - wellFormed.size()) + " of " + parsed.length
+                                   + " commands (malformed) in message " + delivery.getProperties().getMessageId());
+        }
+        return wellFormed;
+    }
+
+    private static boolean startsArray(byte[] body) {
+        for (byte b : body) {
+            if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+                return b == '[';
+            }
+        }
+        return false;
     }
 
     private void reply(Delivery delivery, CommandOutcome outcome) throws IOException {

@@ -1,6 +1,7 @@
 package io.kvstream.cluster;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -133,6 +134,37 @@ class ConvergenceTest {
                        is(new CommandOutcome("refused-id", CommandOutcome.PRECONDITION_FAILED, 1)));
             await().until(() -> node.app().replica().revision() == 1L);
             assertThat(node.app().replica().get("once"), is(new Replica.Entry("v", 1)));
+            assertThat(channel.messageCount(replies), is(0L));
+        }
+    }
+
+    /** An API process sends the commands that queue up meanwhile as one message: a JSON array, applied in order. */
+    @Test
+    void messageCarryingSeveralCommandsAppliesThemInOrderAndDropsOnlyTheMalformedOne() throws Exception {
+        String schema = TestServices.uniqueName("array");
+        String prefix = TestServices.uniqueName("array");
+        Settings settings = TestServices.settings(Settings.Role.ALL, schema, prefix);
+        try (TestNode node = TestNode.start(settings);
+             Connection connection = connect(settings);
+             Channel channel = connection.createChannel()) {
+            String replies = channel.queueDeclare().getQueue();
+            String body = "[" + new String(Json.write(Command.put("c1", "a", "1", null, false)), StandardCharsets.UTF_8)
+                          + "," + new String(Json.write(Command.put("c2", "a", "2", null, true)), StandardCharsets.UTF_8)
+                          + ",{\"id\":\"c3\",\"op\":\"explode\",\"key\":\"x\"}"
+                          + "," + new String(Json.write(Command.delete("c4", "a", 1L)), StandardCharsets.UTF_8)
+                          + "," + new String(Json.write(Command.put("c5", "b", "3", null, false)), StandardCharsets.UTF_8)
+                          + "]";
+            channel.basicPublish("", settings.amqp().commandQueue(), new AMQP.BasicProperties.Builder()
+                    .replyTo(replies).headers(Map.of(CommandBus.REPLY_HEADER, CommandBus.REPLY_UNLESS_APPLIED)).build(),
+                                 body.getBytes(StandardCharsets.UTF_8));
+
+            assertThat(nextOutcome(channel, replies),
+                       is(new CommandOutcome("c2", CommandOutcome.PRECONDITION_FAILED, 1)));
+            await().until(() -> node.app().replica().revision() == 3L);
+            StoredContent stored = StoredContent.read(settings.db());
+            assertThat(stored.values(), is(Map.of("b", new Replica.Entry("3", 3))));
+            assertThat(stored.eventRevisions(), is(List.of(1L, 2L, 3L)));
+            assertThat(StoredContent.of(node.app().replica()), is(stored.values()));
             assertThat(channel.messageCount(replies), is(0L));
         }
     }
