@@ -18,7 +18,6 @@ import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.observe.ObserveFeature;
 import io.helidon.webserver.observe.health.HealthObserver;
-import io.helidon.webserver.observe.metrics.MetricsObserver;
 import io.kvstream.api.ApiErrorHandlers;
 import io.kvstream.api.ApiMetrics;
 import io.kvstream.api.Authenticator;
@@ -164,7 +163,7 @@ public final class Kvstream implements AutoCloseable {
         return ObserveFeature.builder()
                 .observersDiscoverServices(false)
                 .addObserver(health)
-                .addObserver(MetricsObserver.create())
+                .addObserver(new MetricsWithoutRequestFilter())
                 .build();
     }
 

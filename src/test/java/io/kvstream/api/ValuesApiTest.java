@@ -28,6 +28,7 @@ import org.junit.jupiter.api.Test;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.matchesPattern;
+import static org.hamcrest.Matchers.not;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.startsWith;
 
@@ -74,6 +75,18 @@ class ValuesApiTest {
         assertThat(get.status(), is(Status.OK_200));
         assertThat(get.entity(), is("{\"key\":\"rywkey\",\"value\":\"second\"}"));
         assertThat(get.headers().first(HeaderNames.ETAG), is(put.headers().first(HeaderNames.ETAG)));
+    }
+
+    @Test
+    void metricsEndpointServesKvstreamMeters() {
+        client.put("/values/metered").submit("v", String.class);
+        ClientResponseTyped<String> metrics = client.get("/observe/metrics")
+                .header(HeaderNames.ACCEPT, "text/plain").request(String.class);
+        assertThat(metrics.status(), is(Status.OK_200));
+        assertThat(metrics.entity(), containsString("kvstream_api_commands_total{outcome=\"applied\""));
+        assertThat(metrics.entity(), containsString("kvstream_replica_revision"));
+        // Helidon's per-request meters are left out on purpose (MetricsWithoutRequestFilter).
+        assertThat(metrics.entity(), not(containsString("requests_count")));
     }
 
     @Test
