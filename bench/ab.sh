@@ -31,7 +31,7 @@ target() {
         wrk_run "$1" "http://127.0.0.1:${PORT[$2]}" "$BENCH_DIR/wrk/put.lua"
     fi
 }
-for s in a b; do DURATION=5 target "$WORK/warmup.txt" "$s"; done
+for s in a b; do DURATION=$WARMUP_S target "$WORK/warmup.txt" "$s"; done
 wait_for_quiet
 LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
 rm -f "$WORK"/ab-{a,b}.txt

@@ -17,7 +17,7 @@ drop_schema bench_cluster
 VALUE="$(head -c 100 /dev/zero | tr '\0' v)"
 curl -sf -X PUT "http://127.0.0.1:$LC_INGRESS_PORT/values/bench-get" --data-binary "$VALUE" >/dev/null
 # Warm every process up (JIT) through the Ingress.
-DURATION=6 wrk_run "$WORK/warmup.txt" "http://127.0.0.1:$LC_INGRESS_PORT/values/bench-get"
+DURATION=$WARMUP_S wrk_run "$WORK/warmup.txt" "http://127.0.0.1:$LC_INGRESS_PORT/values/bench-get"
 
 wait_for_quiet
 LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -25,7 +25,7 @@ BODY_KV="$(curl -s "http://127.0.0.1:$API/values/bench-get" | wc -c)"
 BODY_ETCD="$(curl -s "http://127.0.0.1:$ETCD/v3/kv/range" -d "{\"key\":\"$(b64 bench-get)\"}" | wc -c)"
 
 # Warm-up (JIT), then measure when the machine is quiet.
-DURATION=5 wrk_run "$WORK/warmup.txt" "http://127.0.0.1:$API/values/bench-get"
+DURATION=$WARMUP_S wrk_run "$WORK/warmup.txt" "http://127.0.0.1:$API/values/bench-get"
 wait_for_quiet
 LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
 rm -f "$WORK"/get-{kv,nginx,etcd}.txt

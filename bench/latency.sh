@@ -9,7 +9,7 @@ ensure_jar
 NAME=latency
 RATES="${LATENCY_RATES:-1000 300}"
 RATE="${RATES%% *}" # the target rate: the first one; runs go from the lowest rate up
-ORDER="$(tr ' ' '\n' <<<"$RATES" | sort -n | tr '\n' ' ')" WARMUP="${LATENCY_WARMUP:-3}"
+ORDER="$(tr ' ' '\n' <<<"$RATES" | sort -n | tr '\n' ' ')" WARMUP="${LATENCY_WARMUP:-10}"
 ETCD=19199 ETCD_PEER=19200
 export LC_RUN_DIR="$WORK/cluster-latency" LC_INGRESS_PORT=19120 LC_API_PORTS="19121 19122 19123" \
        LC_WORKER_PORT=19124 LC_WS_PORT=19125 LC_DB_SCHEMA=bench_latency LC_AMQP_PREFIX=bench-latency \

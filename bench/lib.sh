@@ -1,5 +1,6 @@
 # Shared helpers for the bench/*.sh scripts (sourced, not run). Loopback only, bounded durations.
 # Tunables (environment): BENCH_RUNS [3] runs per contestant, BENCH_DURATION [10] seconds per run,
+# BENCH_WARMUP [20] seconds of load before the measured runs,
 # BENCH_CONNECTIONS [64], BENCH_THREADS [2] wrk threads, BENCH_MAX_LOAD [1.5] load average to wait for,
 # BENCH_MAX_WAIT [300] seconds to wait for it, BENCH_WORK [/tmp/kvstream-bench] scratch dir,
 # BENCH_DB_URL / BENCH_DB_USERNAME / BENCH_AMQP_URI (defaults: the machine's PostgreSQL and RabbitMQ).
@@ -11,6 +12,8 @@ RESULTS="$BENCH_DIR/results"
 WORK="${BENCH_WORK:-/tmp/kvstream-bench}"
 RUNS="${BENCH_RUNS:-3}"
 DURATION="${BENCH_DURATION:-10}"
+# Load before the measured runs: the JIT needs ~20 s of load on 2 shared cores to reach steady state.
+WARMUP_S="${BENCH_WARMUP:-20}"
 CONNS="${BENCH_CONNECTIONS:-64}"
 THREADS="${BENCH_THREADS:-2}"
 DB_URL="${BENCH_DB_URL:-jdbc:postgresql://127.0.0.1:5432/test}"

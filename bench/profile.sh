@@ -16,9 +16,9 @@ start_kvstream prof-worker worker "$WORKER" "$SCHEMA" "$PREFIX" -Xmx1g
 start_kvstream prof-api api "$API" "$SCHEMA" "$PREFIX" -Xmx1g
 VALUE="$(head -c 100 /dev/zero | tr '\0' v)"
 curl -sf -X PUT "http://127.0.0.1:$API/values/bench-get" --data-binary "$VALUE" >/dev/null
-DURATION=5 wrk_run "$WORK/warmup.txt" "http://127.0.0.1:$API/values/bench-get"
+DURATION=$WARMUP_S wrk_run "$WORK/warmup.txt" "http://127.0.0.1:$API/values/bench-get"
 export KEYSPACE=10000 KEY_PREFIX=bench- KEY_FIRST=0 VALUE_BYTES=100
-DURATION=5 wrk_run "$WORK/warmup.txt" "http://127.0.0.1:$API" "$BENCH_DIR/wrk/put.lua"
+DURATION=$WARMUP_S wrk_run "$WORK/warmup.txt" "http://127.0.0.1:$API" "$BENCH_DIR/wrk/put.lua"
 wait_for_quiet
 
 jfr_start() { "$JCMD" "$(cat "$WORK/$1.pid")" JFR.start name="$2" settings=profile >/dev/null; }

@@ -44,7 +44,7 @@ pgbench_run() {
     blog "  $(tail -1 "$out") <- pgbench upsert"
 }
 
-DURATION=5 wrk_run "$WORK/warmup.txt" "http://127.0.0.1:$API" "$BENCH_DIR/wrk/put.lua"
+DURATION=$WARMUP_S wrk_run "$WORK/warmup.txt" "http://127.0.0.1:$API" "$BENCH_DIR/wrk/put.lua"
 wait_for_quiet
 LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
 rm -f "$WORK"/put-{kv,pg,etcd}.txt

@@ -66,7 +66,7 @@ OVERHEAD="$(awk -v p="$PER_KEY" -v q="$PAYLOAD" 'BEGIN { printf "%.1f", p - q }'
 # PUT throughput over the existing key space of each.
 export KEY_PREFIX=key- KEY_FIRST=1 VALUE_BYTES=100
 for s in "${stacks[@]}"; do
-    KEYSPACE="${KEYS[$s]}" DURATION=5 wrk_run "$WORK/warmup.txt" "http://127.0.0.1:${API[$s]}" "$BENCH_DIR/wrk/put.lua"
+    KEYSPACE="${KEYS[$s]}" DURATION=$WARMUP_S wrk_run "$WORK/warmup.txt" "http://127.0.0.1:${API[$s]}" "$BENCH_DIR/wrk/put.lua"
 done
 rm -f "$WORK"/scale-put-*.txt
 for run in $(seq "$RUNS"); do
