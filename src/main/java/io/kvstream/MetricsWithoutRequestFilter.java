@@ -1,10 +1,13 @@
 package io.kvstream;
 
 import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.util.List;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
+import io.helidon.webserver.http.HttpFeature;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.observe.ObserverConfigBase;
 import io.helidon.webserver.observe.metrics.MetricsObserver;
@@ -41,20 +44,44 @@ final class MetricsWithoutRequestFilter implements Observer {
         metrics.register(context, routings.stream().map(MetricsWithoutRequestFilter::withoutFilters).toList(), endpoint);
     }
 
-    /** The same routing builder, except that filters added through it are left out. */
+    /**
+     * The same routing builder, except that filters added through it are left out. The observer adds its routes
+     * as an {@link HttpFeature} set up later with the real builder, so features get the same treatment.
+     */
     private static HttpRouting.Builder withoutFilters(HttpRouting.Builder routing) {
         return (HttpRouting.Builder) Proxy.newProxyInstance(
                 HttpRouting.Builder.class.getClassLoader(), new Class<?>[] {HttpRouting.Builder.class},
-                (proxy, method, args) -> {
-                    if (method.getName().equals("addFilter")) {
-                        return proxy;
+                (proxy, method, args) -> switch (method.getName()) {
+                    case "addFilter" -> proxy;
+                    case "addFeature" -> {
+                        routing.addFeature(withoutFilters(((Supplier<? extends HttpFeature>) args[0]).get()));
+                        yield proxy;
                     }
-                    try {
-                        Object result = method.invoke(routing, args);
-                        return result == routing ? proxy : result;
-                    } catch (InvocationTargetException e) {
-                        throw e.getCause();
+                    default -> {
+                        Object result = invoke(method, routing, args);
+                        yield result == routing ? proxy : result;
                     }
                 });
+    }
+
+    private static HttpFeature withoutFilters(HttpFeature feature) {
+        return (HttpFeature) Proxy.newProxyInstance(
+                HttpFeature.class.getClassLoader(), new Class<?>[] {HttpFeature.class},
+                (proxy, method, args) -> switch (method.getName()) {
+                    case "setup" -> {
+                        feature.setup(withoutFilters((HttpRouting.Builder) args[0]));
+                        yield null;
+                    }
+                    case "get" -> proxy;
+                    default -> invoke(method, feature, args);
+                });
+    }
+
+    private static Object invoke(Method method, Object target, Object[] args) throws Throwable {
+        try {
+            return method.invoke(target, args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
+        }
     }
 }
