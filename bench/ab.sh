@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A/B of two builds or JVM/config flags on the same machine in the same minutes: each side gets its own schema,
-# worker and API process; wrk alternates between them (RUNS x DURATION s each), so machine noise hits both.
+# A/B of two builds or JVM/config flags (given to the side's worker and API process) on the same machine in the same
+# minutes: each side gets its own schema, worker and API process; wrk alternates between them (RUNS x DURATION s each), so machine noise hits both.
 #   A_JAR=... B_JAR=... [A_OPTS=...] [B_OPTS=...] bench/ab.sh get|put
 # Example: is response-header validation worth turning off?
 #   B_OPTS=-Dserver.protocols.http_1_1.validate-response-headers=false bench/ab.sh get
@@ -18,9 +18,9 @@ VALUE="$(head -c 100 /dev/zero | tr '\0' v)"
 export KEYSPACE=10000 KEY_PREFIX=bench- KEY_FIRST=0 VALUE_BYTES=100
 for s in a b; do
     drop_schema "bench_ab_$s"
-    JAR="${SIDE_JAR[$s]}" start_kvstream "ab-$s-worker" worker "${WPORT[$s]}" "bench_ab_$s" "bench-ab-$s" -Xmx1g
     flags=(-Xmx1g)
     if [[ $s == a ]]; then flags+=("${A_FLAGS[@]}"); else flags+=("${B_FLAGS[@]}"); fi
+    JAR="${SIDE_JAR[$s]}" start_kvstream "ab-$s-worker" worker "${WPORT[$s]}" "bench_ab_$s" "bench-ab-$s" "${flags[@]}"
     JAR="${SIDE_JAR[$s]}" start_kvstream "ab-$s-api" api "${PORT[$s]}" "bench_ab_$s" "bench-ab-$s" "${flags[@]}"
     curl -sf -X PUT "http://127.0.0.1:${PORT[$s]}/values/bench-get" --data-binary "$VALUE" >/dev/null
 done

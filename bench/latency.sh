@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 ensure_tools etcd=etcd-server nginx=nginx-light curl=curl
 ensure_jar
-NAME=latency
+NAME="${LATENCY_NAME:-latency}"
 RATES="${LATENCY_RATES:-1000 300}"
 RATE="${RATES%% *}" # the target rate: the first one; runs go from the lowest rate up
 ORDER="$(tr ' ' '\n' <<<"$RATES" | sort -n | tr '\n' ' ')" WARMUP="${LATENCY_WARMUP:-10}"
@@ -65,12 +65,12 @@ ALL3="$(p99m "$WORK/lat-kv-$RATE.txt" put_applied_all_3_replicas)"
 WS="$(p99m "$WORK/lat-kv-$RATE.txt" put_delivered_websocket)"
 ETW="$(p99m "$WORK/lat-etcd-$RATE.txt" etcd_watch_delivered)"
 {
-    echo "### PUT → applied on 3 API replicas / delivered to a WebSocket client, at $RATES PUT/s"
+    echo "### PUT → applied on 3 API replicas / delivered to a WebSocket client, at $RATES PUT/s${KV_JAVA_OPTS:+ (JVM options: $KV_JAVA_OPTS)}"
     echo
     echo "\`bench/latency.sh\` — local cluster (\`scripts/local-cluster.sh\`: 3 API + worker + WebSocket + nginx), open-loop"
     echo "$RATES PUT/s (each) round robin straight to the 3 API processes, a new key per PUT, $RUNS × ${DURATION} s (after ${WARMUP} s warm-up each),"
     echo "latency from the *scheduled* send time. WebSocket client through nginx (\`/events\`), arrival poll-free; \"all 3\" ="
-    echo "the answering replica's 200 plus, for every ${SAMPLE_EVERY:-10}th key, the first GET on each other replica whose ETag is"
+    echo "the answering replica's 200 plus, for every max(10, rate/20)th key, the first GET on each other replica whose ETag is"
     echo "the write's revision (GET every 1 ms for 25 ms, then backing off to 50 ms). etcd: same rate through the JSON gateway, delivery on a \`/v3/watch\` stream."
     echo "Load average before the runs: $LOAD. Failed requests (non-200 or error, all runs):"
     for rate in $RATES; do

@@ -32,6 +32,16 @@ public final class Json {
         }
     }
 
+    /** True if the document is a JSON array (its first non-blank byte is '['). */
+    public static boolean startsArray(byte[] json) {
+        for (byte b : json) {
+            if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+                return b == '[';
+            }
+        }
+        return false;
+    }
+
     /** Reads a message; a malformed one throws {@link IllegalArgumentException}. */
     public static <T> T read(byte[] json, Class<T> type) {
         try {

@@ -86,8 +86,10 @@ public final class Kvstream implements AutoCloseable {
         Settings.Role role = settings.role();
         if (role.runsWorker()) {
             relay = own(new EventRelay(database, broker, settings.eventRetention()));
-            consumer = own(new CommandConsumer(broker, new BatchCommitter(database, relay.instance(), relay::committed),
-                                               new WorkerMetrics(), settings.workerBatchSize()));
+            // While this process's relay leads, it is handed every batch: a NOTIFY is only for another leader.
+            BatchCommitter committer = new BatchCommitter(database, relay.instance(), relay::committed,
+                                                          () -> !relay.leads());
+            consumer = own(new CommandConsumer(broker, committer, new WorkerMetrics(), settings.workerBatchSize()));
             relay.start();
             consumer.start();
         }

@@ -63,14 +63,21 @@ public record Settings(Role role,
         }
     }
 
-    /** Broker settings; exchange and queue names all start with {@code namePrefix}. */
-    public record Amqp(String uri, String namePrefix) {
+    /**
+     * Broker settings; exchange and queue names all start with {@code namePrefix}. {@code batchEvents}: one event
+     * message per committed batch (a JSON array of events) instead of one per event (the documented wire format).
+     */
+    public record Amqp(String uri, String namePrefix, boolean batchEvents) {
         public boolean configured() {
             return !uri.isBlank();
         }
 
         public Amqp withUri(String uri) {
-            return new Amqp(uri, namePrefix);
+            return new Amqp(uri, namePrefix, batchEvents);
+        }
+
+        public Amqp withBatchEvents(boolean batchEvents) {
+            return new Amqp(uri, namePrefix, batchEvents);
         }
 
         public String commandQueue() {
@@ -114,7 +121,8 @@ public record Settings(Role role,
                        db.get("schema").asString().orElse(""),
                        db.get("pool-size").asInt().orElse(8)),
                 new Amqp(amqp.get("uri").asString().orElse(""),
-                         amqp.get("name-prefix").asString().orElse("kvstream")),
+                         amqp.get("name-prefix").asString().orElse("kvstream"),
+                         amqp.get("batch-events").asBoolean().orElse(false)),
                 kv.get("worker.batch-size").asInt().orElse(256),
                 kv.get("events.retention").asLong().orElse(100_000L),
                 new Ws(ws.get("queue-size").asInt().orElse(1024),

@@ -67,6 +67,11 @@ public final class EventRelay implements AutoCloseable {
         this.loop = Thread.ofVirtual().name("event-relay").unstarted(this::run);
     }
 
+    /** True while this relay publishes the events of the whole deployment. */
+    public boolean leads() {
+        return leader;
+    }
+
     /** Names this process in the NOTIFY of its commits, so its relay can tell them from other workers'. */
     public String instance() {
         return instance;
@@ -210,8 +215,12 @@ public final class EventRelay implements AutoCloseable {
     }
 
     private void publish(List<DomainEvent> events) throws IOException, InterruptedException, TimeoutException {
-        for (DomainEvent event : events) {
-            channel.basicPublish(broker.settings().eventsExchange(), "", EVENT_PROPS, Json.write(event));
+        if (broker.settings().batchEvents()) {
+            channel.basicPublish(broker.settings().eventsExchange(), "", EVENT_PROPS, Json.write(events));
+        } else {
+            for (DomainEvent event : events) {
+                channel.basicPublish(broker.settings().eventsExchange(), "", EVENT_PROPS, Json.write(event));
+            }
         }
         channel.waitForConfirmsOrDie(10_000);
         relayed = events.getLast().revision();

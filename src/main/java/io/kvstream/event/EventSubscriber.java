@@ -12,7 +12,8 @@ import io.kvstream.Json;
 
 /**
  * This process's subscription to the events exchange: a server-named, exclusive queue bound to the fanout,
- * so every process gets every event. The client re-creates queue, binding and consumer after a broker
+ * so every process gets every event. A message holds one event, or a JSON array of them when the relay batches
+ * ({@code kvstream.amqp.batch-events}). The client re-creates queue, binding and consumer after a broker
  * outage; what was published meanwhile is fetched from the event log by the {@link EventSequencer}.
  */
 public final class EventSubscriber implements AutoCloseable {
@@ -25,14 +26,19 @@ public final class EventSubscriber implements AutoCloseable {
         String queue = channel.queueDeclare("", false, true, true, Map.of()).getQueue();
         channel.queueBind(queue, broker.settings().eventsExchange(), "");
         channel.basicConsume(queue, true, (tag, delivery) -> {
-            DomainEvent event;
+            DomainEvent[] events;
             try {
-                event = Json.read(delivery.getBody(), DomainEvent.class);
+                events = Json.startsArray(delivery.getBody()) ? Json.read(delivery.getBody(), DomainEvent[].class)
+                        : new DomainEvent[] {Json.read(delivery.getBody(), DomainEvent.class)};
             } catch (IllegalArgumentException e) {
                 LOG.log(Level.WARNING, "Ignoring malformed event: " + e.getMessage());
                 return;
             }
-            onEvent.accept(event);
+            for (DomainEvent event : events) {
+                if (event != null) {
+                    onEvent.accept(event);
+                }
+            }
         }, tag -> { });
     }
 

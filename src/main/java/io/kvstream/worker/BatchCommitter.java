@@ -9,6 +9,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
@@ -27,20 +28,23 @@ import io.kvstream.storage.Database;
  * trips as a batch of one: lock, read, write, commit.
  * <p>
  * After the commit, the batch's events go straight to {@code committed} (this process's relay), which spares
- * the relay a NOTIFY wake-up and a read of the outbox. The NOTIFY still goes out, carrying {@code instance}, for
- * the relay of another worker process; this process's relay ignores its own.
+ * the relay a NOTIFY wake-up and a read of the outbox. While another process's relay leads ({@code othersRelay}),
+ * a NOTIFY carrying {@code instance} wakes it; this process's relay ignores its own.
  */
 public final class BatchCommitter {
     private final DbClient db;
     private final String notifyChannel;
     private final String instance;
     private final Consumer<List<DomainEvent>> committed;
+    private final BooleanSupplier othersRelay;
 
-    public BatchCommitter(Database database, String instance, Consumer<List<DomainEvent>> committed) {
+    public BatchCommitter(Database database, String instance, Consumer<List<DomainEvent>> committed,
+                          BooleanSupplier othersRelay) {
         this.db = database.dbClient();
         this.notifyChannel = notifyChannel(database.schema());
         this.instance = instance;
         this.committed = committed;
+        this.othersRelay = othersRelay;
     }
 
     /** The LISTEN/NOTIFY channel that tells the relay new events are committed. */
@@ -107,7 +111,7 @@ public final class BatchCommitter {
             batch.record(outcome);
             outcomes.add(outcome);
         }
-        batch.write(tx, revision, notifyChannel, instance);
+        batch.write(tx, revision, notifyChannel, instance, othersRelay.getAsBoolean());
         return outcomes;
     }
 
@@ -203,7 +207,7 @@ public final class BatchCommitter {
          * All writes of the batch in one statement of data-modifying CTEs (one round trip). The deleted and the
          * upserted keys are disjoint (each key has one final state), so the parts cannot see each other's rows.
          */
-        void write(DbTransaction tx, long revision, String notifyChannel, String instance) {
+        void write(DbTransaction tx, long revision, String notifyChannel, String instance, boolean notify) {
             String[] upserted = finalValues.keySet().toArray(String[]::new);
             tx.get("WITH deleted AS (DELETE FROM kv_values WHERE key = ANY(CAST(? AS text[]))),"
                    + " upserted AS (INSERT INTO kv_values (key, value, mod_revision)"
@@ -233,7 +237,7 @@ public final class BatchCommitter {
                    revision,
                    notifyChannel,
                    instance,
-                   !eventRevisions.isEmpty());
+                   notify && !eventRevisions.isEmpty());
         }
 
         private static long[] longs(List<Long> values) {

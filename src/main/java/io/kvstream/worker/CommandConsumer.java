@@ -169,7 +169,7 @@ public final class CommandConsumer implements AutoCloseable {
         byte[] body = delivery.getBody();
         Command[] parsed;
         try {
-            parsed = startsArray(body) ? Json.read(body, Command[].class) : new Command[] {Json.read(body, Command.class)};
+            parsed = Json.startsArray(body) ? Json.read(body, Command[].class) : new Command[] {Json.read(body, Command.class)};
         } catch (IllegalArgumentException e) {
             parsed = new Command[0];
         }
@@ -181,14 +181,6 @@ public final class CommandConsumer implements AutoCloseable {
         return wellFormed;
     }
 
-    private static boolean startsArray(byte[] body) {
-        for (byte b : body) {
-            if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
-                return b == '[';
-            }
-        }
-        return false;
-    }
 
     private void reply(Delivery delivery, CommandOutcome outcome) throws IOException {
         String replyTo = delivery.getProperties().getReplyTo();

@@ -18,6 +18,7 @@ import io.kvstream.Settings;
 import io.kvstream.command.Command;
 import io.kvstream.command.CommandBus;
 import io.kvstream.command.CommandOutcome;
+import io.kvstream.event.DomainEvent;
 import io.kvstream.replica.Replica;
 import io.kvstream.testing.LoadClient;
 import io.kvstream.testing.StoredContent;
@@ -29,6 +30,7 @@ import static org.awaitility.Awaitility.await;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.notNullValue;
+import static org.hamcrest.Matchers.startsWith;
 
 /**
  * Several processes against one PostgreSQL schema and one broker: every replica ends equal to the
@@ -82,28 +84,52 @@ class ConvergenceTest {
         }
     }
 
+    /** With {@code batch-events} the relay sends one message per batch; replicas end exactly as with single events. */
+    @Test
+    void batchedEventMessagesKeepEveryReplicaExact() throws Exception {
+        String schema = TestServices.uniqueName("batchev");
+        Settings settings = TestServices.settings(Settings.Role.WORKER, schema, TestServices.uniqueName("batchev"));
+        settings = settings.withAmqp(settings.amqp().withBatchEvents(true));
+        try (Connection connection = connect(settings);
+             Channel channel = connection.createChannel();
+             TestNode worker = TestNode.start(settings);
+             TestNode api = TestNode.start(settings.withRole(Settings.Role.API));
+             LoadClient load = new LoadClient()) {
+            String tap = channel.queueDeclare().getQueue();
+            channel.queueBind(tap, settings.amqp().eventsExchange(), "");
+            load.run(16, 100, 10, writer -> api.uri("/"));
+
+            assertThat(load.failed(), is(0L));
+            StoredContent stored = StoredContent.read(settings.db());
+            await().until(() -> api.app().replica().revision() == 1_600L);
+            assertThat(StoredContent.of(api.app().replica()), is(stored.values()));
+            List<Long> revisions = new ArrayList<>();
+            for (GetResponse message; (message = channel.basicGet(tap, true)) != null; ) {
+                assertThat(new String(message.getBody(), StandardCharsets.UTF_8), startsWith("["));
+                for (DomainEvent event : Json.read(message.getBody(), DomainEvent[].class)) {
+                    revisions.add(event.revision());
+                }
+            }
+            assertThat(revisions, is(LongStream.rangeClosed(1, 1_600).boxed().toList()));
+        }
+    }
+
     @Test
     void redeliveredCommandChangesNothingAndGetsTheSameAnswer() throws Exception {
-        String schema = TestServices.uniqueName("redeliver");
-        String prefix = TestServices.uniqueName("redeliver");
-        Settings settings = TestServices.settings(Settings.Role.ALL, schema, prefix);
-        try (TestNode node = TestNode.start(settings);
-             Connection connection = connect(settings);
-             Channel channel = connection.createChannel()) {
-            String replies = channel.queueDeclare().getQueue();
+        try (CommandWire wire = new CommandWire("redeliver")) {
             Command command = Command.put("fixed-command-id", "dup", "once", null, false);
-            AMQP.BasicProperties props = new AMQP.BasicProperties.Builder().replyTo(replies)
+            AMQP.BasicProperties props = new AMQP.BasicProperties.Builder().replyTo(wire.replies)
                     .correlationId(command.id()).deliveryMode(2).build();
 
-            channel.basicPublish("", settings.amqp().commandQueue(), props, Json.write(command));
-            CommandOutcome first = nextOutcome(channel, replies);
+            wire.publish(props, Json.write(command));
+            CommandOutcome first = wire.nextOutcome();
             // The same command again, as the broker would redeliver it after a worker crash before its ack.
-            channel.basicPublish("", settings.amqp().commandQueue(), props, Json.write(command));
-            CommandOutcome second = nextOutcome(channel, replies);
+            wire.publish(props, Json.write(command));
+            CommandOutcome second = wire.nextOutcome();
 
             assertThat(first, is(new CommandOutcome("fixed-command-id", CommandOutcome.APPLIED, 1)));
             assertThat(second, is(first));
-            StoredContent stored = StoredContent.read(settings.db());
+            StoredContent stored = StoredContent.read(wire.settings.db());
             assertThat(stored.revision(), is(1L));
             assertThat(stored.eventRevisions(), is(List.of(1L)));
             assertThat(stored.values(), is(Map.of("dup", new Replica.Entry("once", 1))));
@@ -113,59 +139,83 @@ class ConvergenceTest {
     /** The API asks for no reply to an applied command: its domain event answers it. Refusals still get one. */
     @Test
     void appliedCommandIsAnsweredByItsEventAndARefusalByAReply() throws Exception {
-        String schema = TestServices.uniqueName("noreply");
-        String prefix = TestServices.uniqueName("noreply");
-        Settings settings = TestServices.settings(Settings.Role.ALL, schema, prefix);
-        try (TestNode node = TestNode.start(settings);
-             Connection connection = connect(settings);
-             Channel channel = connection.createChannel()) {
-            String replies = channel.queueDeclare().getQueue();
-            Command applied = Command.put("applied-id", "once", "v", null, false);
-            Command refused = Command.put("refused-id", "once", "w", null, true);
-            for (Command command : List.of(applied, refused)) {
-                channel.basicPublish("", settings.amqp().commandQueue(), new AMQP.BasicProperties.Builder()
-                        .replyTo(replies).correlationId(command.id())
-                        .headers(Map.of(CommandBus.REPLY_HEADER, CommandBus.REPLY_UNLESS_APPLIED)).build(),
-                                     Json.write(command));
+        try (CommandWire wire = new CommandWire("noreply")) {
+            for (Command command : List.of(Command.put("applied-id", "once", "v", null, false),
+                                           Command.put("refused-id", "once", "w", null, true))) {
+                wire.publish(wire.unlessApplied().correlationId(command.id()).build(), Json.write(command));
             }
 
             // The worker takes commands in order, so a reply for the applied one would come first.
-            assertThat(nextOutcome(channel, replies),
-                       is(new CommandOutcome("refused-id", CommandOutcome.PRECONDITION_FAILED, 1)));
-            await().until(() -> node.app().replica().revision() == 1L);
-            assertThat(node.app().replica().get("once"), is(new Replica.Entry("v", 1)));
-            assertThat(channel.messageCount(replies), is(0L));
+            assertThat(wire.nextOutcome(), is(new CommandOutcome("refused-id", CommandOutcome.PRECONDITION_FAILED, 1)));
+            await().until(() -> wire.node.app().replica().revision() == 1L);
+            assertThat(wire.node.app().replica().get("once"), is(new Replica.Entry("v", 1)));
+            assertThat(wire.channel.messageCount(wire.replies), is(0L));
         }
     }
 
     /** An API process sends the commands that queue up meanwhile as one message: a JSON array, applied in order. */
     @Test
     void messageCarryingSeveralCommandsAppliesThemInOrderAndDropsOnlyTheMalformedOne() throws Exception {
-        String schema = TestServices.uniqueName("array");
-        String prefix = TestServices.uniqueName("array");
-        Settings settings = TestServices.settings(Settings.Role.ALL, schema, prefix);
-        try (TestNode node = TestNode.start(settings);
-             Connection connection = connect(settings);
-             Channel channel = connection.createChannel()) {
-            String replies = channel.queueDeclare().getQueue();
-            String body = "[" + new String(Json.write(Command.put("c1", "a", "1", null, false)), StandardCharsets.UTF_8)
-                          + "," + new String(Json.write(Command.put("c2", "a", "2", null, true)), StandardCharsets.UTF_8)
+        try (CommandWire wire = new CommandWire("array")) {
+            String body = "[" + json(Command.put("c1", "a", "1", null, false))
+                          + "," + json(Command.put("c2", "a", "2", null, true))
                           + ",{\"id\":\"c3\",\"op\":\"explode\",\"key\":\"x\"}"
-                          + "," + new String(Json.write(Command.delete("c4", "a", 1L)), StandardCharsets.UTF_8)
-                          + "," + new String(Json.write(Command.put("c5", "b", "3", null, false)), StandardCharsets.UTF_8)
+                          + "," + json(Command.delete("c4", "a", 1L))
+                          + "," + json(Command.put("c5", "b", "3", null, false))
                           + "]";
-            channel.basicPublish("", settings.amqp().commandQueue(), new AMQP.BasicProperties.Builder()
-                    .replyTo(replies).headers(Map.of(CommandBus.REPLY_HEADER, CommandBus.REPLY_UNLESS_APPLIED)).build(),
-                                 body.getBytes(StandardCharsets.UTF_8));
+            wire.publish(wire.unlessApplied().build(), body.getBytes(StandardCharsets.UTF_8));
 
-            assertThat(nextOutcome(channel, replies),
-                       is(new CommandOutcome("c2", CommandOutcome.PRECONDITION_FAILED, 1)));
-            await().until(() -> node.app().replica().revision() == 3L);
-            StoredContent stored = StoredContent.read(settings.db());
+            assertThat(wire.nextOutcome(), is(new CommandOutcome("c2", CommandOutcome.PRECONDITION_FAILED, 1)));
+            await().until(() -> wire.node.app().replica().revision() == 3L);
+            StoredContent stored = StoredContent.read(wire.settings.db());
             assertThat(stored.values(), is(Map.of("b", new Replica.Entry("3", 3))));
             assertThat(stored.eventRevisions(), is(List.of(1L, 2L, 3L)));
-            assertThat(StoredContent.of(node.app().replica()), is(stored.values()));
-            assertThat(channel.messageCount(replies), is(0L));
+            assertThat(StoredContent.of(wire.node.app().replica()), is(stored.values()));
+            assertThat(wire.channel.messageCount(wire.replies), is(0L));
+        }
+    }
+
+    private static String json(Command command) {
+        return new String(Json.write(command), StandardCharsets.UTF_8);
+    }
+
+    /** One process (role all) and a raw AMQP channel to its command queue, with a reply queue of the test's own. */
+    private static final class CommandWire implements AutoCloseable {
+        final Settings settings;
+        final TestNode node;
+        final Connection connection;
+        final Channel channel;
+        final String replies;
+
+        CommandWire(String name) throws IOException, TimeoutException {
+            settings = TestServices.settings(Settings.Role.ALL, TestServices.uniqueName(name), TestServices.uniqueName(name));
+            node = TestNode.start(settings);
+            connection = connect(settings);
+            channel = connection.createChannel();
+            replies = channel.queueDeclare().getQueue();
+        }
+
+        /** Properties as the API sets them on synchronous commands: reply only when nothing was applied. */
+        AMQP.BasicProperties.Builder unlessApplied() {
+            return new AMQP.BasicProperties.Builder().replyTo(replies)
+                    .headers(Map.of(CommandBus.REPLY_HEADER, CommandBus.REPLY_UNLESS_APPLIED));
+        }
+
+        void publish(AMQP.BasicProperties props, byte[] body) throws IOException {
+            channel.basicPublish("", settings.amqp().commandQueue(), props, body);
+        }
+
+        CommandOutcome nextOutcome() {
+            return ConvergenceTest.nextOutcome(channel, replies);
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                connection.close();
+            } finally {
+                node.close();
+            }
         }
     }
 

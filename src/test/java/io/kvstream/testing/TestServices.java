@@ -59,7 +59,7 @@ public final class TestServices {
         return Settings.from(Config.create())
                 .withRole(role)
                 .withDb(db().withSchema(schema))
-                .withAmqp(new Settings.Amqp(amqpUri(), prefix));
+                .withAmqp(new Settings.Amqp(amqpUri(), prefix, false));
     }
 
     /**
