@@ -216,9 +216,13 @@
     stateBadge.textContent = text;
   }
 
+  // With protect-reads the page itself was opened with ?access_token=…: the stream needs the same token.
+  var accessToken = new URLSearchParams(location.search).get('access_token');
+
   function eventsUrl() {
     var scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    return scheme + '//' + location.host + '/events?since=' + revision;
+    return scheme + '//' + location.host + '/events?since=' + revision
+        + (accessToken ? '&access_token=' + encodeURIComponent(accessToken) : '');
   }
 
   function connect() {

@@ -141,10 +141,11 @@ public final class Kvstream implements AutoCloseable {
         if (settings.role().servesApi()) {
             ApiMetrics metrics = new ApiMetrics();
             ApiErrorHandlers.register(routing, metrics);
+            Authenticator auth = new Authenticator(settings.auth());
             routing.register("/values", new ValuesService(replica, commandBus, databaseMonitor,
                                                            settings.maxValueBytes(), settings.commandTimeout(),
-                                                           metrics, new Authenticator(settings.auth())));
-            routing.register(new LandingPage(replica));
+                                                           metrics, auth));
+            routing.register(new LandingPage(replica, auth));
             routing.register("/replica", new ReplicaService(replica, new SnapshotReader(database)));
         }
     }

@@ -66,6 +66,27 @@ public final class Authenticator {
     }
 
     /**
+     * For the landing page, which shows values: with {@code protect-reads} it needs a read token like
+     * {@code GET /values}, as a header or, since a browser cannot set one on a navigation, as the
+     * {@code access_token} query parameter (RFC 6750 §2.3), which the page's script reuses for {@code /events}.
+     */
+    public void requirePageRead(ServerRequest req, ServerResponse res) {
+        if (!protectReads) {
+            return;
+        }
+        Optional<String> authorization = req.headers().first(HeaderNames.AUTHORIZATION);
+        try {
+            check(authorization.isPresent() ? authorization
+                          : req.query().first("access_token").asOptional().map(token -> "Bearer " + token), READ);
+        } catch (ApiException e) {
+            if (e.status() == Status.UNAUTHORIZED_401) {
+                res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"kvstream\", error=\"invalid_token\"");
+            }
+            throw e;
+        }
+    }
+
+    /**
      * For the {@code /events} upgrade, where browsers cannot set headers: the token may come as
      * {@code Authorization: Bearer} or as the {@code access_token} query parameter (RFC 6750 §2.3).
      */

@@ -12,6 +12,7 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
+import io.kvstream.api.Authenticator;
 import io.kvstream.replica.Replica;
 
 /**
@@ -33,15 +34,17 @@ public final class LandingPage implements HttpService {
     private static final Pattern SAFE_HOST = Pattern.compile("[A-Za-z0-9.\\-]{1,253}(:[0-9]{1,5})?|\\[[0-9A-Fa-f:.]{2,45}](:[0-9]{1,5})?");
 
     private final Replica replica;
+    private final Authenticator auth;
     private final int maxKeys;
     private final Mustache template;
 
-    public LandingPage(Replica replica) {
-        this(replica, DEFAULT_MAX_KEYS);
+    public LandingPage(Replica replica, Authenticator auth) {
+        this(replica, auth, DEFAULT_MAX_KEYS);
     }
 
-    public LandingPage(Replica replica, int maxKeys) {
+    public LandingPage(Replica replica, Authenticator auth, int maxKeys) {
         this.replica = replica;
+        this.auth = auth;
         this.maxKeys = maxKeys;
         this.template = new DefaultMustacheFactory("templates").compile("index.mustache");
     }
@@ -95,6 +98,7 @@ public final class LandingPage implements HttpService {
     }
 
     private void page(ServerRequest req, ServerResponse res) {
+        auth.requirePageRead(req, res);
         StringWriter html = new StringWriter();
         template.execute(html, view());
         res.header(HeaderNames.CONTENT_TYPE, "text/html; charset=UTF-8");

@@ -73,6 +73,23 @@ class ProtectedReadsTest {
         }
     }
 
+    /** The landing page shows values: it needs a read token too, as a header or as ?access_token=. */
+    @Test
+    void landingPageNeedsAReadToken() throws Exception {
+        assertThat(status("PUT", "/values/on-page", token(Authenticator.WRITE), "secret-value"), is(200));
+        String read = token(Authenticator.READ);
+
+        assertThat(status("GET", "/", null, null), is(401));
+        assertThat(status("GET", "/?access_token=not-a-jwt", null, null), is(401));
+        assertThat(status("GET", "/", token(Authenticator.WRITE), null), is(403));
+        assertThat(status("GET", "/", read, null), is(200));
+        HttpResponse<String> page = HTTP.send(HttpRequest.newBuilder(
+                node.uri("/?access_token=" + read.substring("Bearer ".length()))).build(),
+                                              HttpResponse.BodyHandlers.ofString());
+        assertThat(page.statusCode(), is(200));
+        assertThat(page.body().contains("secret-value"), is(true));
+    }
+
     @Test
     void readsNeedATokenWithTheReadScope() throws Exception {
         assertThat(status("PUT", "/values/guarded", token(Authenticator.WRITE), "v"), is(200));

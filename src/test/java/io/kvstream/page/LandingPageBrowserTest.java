@@ -3,8 +3,12 @@ package io.kvstream.page;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 
+import com.auth0.jwt.JWT;
+import com.auth0.jwt.algorithms.Algorithm;
 import io.kvstream.Settings;
+import io.kvstream.api.Authenticator;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
 import io.kvstream.ws.KvHttp;
@@ -61,6 +65,23 @@ class LandingPageBrowserTest {
     private void openPage() {
         browser.driver.get(pageNode.uri("/").toString());
         await().atMost(WAIT).until(() -> browser.text("#state").equals("live"));
+    }
+
+    /** With protect-reads the page is opened with ?access_token= and its script streams with the same token. */
+    @Test
+    void protectedPageStreamsWithTheTokenItWasOpenedWith() {
+        String secret = "browser-test-secret-long-enough-for-hs256";
+        try (TestNode guarded = TestNode.start(settings.withAuth(
+                new Settings.Auth(secret, "", "", Duration.ofSeconds(5), true)))) {
+            String token = JWT.create().withClaim("scope", Authenticator.READ)
+                    .withExpiresAt(Instant.now().plusSeconds(300)).sign(Algorithm.HMAC256(secret));
+            browser.driver.get(guarded.uri("/?access_token=" + token).toString());
+            await().atMost(WAIT).until(() -> browser.text("#state").equals("live"));
+
+            KvHttp.put(writer.port(), "guarded-live", "streamed with the token");
+            await().atMost(WAIT).ignoreExceptions()
+                    .until(() -> browser.valueCell("guarded-live").getText().equals("streamed with the token"));
+        }
     }
 
     @Test

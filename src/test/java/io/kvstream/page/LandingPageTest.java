@@ -8,6 +8,7 @@ import java.util.List;
 
 import io.helidon.webserver.WebServer;
 import io.kvstream.Settings;
+import io.kvstream.api.Authenticator;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
 import io.kvstream.ws.KvHttp;
@@ -107,7 +108,7 @@ class LandingPageTest {
         WebServer server = WebServer.builder()
                 .host("127.0.0.1")
                 .port(0)
-                .routing(routing -> routing.register(new LandingPage(node.app().replica(), 2)))
+                .routing(routing -> routing.register(new LandingPage(node.app().replica(), new Authenticator(node.app().settings().auth()), 2)))
                 .build()
                 .start();
         try {
