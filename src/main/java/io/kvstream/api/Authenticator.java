@@ -75,15 +75,9 @@ public final class Authenticator {
             return;
         }
         Optional<String> authorization = req.headers().first(HeaderNames.AUTHORIZATION);
-        try {
-            check(authorization.isPresent() ? authorization
-                          : req.query().first("access_token").asOptional().map(token -> "Bearer " + token), READ);
-        } catch (ApiException e) {
-            if (e.status() == Status.UNAUTHORIZED_401) {
-                res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"kvstream\", error=\"invalid_token\"");
-            }
-            throw e;
-        }
+        checkOrChallenge(authorization.isPresent() ? authorization
+                                 : req.query().first("access_token").asOptional().map(token -> "Bearer " + token),
+                         READ, res);
     }
 
     /**
@@ -103,11 +97,15 @@ public final class Authenticator {
     }
 
     private void require(ServerRequest req, ServerResponse res, String scope) {
-        if (verifier == null) {
-            return;
+        if (verifier != null) {
+            checkOrChallenge(req.headers().first(HeaderNames.AUTHORIZATION), scope, res);
         }
+    }
+
+    /** A 401 tells the client how to authenticate (RFC 6750 §3). */
+    private void checkOrChallenge(Optional<String> authorization, String scope, ServerResponse res) {
         try {
-            check(req.headers().first(HeaderNames.AUTHORIZATION), scope);
+            check(authorization, scope);
         } catch (ApiException e) {
             if (e.status() == Status.UNAUTHORIZED_401) {
                 res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"kvstream\", error=\"invalid_token\"");
