@@ -24,8 +24,8 @@ import io.kvstream.storage.Database;
 /**
  * Commits a batch of commands in one PostgreSQL transaction (group commit). The transaction first locks
  * the revision counter row, so concurrent workers commit one after the other and revisions form one
- * gap-free total order. Parameters travel as arrays, so a batch of 200 commands costs the same four round
- * trips as a batch of one: lock, read, write, commit.
+ * gap-free total order. Parameters travel as arrays, so a batch of 200 commands costs the same three round
+ * trips as a batch of one: lock and read, write, commit.
  * <p>
  * After the commit, the batch's events go straight to {@code committed} (this process's relay), which spares
  * the relay a NOTIFY wake-up and a read of the outbox. While another process's relay leads ({@code othersRelay}),
@@ -76,12 +76,9 @@ public final class BatchCommitter {
     }
 
     private List<CommandOutcome> commitIn(DbTransaction tx, List<Command> commands, Batch batch) {
-        long revision = tx.get("SELECT revision FROM kv_meta WHERE id = 1 FOR UPDATE")
-                .map(row -> row.column(1).get(Long.class))
-                .orElseThrow();
         Map<String, CommandOutcome> known = new HashMap<>();
         Map<String, Long> modRevisions = new HashMap<>();
-        readCurrentState(tx, commands, known, modRevisions);
+        long revision = lockAndRead(tx, commands, known, modRevisions);
 
         List<CommandOutcome> outcomes = new ArrayList<>(commands.size());
         for (Command command : commands) {
@@ -126,29 +123,52 @@ public final class BatchCommitter {
         return command.ifMatch() == 0 ? current != null : command.ifMatch().equals(current);
     }
 
+    private static final String STATE = "SELECT 'c', id, status, revision FROM kv_commands WHERE id = ANY(?)"
+                                        + " UNION ALL SELECT 'v', key, NULL, mod_revision FROM kv_values WHERE key = ANY(?)";
+
     /**
-     * One round trip, after the revision lock is held (a statement that waited for the lock inside would read
-     * with a snapshot from before the previous batch committed): the commands already committed, and the
-     * current mod revision of every key the batch touches.
+     * Takes the revision lock and reads what the batch needs (the commands already committed, the current mod
+     * revision of every key it touches) in one round trip; returns the revision. The reads see the statement's
+     * snapshot, which is taken before any wait for the lock: if a batch committed in between, the locked
+     * {@code kv_meta} row is a newer version than the snapshot's (every batch updates it), and the state is read
+     * again with the lock in hand.
      */
-    private static void readCurrentState(DbTransaction tx, List<Command> commands,
-                                         Map<String, CommandOutcome> known, Map<String, Long> modRevisions) {
+    private static long lockAndRead(DbTransaction tx, List<Command> commands,
+                                    Map<String, CommandOutcome> known, Map<String, Long> modRevisions) {
         String[] ids = commands.stream().map(Command::id).distinct().toArray(String[]::new);
         String[] keys = commands.stream().map(Command::key).distinct().toArray(String[]::new);
-        try (Stream<DbRow> rows = tx.query("SELECT 'c' AS part, id AS name, status, revision FROM kv_commands"
-                                           + " WHERE id = ANY(?)"
-                                           + " UNION ALL SELECT 'v', key, NULL, mod_revision FROM kv_values"
-                                           + " WHERE key = ANY(?)",
-                                           ids, keys)) {
+        long[] locked = {-1};
+        boolean[] snapshotCurrent = {false};
+        try (Stream<DbRow> rows = tx.query(
+                "WITH locked AS (SELECT revision, xmin::text AS version FROM kv_meta WHERE id = 1 FOR UPDATE)"
+                + " SELECT 'm', NULL, CAST((SELECT version FROM locked) = (SELECT xmin::text FROM kv_meta WHERE id = 1)"
+                + " AS text), (SELECT revision FROM locked) UNION ALL " + STATE, ids, keys)) {
             rows.forEach(row -> {
-                String name = row.column(2).get(String.class);
-                long revision = row.column(4).get(Long.class);
-                if ("c".equals(row.column(1).get(String.class))) {
-                    known.put(name, new CommandOutcome(name, row.column(3).get(String.class), revision));
+                if ("m".equals(row.column(1).get(String.class))) {
+                    locked[0] = row.column(4).get(Long.class);
+                    snapshotCurrent[0] = "true".equals(row.column(3).get(String.class));
                 } else {
-                    modRevisions.put(name, revision);
+                    collect(row, known, modRevisions);
                 }
             });
+        }
+        if (!snapshotCurrent[0]) {
+            known.clear();
+            modRevisions.clear();
+            try (Stream<DbRow> rows = tx.query(STATE, ids, keys)) {
+                rows.forEach(row -> collect(row, known, modRevisions));
+            }
+        }
+        return locked[0];
+    }
+
+    private static void collect(DbRow row, Map<String, CommandOutcome> known, Map<String, Long> modRevisions) {
+        String name = row.column(2).get(String.class);
+        long revision = row.column(4).get(Long.class);
+        if ("c".equals(row.column(1).get(String.class))) {
+            known.put(name, new CommandOutcome(name, row.column(3).get(String.class), revision));
+        } else {
+            modRevisions.put(name, revision);
         }
     }
 
@@ -218,7 +238,7 @@ public final class BatchCommitter {
                    + "   CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[])) AS e(r, k, key, v, c)),"
                    + " commands AS (INSERT INTO kv_commands (id, status, revision)"
                    + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]))),"
-                   + " meta AS (UPDATE kv_meta SET revision = ? WHERE id = 1 AND revision < ?)"
+                   + " meta AS (UPDATE kv_meta SET revision = ? WHERE id = 1)"
                    + " SELECT pg_notify(?, ?) WHERE ?",
                    deletedKeys.toArray(String[]::new),
                    upserted,
@@ -233,7 +253,6 @@ public final class BatchCommitter {
                    commandIds.toArray(String[]::new),
                    commandStatuses.toArray(String[]::new),
                    longs(commandRevisions),
-                   revision,
                    revision,
                    notifyChannel,
                    instance,
