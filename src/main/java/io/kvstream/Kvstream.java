@@ -87,8 +87,7 @@ public final class Kvstream implements AutoCloseable {
         if (role.runsWorker()) {
             relay = own(new EventRelay(database, broker, settings.eventRetention()));
             // While this process's relay leads, it is handed every batch: a NOTIFY is only for another leader.
-            BatchCommitter committer = new BatchCommitter(database, relay.instance(), relay::committed,
-                                                          () -> !relay.leads());
+            BatchCommitter committer = new BatchCommitter(database, relay::committed, () -> !relay.leads());
             consumer = own(new CommandConsumer(broker, committer, new WorkerMetrics(), settings.workerBatchSize()));
             relay.start();
             consumer.start();

@@ -8,10 +8,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
-import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -23,7 +20,6 @@ import io.kvstream.storage.Database;
 import io.kvstream.storage.EventLog;
 import io.kvstream.worker.BatchCommitter;
 import org.postgresql.PGConnection;
-import org.postgresql.PGNotification;
 
 /**
  * Publishes committed events from the {@code kv_events} outbox to the events exchange, in revision order.
@@ -37,7 +33,6 @@ import org.postgresql.PGNotification;
 public final class EventRelay implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(EventRelay.class.getName());
     private static final int PAGE = 1000;
-    private static final long PROGRESS_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
     private static final AMQP.BasicProperties EVENT_PROPS = new AMQP.BasicProperties.Builder()
             .contentType("application/json")
             .deliveryMode(1)
@@ -48,7 +43,6 @@ public final class EventRelay implements AutoCloseable {
     private final Broker broker;
     private final long retention;
     private final String notifyChannel;
-    private final String instance = UUID.randomUUID().toString();
     private final Thread loop;
     private volatile boolean running = true;
     /** Held while publishing, by the relay thread or by the worker handing over a batch. */
@@ -70,11 +64,6 @@ public final class EventRelay implements AutoCloseable {
     /** True while this relay publishes the events of the whole deployment. */
     public boolean leads() {
         return leader;
-    }
-
-    /** Names this process in the NOTIFY of its commits, so its relay can tell them from other workers'. */
-    public String instance() {
-        return instance;
     }
 
     public void start() {
@@ -143,8 +132,6 @@ public final class EventRelay implements AutoCloseable {
             throws SQLException, IOException, TimeoutException, InterruptedException {
         PGConnection notifications = connection.unwrap(PGConnection.class);
         long stored = 0;
-        long storedAt = System.nanoTime();
-        boolean readOutbox = true;
         while (running) {
             if (!leader && tryLock(connection)) {
                 stored = relayedRevision(connection);
@@ -159,25 +146,18 @@ public final class EventRelay implements AutoCloseable {
                 LOG.log(Level.INFO, "This worker now relays events after revision " + stored);
             }
             if (leader) {
-                if (readOutbox) {
-                    publishing.lock();
-                    try {
-                        relayPending();
-                    } finally {
-                        publishing.unlock();
-                    }
+                publishing.lock();
+                try {
+                    relayPending();
+                } finally {
+                    publishing.unlock();
                 }
-                long now = System.nanoTime();
-                if (readOutbox || now - storedAt > PROGRESS_EVERY_NANOS) {
-                    stored = storeProgress(connection, stored);
-                    storedAt = now;
-                }
+                stored = storeProgress(connection, stored);
             }
-            // Wakes on a commit's NOTIFY; the timeout re-reads the outbox (a safety net) and lets a standby
-            // retry the lock. This process's own commits were handed over already.
-            PGNotification[] woken = notifications.getNotifications(leader ? 1000 : 2000);
-            readOutbox = woken == null || woken.length == 0
-                         || Arrays.stream(woken).anyMatch(n -> !instance.equals(n.getParameter()));
+            // Wakes on the NOTIFY of another worker process's commit (this process's own batches are handed over
+            // and send none while this relay leads); the timeout re-reads the outbox (a safety net) and lets a
+            // standby retry the lock.
+            notifications.getNotifications(leader ? 1000 : 2000);
         }
     }
 

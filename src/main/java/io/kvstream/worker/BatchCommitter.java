@@ -29,20 +29,18 @@ import io.kvstream.storage.Database;
  * <p>
  * After the commit, the batch's events go straight to {@code committed} (this process's relay), which spares
  * the relay a NOTIFY wake-up and a read of the outbox. While another process's relay leads ({@code othersRelay}),
- * a NOTIFY carrying {@code instance} wakes it; this process's relay ignores its own.
+ * a NOTIFY wakes it.
  */
 public final class BatchCommitter {
     private final DbClient db;
     private final String notifyChannel;
-    private final String instance;
     private final Consumer<List<DomainEvent>> committed;
     private final BooleanSupplier othersRelay;
 
-    public BatchCommitter(Database database, String instance, Consumer<List<DomainEvent>> committed,
+    public BatchCommitter(Database database, Consumer<List<DomainEvent>> committed,
                           BooleanSupplier othersRelay) {
         this.db = database.dbClient();
         this.notifyChannel = notifyChannel(database.schema());
-        this.instance = instance;
         this.committed = committed;
         this.othersRelay = othersRelay;
     }
@@ -108,7 +106,7 @@ public final class BatchCommitter {
             batch.record(outcome);
             outcomes.add(outcome);
         }
-        batch.write(tx, revision, notifyChannel, instance, othersRelay.getAsBoolean());
+        batch.write(tx, revision, notifyChannel, othersRelay.getAsBoolean());
         return outcomes;
     }
 
@@ -227,7 +225,7 @@ public final class BatchCommitter {
          * All writes of the batch in one statement of data-modifying CTEs (one round trip). The deleted and the
          * upserted keys are disjoint (each key has one final state), so the parts cannot see each other's rows.
          */
-        void write(DbTransaction tx, long revision, String notifyChannel, String instance, boolean notify) {
+        void write(DbTransaction tx, long revision, String notifyChannel, boolean notify) {
             String[] upserted = finalValues.keySet().toArray(String[]::new);
             tx.get("WITH deleted AS (DELETE FROM kv_values WHERE key = ANY(CAST(? AS text[]))),"
                    + " upserted AS (INSERT INTO kv_values (key, value, mod_revision)"
@@ -239,7 +237,7 @@ public final class BatchCommitter {
                    + " commands AS (INSERT INTO kv_commands (id, status, revision)"
                    + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]))),"
                    + " meta AS (UPDATE kv_meta SET revision = ? WHERE id = 1)"
-                   + " SELECT pg_notify(?, ?) WHERE ?",
+                   + " SELECT pg_notify(?, '') WHERE ?",
                    deletedKeys.toArray(String[]::new),
                    upserted,
                    finalValues.values().toArray(String[]::new),
@@ -255,7 +253,6 @@ public final class BatchCommitter {
                    longs(commandRevisions),
                    revision,
                    notifyChannel,
-                   instance,
                    notify && !eventRevisions.isEmpty());
         }
 
