@@ -6,11 +6,7 @@ source "$(dirname "$0")/lib.sh"
 ensure_tools wrk=wrk nginx=nginx-light curl=curl
 ensure_jar
 NAME=cluster
-export LC_RUN_DIR="$WORK/cluster-get" LC_INGRESS_PORT=19150 LC_API_PORTS="19151 19152 19153" \
-       LC_WORKER_PORT=19154 LC_WS_PORT=19155 LC_DB_SCHEMA=bench_cluster LC_AMQP_PREFIX=bench-cluster \
-       LC_JAR="$JAR" LC_JAVA_OPTS="${KV_JAVA_OPTS:--Xmx1g}" LC_DB_URL="$DB_URL" LC_DB_USERNAME="$DB_USERNAME" \
-       LC_AMQP_URI="$AMQP_URI"
-CLUSTER="$ROOT/scripts/local-cluster.sh"
+use_local_cluster cluster 19150
 trap '"$CLUSTER" down --purge >/dev/null 2>&1' EXIT
 drop_schema bench_cluster
 "$CLUSTER" up

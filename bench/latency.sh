@@ -11,11 +11,7 @@ RATES="${LATENCY_RATES:-1000 300}"
 RATE="${RATES%% *}" # the target rate: the first one; runs go from the lowest rate up
 ORDER="$(tr ' ' '\n' <<<"$RATES" | sort -n | tr '\n' ' ')" WARMUP="${LATENCY_WARMUP:-10}"
 ETCD=19199 ETCD_PEER=19200
-export LC_RUN_DIR="$WORK/cluster-latency" LC_INGRESS_PORT=19120 LC_API_PORTS="19121 19122 19123" \
-       LC_WORKER_PORT=19124 LC_WS_PORT=19125 LC_DB_SCHEMA=bench_latency LC_AMQP_PREFIX=bench-latency \
-       LC_JAR="$JAR" LC_JAVA_OPTS="${KV_JAVA_OPTS:--Xmx1g}" LC_DB_URL="$DB_URL" LC_DB_USERNAME="$DB_USERNAME" \
-       LC_AMQP_URI="$AMQP_URI"
-CLUSTER="$ROOT/scripts/local-cluster.sh"
+use_local_cluster latency 19120
 trap '"$CLUSTER" down --purge >/dev/null 2>&1; stop_proc lat-etcd' EXIT
 drop_schema bench_latency
 "$CLUSTER" up

@@ -116,6 +116,18 @@ wrk_run() {
 # ---- processes ------------------------------------------------------------------------------------------
 
 # start_kvstream NAME ROLE PORT SCHEMA PREFIX [JAVA_OPTS...]: starts the jar, records pid, waits until ready
+# use_local_cluster NAME BASE_PORT : settings for scripts/local-cluster.sh ($CLUSTER): Ingress on BASE_PORT, the 3 API
+# processes on BASE_PORT+1..3, worker +4, WebSocket +5, schema bench_NAME, AMQP prefix bench-NAME, $KV_JAVA_OPTS.
+use_local_cluster() {
+    local name="$1" base="$2"
+    export LC_RUN_DIR="$WORK/cluster-$name" LC_INGRESS_PORT="$base" \
+           LC_API_PORTS="$((base + 1)) $((base + 2)) $((base + 3))" LC_WORKER_PORT="$((base + 4))" \
+           LC_WS_PORT="$((base + 5))" LC_DB_SCHEMA="bench_$name" LC_AMQP_PREFIX="bench-$name" \
+           LC_JAR="$JAR" LC_JAVA_OPTS="${KV_JAVA_OPTS:--Xmx1g}" LC_DB_URL="$DB_URL" LC_DB_USERNAME="$DB_USERNAME" \
+           LC_AMQP_URI="$AMQP_URI"
+    CLUSTER="$ROOT/scripts/local-cluster.sh"
+}
+
 start_kvstream() {
     local name="$1" role="$2" port="$3" schema="$4" prefix="$5"
     shift 5
