@@ -100,6 +100,7 @@ public final class Broker implements AutoCloseable {
         try (Channel channel = connection.createChannel()) {
             channel.queueDeclare(settings.commandQueue(), true, false, false, Map.of());
             channel.exchangeDeclare(settings.eventsExchange(), BuiltinExchangeType.FANOUT, true);
+            channel.exchangeDeclare(settings.eventBatchesExchange(), BuiltinExchangeType.FANOUT, true);
             channel.exchangeDeclare(settings.presenceExchange(), BuiltinExchangeType.FANOUT, true);
         }
     }

@@ -64,28 +64,35 @@ public record Settings(Role role,
     }
 
     /**
-     * Broker settings; exchange and queue names all start with {@code namePrefix}. {@code batchEvents}: one event
-     * message per committed batch (a JSON array of events) instead of one per event (the documented wire format).
+     * Broker settings; exchange and queue names all start with {@code namePrefix}. {@code publicEvents}: besides the
+     * batches kvstream's own processes read, publish every event as its own message on the documented events
+     * exchange, for consumers outside kvstream.
      */
-    public record Amqp(String uri, String namePrefix, boolean batchEvents) {
+    public record Amqp(String uri, String namePrefix, boolean publicEvents) {
         public boolean configured() {
             return !uri.isBlank();
         }
 
         public Amqp withUri(String uri) {
-            return new Amqp(uri, namePrefix, batchEvents);
+            return new Amqp(uri, namePrefix, publicEvents);
         }
 
-        public Amqp withBatchEvents(boolean batchEvents) {
-            return new Amqp(uri, namePrefix, batchEvents);
+        public Amqp withPublicEvents(boolean publicEvents) {
+            return new Amqp(uri, namePrefix, publicEvents);
         }
 
         public String commandQueue() {
             return namePrefix + ".commands";
         }
 
+        /** The documented wire format: one domain event per message. */
         public String eventsExchange() {
             return namePrefix + ".events";
+        }
+
+        /** kvstream's own replication feed: one message per committed batch, a JSON array of domain events. */
+        public String eventBatchesExchange() {
+            return namePrefix + ".event-batches";
         }
 
         public String presenceExchange() {
@@ -122,7 +129,7 @@ public record Settings(Role role,
                        db.get("pool-size").asInt().orElse(8)),
                 new Amqp(amqp.get("uri").asString().orElse(""),
                          amqp.get("name-prefix").asString().orElse("kvstream"),
-                         amqp.get("batch-events").asBoolean().orElse(false)),
+                         amqp.get("public-events").asBoolean().orElse(true)),
                 kv.get("worker.batch-size").asInt().orElse(256),
                 kv.get("events.retention").asLong().orElse(100_000L),
                 new Ws(ws.get("queue-size").asInt().orElse(1024),

@@ -1,5 +1,6 @@
 package io.kvstream.event;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.sql.Connection;
@@ -16,13 +17,15 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import io.kvstream.Broker;
 import io.kvstream.Json;
+import io.kvstream.Settings;
 import io.kvstream.storage.Database;
 import io.kvstream.storage.EventLog;
 import io.kvstream.worker.BatchCommitter;
 import org.postgresql.PGConnection;
 
 /**
- * Publishes committed events from the {@code kv_events} outbox to the events exchange, in revision order.
+ * Publishes committed events from the {@code kv_events} outbox to the broker, in revision order: each batch as one
+ * message to kvstream's own processes and, for outside consumers, each event as its own message.
  * Only one relay in the whole deployment publishes at a time: the one holding a PostgreSQL session-level
  * advisory lock (released by the database if its holder dies, so a standby takes over). The worker of the
  * same process hands it each batch right after commit ({@link #committed}), which it publishes at once; the
@@ -194,12 +197,31 @@ public final class EventRelay implements AutoCloseable {
         }
     }
 
+    /**
+     * One message per batch on the batches exchange, which every kvstream process reads (far fewer deliveries per
+     * write), and, unless turned off, one message per event on the documented events exchange.
+     */
     private void publish(List<DomainEvent> events) throws IOException, InterruptedException, TimeoutException {
-        if (broker.settings().batchEvents()) {
-            channel.basicPublish(broker.settings().eventsExchange(), "", EVENT_PROPS, Json.write(events));
-        } else {
-            for (DomainEvent event : events) {
-                channel.basicPublish(broker.settings().eventsExchange(), "", EVENT_PROPS, Json.write(event));
+        Settings.Amqp settings = broker.settings();
+        byte[][] singles = new byte[events.size()][];
+        int length = events.size() + 1;
+        for (int i = 0; i < singles.length; i++) {
+            singles[i] = Json.write(events.get(i));
+            length += singles[i].length;
+        }
+        ByteArrayOutputStream batch = new ByteArrayOutputStream(length);
+        batch.write('[');
+        for (int i = 0; i < singles.length; i++) {
+            if (i > 0) {
+                batch.write(',');
+            }
+            batch.writeBytes(singles[i]);
+        }
+        batch.write(']');
+        channel.basicPublish(settings.eventBatchesExchange(), "", EVENT_PROPS, batch.toByteArray());
+        if (settings.publicEvents()) {
+            for (byte[] single : singles) {
+                channel.basicPublish(settings.eventsExchange(), "", EVENT_PROPS, single);
             }
         }
         channel.waitForConfirmsOrDie(10_000);

@@ -11,10 +11,10 @@ import io.kvstream.Broker;
 import io.kvstream.Json;
 
 /**
- * This process's subscription to the events exchange: a server-named, exclusive queue bound to the fanout,
- * so every process gets every event. A message holds one event, or a JSON array of them when the relay batches
- * ({@code kvstream.amqp.batch-events}). The client re-creates queue, binding and consumer after a broker
- * outage; what was published meanwhile is fetched from the event log by the {@link EventSequencer}.
+ * This process's subscription to the event batches exchange: a server-named, exclusive queue bound to the
+ * fanout, so every process gets every event. A message holds the events of one committed batch as a JSON array.
+ * The client re-creates queue, binding and consumer after a broker outage; what was published meanwhile is
+ * fetched from the event log by the {@link EventSequencer}.
  */
 public final class EventSubscriber implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(EventSubscriber.class.getName());
@@ -24,12 +24,11 @@ public final class EventSubscriber implements AutoCloseable {
     public EventSubscriber(Broker broker, Consumer<DomainEvent> onEvent) throws IOException {
         this.channel = broker.openChannel();
         String queue = channel.queueDeclare("", false, true, true, Map.of()).getQueue();
-        channel.queueBind(queue, broker.settings().eventsExchange(), "");
+        channel.queueBind(queue, broker.settings().eventBatchesExchange(), "");
         channel.basicConsume(queue, true, (tag, delivery) -> {
             DomainEvent[] events;
             try {
-                events = Json.startsArray(delivery.getBody()) ? Json.read(delivery.getBody(), DomainEvent[].class)
-                        : new DomainEvent[] {Json.read(delivery.getBody(), DomainEvent.class)};
+                events = Json.read(delivery.getBody(), DomainEvent[].class);
             } catch (IllegalArgumentException e) {
                 LOG.log(Level.WARNING, "Ignoring malformed event: " + e.getMessage());
                 return;

@@ -29,7 +29,9 @@ import org.junit.jupiter.api.Test;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.lessThan;
 import static org.hamcrest.Matchers.notNullValue;
+import static org.hamcrest.Matchers.nullValue;
 import static org.hamcrest.Matchers.startsWith;
 
 /**
@@ -84,34 +86,70 @@ class ConvergenceTest {
         }
     }
 
-    /** With {@code batch-events} the relay sends one message per batch; replicas end exactly as with single events. */
+    /**
+     * kvstream's processes replicate from one message per committed batch; the documented events exchange still
+     * gets every event as its own message, in revision order.
+     */
     @Test
-    void batchedEventMessagesKeepEveryReplicaExact() throws Exception {
+    void eachBatchIsOneReplicationMessageAndEachEventOnePublicMessage() throws Exception {
         String schema = TestServices.uniqueName("batchev");
         Settings settings = TestServices.settings(Settings.Role.WORKER, schema, TestServices.uniqueName("batchev"));
-        settings = settings.withAmqp(settings.amqp().withBatchEvents(true));
         try (Connection connection = connect(settings);
              Channel channel = connection.createChannel();
              TestNode worker = TestNode.start(settings);
              TestNode api = TestNode.start(settings.withRole(Settings.Role.API));
              LoadClient load = new LoadClient()) {
-            String tap = channel.queueDeclare().getQueue();
-            channel.queueBind(tap, settings.amqp().eventsExchange(), "");
+            String batchTap = tap(channel, settings.amqp().eventBatchesExchange());
+            String publicTap = tap(channel, settings.amqp().eventsExchange());
             load.run(16, 100, 10, writer -> api.uri("/"));
 
             assertThat(load.failed(), is(0L));
             StoredContent stored = StoredContent.read(settings.db());
             await().until(() -> api.app().replica().revision() == 1_600L);
             assertThat(StoredContent.of(api.app().replica()), is(stored.values()));
-            List<Long> revisions = new ArrayList<>();
-            for (GetResponse message; (message = channel.basicGet(tap, true)) != null; ) {
+            List<Long> batched = new ArrayList<>();
+            int batchMessages = 0;
+            for (GetResponse message; (message = channel.basicGet(batchTap, true)) != null; batchMessages++) {
                 assertThat(new String(message.getBody(), StandardCharsets.UTF_8), startsWith("["));
                 for (DomainEvent event : Json.read(message.getBody(), DomainEvent[].class)) {
-                    revisions.add(event.revision());
+                    batched.add(event.revision());
                 }
             }
-            assertThat(revisions, is(LongStream.rangeClosed(1, 1_600).boxed().toList()));
+            assertThat(batched, is(LongStream.rangeClosed(1, 1_600).boxed().toList()));
+            assertThat(batchMessages, lessThan(1_600));
+            List<Long> single = new ArrayList<>();
+            for (GetResponse message; (message = channel.basicGet(publicTap, true)) != null; ) {
+                assertThat(new String(message.getBody(), StandardCharsets.UTF_8), startsWith("{\"event\":"));
+                single.add(Json.read(message.getBody(), DomainEvent.class).revision());
+            }
+            assertThat(single, is(batched));
         }
+    }
+
+    /** With {@code public-events: false} nothing reaches the public exchange, and replication is unchanged. */
+    @Test
+    void publicEventsCanBeTurnedOff() throws Exception {
+        String schema = TestServices.uniqueName("nopublic");
+        Settings settings = TestServices.settings(Settings.Role.ALL, schema, TestServices.uniqueName("nopublic"));
+        settings = settings.withAmqp(settings.amqp().withPublicEvents(false));
+        try (Connection connection = connect(settings);
+             Channel channel = connection.createChannel();
+             TestNode node = TestNode.start(settings);
+             LoadClient load = new LoadClient()) {
+            String publicTap = tap(channel, settings.amqp().eventsExchange());
+            load.run(4, 25, 10, writer -> node.uri("/"));
+
+            assertThat(load.failed(), is(0L));
+            await().until(() -> node.app().replica().revision() == 100L);
+            assertThat(StoredContent.of(node.app().replica()), is(StoredContent.read(settings.db()).values()));
+            assertThat(channel.basicGet(publicTap, true), is(nullValue()));
+        }
+    }
+
+    private static String tap(Channel channel, String exchange) throws IOException {
+        String queue = channel.queueDeclare().getQueue();
+        channel.queueBind(queue, exchange, "");
+        return queue;
     }
 
     @Test

@@ -107,6 +107,7 @@ class LocalClusterIT {
         try (com.rabbitmq.client.Connection connection = factory.newConnection("local-cluster-it-cleanup");
              com.rabbitmq.client.Channel channel = connection.createChannel()) {
             channel.exchangeDelete(PREFIX + ".events");
+            channel.exchangeDelete(PREFIX + ".event-batches");
             channel.exchangeDelete(PREFIX + ".presence");
             channel.queueDelete(PREFIX + ".commands");
         } catch (IOException | RuntimeException e) {

@@ -59,7 +59,7 @@ public final class TestServices {
         return Settings.from(Config.create())
                 .withRole(role)
                 .withDb(db().withSchema(schema))
-                .withAmqp(new Settings.Amqp(amqpUri(), prefix, false));
+                .withAmqp(new Settings.Amqp(amqpUri(), prefix, true));
     }
 
     /**
@@ -98,6 +98,7 @@ public final class TestServices {
                     try (com.rabbitmq.client.Channel channel = connection.createChannel()) {
                         channel.queueDelete(name + ".commands");
                         channel.exchangeDelete(name + ".events");
+                        channel.exchangeDelete(name + ".event-batches");
                         channel.exchangeDelete(name + ".presence");
                     }
                 }
