@@ -37,12 +37,36 @@ drain() {
     done
     blog "the broker still holds $depth messages after 90 s"
 }
+# cpu_ticks : "component ticks" for each process a write crosses (utime + stime from /proc, all threads).
+cpu_ticks() {
+    local name pid
+    for name in api-1 api-2 api-3 worker websocket; do
+        pid="$(cat "$LC_RUN_DIR/$name.pid")"
+        echo "${name%-[0-9]} $(awk '{print $14 + $15}' "/proc/$pid/stat")"
+    done
+    for name in beam.smp:rabbitmq postgres:postgresql nginx:nginx; do
+        for pid in $(pgrep -x "${name%%:*}"); do
+            echo "${name##*:} $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)"
+        done
+    done
+    echo "machine $(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat)"
+}
+# cpu_per_write BEFORE AFTER WRITES >> FILE : "CPU component ms-per-write" lines
+cpu_per_write() {
+    awk -v writes="$3" -v hz="$(getconf CLK_TCK)" '
+        FNR == NR { before[$1] += $2; next } { after[$1] += $2 }
+        END { for (c in after) printf "CPU %s %.3f\n", c, (after[c] - before[c]) * 1000 / hz / writes }' "$1" "$2"
+}
 for run in $(seq "$RUNS"); do
     for rate in $ORDER; do
         drain
         blog "run $run/$RUNS: kvstream at $rate PUT/s for ${DURATION} s"
+        cpu_ticks >"$WORK/cpu-before.txt"
         "${PROBE[@]}" kv "$rate" "$DURATION" "$WARMUP" "ws://127.0.0.1:$LC_INGRESS_PORT/events" \
             http://127.0.0.1:19121 http://127.0.0.1:19122 http://127.0.0.1:19123 | tee -a "$WORK/lat-kv-$rate.txt" >&2
+        cpu_ticks >"$WORK/cpu-after.txt"
+        cpu_per_write "$WORK/cpu-before.txt" "$WORK/cpu-after.txt" $((rate * (DURATION + WARMUP))) \
+            >>"$WORK/lat-kv-$rate.txt"
         blog "run $run/$RUNS: etcd at $rate put/s for ${DURATION} s"
         "${PROBE[@]}" etcd "$rate" "$DURATION" "$WARMUP" "http://127.0.0.1:$ETCD" | tee -a "$WORK/lat-etcd-$rate.txt" >&2
     done
@@ -81,6 +105,19 @@ ETW="$(p99m "$WORK/lat-etcd-$RATE.txt" etcd_watch_delivered)"
         metric_row "$WORK/lat-kv-$rate.txt" put_delivered_websocket "$rate | kvstream delivered to the WebSocket client (via nginx)"
         metric_row "$WORK/lat-etcd-$rate.txt" etcd_put_ack "$rate | etcd put acknowledged"
         metric_row "$WORK/lat-etcd-$rate.txt" etcd_watch_delivered "$rate | etcd watch event delivered"
+    done
+    echo
+    echo "CPU per write while kvstream ran (ms of CPU time, /proc utime + stime, median of the runs; warm-up seconds and the"
+    echo "probe's GETs included; \"machine\" is all CPU time on the box, the probe, wrk and anything else included):"
+    echo
+    echo "| rate/s | 3 API | worker | WebSocket | RabbitMQ | PostgreSQL | nginx | sum of these | machine |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    for rate in $RATES; do
+        cpu_of() { grep "^CPU $1 " "$WORK/lat-kv-$rate.txt" | awk '{print $3}' | median; }
+        printf '| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n' "$rate" "$(cpu_of api)" "$(cpu_of worker)" \
+            "$(cpu_of websocket)" "$(cpu_of rabbitmq)" "$(cpu_of postgresql)" "$(cpu_of nginx)" \
+            "$(awk -v a="$(cpu_of api)" -v w="$(cpu_of worker)" -v s="$(cpu_of websocket)" -v r="$(cpu_of rabbitmq)" \
+                -v p="$(cpu_of postgresql)" -v n="$(cpu_of nginx)" 'BEGIN { print a + w + s + r + p + n }')" "$(cpu_of machine)"
     done
     echo
     echo "| target | measured | verdict |"

@@ -45,7 +45,7 @@ fi
     echo "contestants of the same run are more trustworthy than absolute numbers."
     echo
     [[ -f "$RESULTS/throughput-latency.png" ]] && { echo "![throughput vs latency](bench/results/throughput-latency.png)"; echo; }
-    for b in get put latency latency-batch-events scale cluster profile; do
+    for b in get put latency scale cluster profile; do
         [[ -f "$RESULTS/$b.md" ]] && { sed 's|(bench/results/|(bench/results/|g' "$RESULTS/$b.md"; echo; }
     done
     [[ -f "$BENCH_DIR/findings.md" ]] && cat "$BENCH_DIR/findings.md"
