@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -17,10 +18,13 @@ import io.kvstream.event.EventSequencer;
 import io.kvstream.storage.SnapshotReader;
 
 /**
- * Every key and value in memory, kept current by applying each event once, in revision order, in O(log n)
- * (never a reload). Reads of one key take no lock; a page of a listing is read under a shared lock so it is
- * consistent with the revision it reports. Writers waiting for read-your-writes park on the revision they
- * need and are released by the apply that reaches it.
+ * Every key and value in memory, kept current by applying each event once, in revision order (never a reload).
+ * Each key has a {@link Slot} that a hash index (point reads) and a sorted index (listings) share: a new value for
+ * an existing key, the common write, replaces the slot's entry in O(1) and touches neither index (a skip-list
+ * insert per event was the API's hottest method under PUT load); only a new or deleted key costs O(log n). Reads
+ * of one key take no lock; a page of a listing is read under a shared lock so it is consistent with the revision it
+ * reports. Writers waiting for read-your-writes park on the revision they need and are released by the apply that
+ * reaches it.
  */
 public final class Replica implements EventSequencer.Listener {
     /** A stored value and the revision that last changed it (its ETag). */
@@ -38,7 +42,18 @@ public final class Replica implements EventSequencer.Listener {
     public record Page(long revision, List<Map.Entry<String, Entry>> values, String next) {
     }
 
-    private volatile ConcurrentSkipListMap<String, Entry> entries = new ConcurrentSkipListMap<>();
+    /** Where a key's current entry lives; replaced only under the page lock's write side. */
+    private static final class Slot {
+        private volatile Entry entry;
+
+        private Slot(Entry entry) {
+            this.entry = entry;
+        }
+    }
+
+    /** The two indexes of the same slots; swapped together on a snapshot load, under the page lock. */
+    private volatile ConcurrentHashMap<String, Slot> byKey = new ConcurrentHashMap<>();
+    private volatile ConcurrentSkipListMap<String, Slot> sorted = new ConcurrentSkipListMap<>();
     private final ReentrantReadWriteLock pageLock = new ReentrantReadWriteLock();
     private final ConcurrentSkipListMap<Long, CompletableFuture<Void>> waiters = new ConcurrentSkipListMap<>();
     private final SnapshotReader snapshots;
@@ -53,13 +68,16 @@ public final class Replica implements EventSequencer.Listener {
     /** Replaces the content with a fresh snapshot; returns the revision it is at. */
     public long load() {
         // A TreeMap fills fast, and a skip list built from a sorted map is built in linear time.
-        java.util.TreeMap<String, Entry> sorted = new java.util.TreeMap<>();
-        long at = snapshots.read((key, value, modRevision) -> sorted.put(key, new Entry(value, modRevision)));
-        ConcurrentSkipListMap<String, Entry> fresh = new ConcurrentSkipListMap<>(sorted);
+        java.util.TreeMap<String, Slot> loaded = new java.util.TreeMap<>();
+        long at = snapshots.read((key, value, modRevision) -> loaded.put(key, new Slot(new Entry(value, modRevision))));
+        ConcurrentSkipListMap<String, Slot> freshSorted = new ConcurrentSkipListMap<>(loaded);
+        ConcurrentHashMap<String, Slot> freshByKey = new ConcurrentHashMap<>(loaded.size() * 4 / 3 + 16);
+        freshByKey.putAll(loaded);
         pageLock.writeLock().lock();
         try {
-            entries = fresh;
-            size = fresh.size();
+            byKey = freshByKey;
+            sorted = freshSorted;
+            size = loaded.size();
             revision = at;
         } finally {
             pageLock.writeLock().unlock();
@@ -81,18 +99,28 @@ public final class Replica implements EventSequencer.Listener {
     }
 
     public Entry get(String key) {
-        return entries.get(key);
+        Slot slot = byKey.get(key);
+        return slot == null ? null : slot.entry;
     }
 
     @Override
     public void onEvent(DomainEvent event) {
         pageLock.writeLock().lock();
         try {
+            Slot slot = byKey.get(event.key());
             if (event.isPut()) {
-                if (entries.put(event.key(), new Entry(event.value(), event.revision())) == null) {
+                Entry entry = new Entry(event.value(), event.revision());
+                if (slot != null) {
+                    slot.entry = entry;
+                } else {
+                    slot = new Slot(entry);
+                    byKey.put(event.key(), slot);
+                    sorted.put(event.key(), slot);
                     size++;
                 }
-            } else if (entries.remove(event.key()) != null) {
+            } else if (slot != null) {
+                byKey.remove(event.key());
+                sorted.remove(event.key());
                 size--;
             }
             revision = event.revision();
@@ -106,12 +134,12 @@ public final class Replica implements EventSequencer.Listener {
     public Page list(String prefix, String after, int limit) {
         pageLock.readLock().lock();
         try {
-            NavigableMap<String, Entry> range = entries.tailMap(after == null || after.compareTo(prefix) < 0
+            NavigableMap<String, Slot> range = sorted.tailMap(after == null || after.compareTo(prefix) < 0
                                                                 ? prefix : after,
                                                                 after == null || after.compareTo(prefix) < 0);
             List<Map.Entry<String, Entry>> page = new ArrayList<>(Math.min(limit, 1024));
             String next = null;
-            for (Map.Entry<String, Entry> e : range.entrySet()) {
+            for (Map.Entry<String, Slot> e : range.entrySet()) {
                 if (!e.getKey().startsWith(prefix)) {
                     break;
                 }
@@ -119,7 +147,7 @@ public final class Replica implements EventSequencer.Listener {
                     next = page.getLast().getKey();
                     break;
                 }
-                page.add(Map.entry(e.getKey(), e.getValue()));
+                page.add(Map.entry(e.getKey(), e.getValue().entry));
             }
             return new Page(revision, page, next);
         } finally {
@@ -131,8 +159,9 @@ public final class Replica implements EventSequencer.Listener {
         pageLock.readLock().lock();
         try {
             long sum = 0;
-            for (Map.Entry<String, Entry> e : entries.entrySet()) {
-                sum += entryHash(e.getKey(), e.getValue().value(), e.getValue().modRevision());
+            for (Map.Entry<String, Slot> e : byKey.entrySet()) {
+                Entry entry = e.getValue().entry;
+                sum += entryHash(e.getKey(), entry.value(), entry.modRevision());
             }
             return new Digest(revision, size, java.util.HexFormat.of().toHexDigits(sum));
         } finally {

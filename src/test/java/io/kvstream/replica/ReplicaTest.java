@@ -1,0 +1,83 @@
+package io.kvstream.replica;
+
+import java.util.List;
+import java.util.Map;
+
+import io.kvstream.event.DomainEvent;
+import org.junit.jupiter.api.Test;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.nullValue;
+
+/** The in-memory indexes on their own: point reads and listings agree after updates, deletes and re-inserts. */
+class ReplicaTest {
+    /** Only events are applied here, so no snapshot is ever read. */
+    private final Replica replica = new Replica(null);
+
+    @Test
+    void newValueForAnExistingKeyIsSeenByPointReadsAndListings() {
+        apply(put("b", "1", 1), put("a", "2", 2), put("b", "3", 3));
+
+        assertThat(replica.get("b"), is(new Replica.Entry("3", 3)));
+        assertThat(replica.size(), is(2));
+        assertThat(page("", null, 10), is(List.of(Map.entry("a", new Replica.Entry("2", 2)),
+                                                  Map.entry("b", new Replica.Entry("3", 3)))));
+        assertThat(replica.revision(), is(3L));
+    }
+
+    @Test
+    void deletedKeyLeavesBothIndexesAndCanComeBack() {
+        apply(put("a", "1", 1), put("b", "2", 2), deleted("a", 3));
+
+        assertThat(replica.get("a"), is(nullValue()));
+        assertThat(replica.size(), is(1));
+        assertThat(page("", null, 10), is(List.of(Map.entry("b", new Replica.Entry("2", 2)))));
+
+        apply(put("a", "4", 4));
+        assertThat(replica.get("a"), is(new Replica.Entry("4", 4)));
+        assertThat(replica.size(), is(2));
+        assertThat(page("", null, 10), is(List.of(Map.entry("a", new Replica.Entry("4", 4)),
+                                                  Map.entry("b", new Replica.Entry("2", 2)))));
+    }
+
+    @Test
+    void deleteOfAMissingKeyChangesNothingButTheRevision() {
+        apply(put("a", "1", 1), deleted("zz", 2));
+
+        assertThat(replica.size(), is(1));
+        assertThat(replica.revision(), is(2L));
+    }
+
+    @Test
+    void listingPagesBySortedKeyWithPrefixAndAfter() {
+        apply(put("k3", "c", 1), put("j1", "x", 2), put("k1", "a", 3), put("k2", "b", 4), put("k1", "a2", 5));
+
+        Replica.Page first = replica.list("k", null, 2);
+        assertThat(first.values().stream().map(Map.Entry::getKey).toList(), is(List.of("k1", "k2")));
+        assertThat(first.values().getFirst().getValue(), is(new Replica.Entry("a2", 5)));
+        assertThat(first.next(), is("k2"));
+        Replica.Page second = replica.list("k", first.next(), 2);
+        assertThat(second.values().stream().map(Map.Entry::getKey).toList(), is(List.of("k3")));
+        assertThat(second.next(), is(nullValue()));
+        assertThat(second.revision(), is(5L));
+    }
+
+    private List<Map.Entry<String, Replica.Entry>> page(String prefix, String after, int limit) {
+        return replica.list(prefix, after, limit).values();
+    }
+
+    private void apply(DomainEvent... events) {
+        for (DomainEvent event : events) {
+            replica.onEvent(event);
+        }
+    }
+
+    private static DomainEvent put(String key, String value, long revision) {
+        return DomainEvent.put(key, value, revision, "c" + revision, "2026-11-25T00:00:00Z");
+    }
+
+    private static DomainEvent deleted(String key, long revision) {
+        return DomainEvent.deleted(key, revision, "c" + revision, "2026-11-25T00:00:00Z");
+    }
+}
