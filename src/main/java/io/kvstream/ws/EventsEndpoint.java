@@ -68,7 +68,10 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
         long period = settings.heartbeat().toMillis();
         if (period > 0) {
             long timeout = settings.heartbeat().multipliedBy(MISSED_HEARTBEATS).toNanos();
-            timer.scheduleAtFixedRate(() -> heartbeat(timeout), period, period, TimeUnit.MILLISECONDS);
+            timer.scheduleAtFixedRate(() -> {
+                heartbeat(timeout);
+                presence.announceRoster(connections.stream().map(EventsConnection::id).toList(), settings.heartbeat());
+            }, period, period, TimeUnit.MILLISECONDS);
         }
     }
 

@@ -17,6 +17,7 @@ import io.kvstream.testing.LoadClient;
 import io.kvstream.testing.StoredEvents;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
+import io.kvstream.testing.WsClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -147,22 +148,64 @@ class FaultsIT {
         }
     }
 
+    /**
+     * A WebSocket process killed with SIGKILL cannot announce that its clients are gone: the other WebSocket
+     * processes notice its roster stopped and tell their clients each of its connections closed.
+     */
+    @Test
+    void websocketProcessKilledItsConnectionsAreAnnouncedClosedElsewhere() throws Exception {
+        String schema = TestServices.uniqueName("wskill");
+        String prefix = TestServices.uniqueName("wskill");
+        Settings settings = TestServices.settings(Settings.Role.ALL, schema, prefix)
+                .withWs(new Settings.Ws(1024, Duration.ofMillis(300), ""));
+        int port = freePort();
+        try (TestNode survivor = TestNode.start(settings)) {
+            Process doomed = startProcess(settings, "websocket", port, Map.of("KVSTREAM_WS_HEARTBEAT", "300ms"));
+            try (WsClient watcher = WsClient.connect(WsClient.events(survivor.port(), ""))) {
+                // Connecting fails until the process is up.
+                WsClient victim = await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+                        .until(() -> WsClient.connect(WsClient.events(port, "")), java.util.Objects::nonNull);
+                await().atMost(Duration.ofSeconds(20)).until(() -> !victim.openedIds().isEmpty());
+                String victimId = victim.openedIds().getFirst();
+                await().atMost(Duration.ofSeconds(20)).until(() -> watcher.openedIds().contains(victimId));
+
+                doomed.destroyForcibly(); // SIGKILL: no close frame, no connection_closed from it
+                doomed.waitFor(30, TimeUnit.SECONDS);
+
+                await().atMost(Duration.ofSeconds(20)).until(() -> watcher.ofType("connection_closed").contains(
+                        "{\"type\":\"connection_closed\",\"route\":\"events\",\"from\":\"" + victimId
+                        + "\",\"value\":\"Connection closed\"}"));
+                victim.abort();
+            } finally {
+                doomed.destroyForcibly();
+                doomed.waitFor(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
     private static Process startWorker(Settings settings) throws IOException {
+        return startProcess(settings, "worker", freePort(), Map.of());
+    }
+
+    /** The jar as a process of its own, so it can be SIGKILLed; {@code extraEnv} on top of the test's settings. */
+    private static Process startProcess(Settings settings, String role, int port, Map<String, String> extraEnv)
+            throws IOException {
         ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                                                     "-jar", Path.of("target", "kvstream.jar").toAbsolutePath().toString())
                 .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(Path.of("target", "faults-worker.log").toFile()));
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(Path.of("target", "faults-" + role + ".log").toFile()));
         Map<String, String> env = builder.environment();
         env.keySet().removeIf(name -> name.startsWith("KVSTREAM_") || name.startsWith("SERVER_"));
-        env.put("KVSTREAM_ROLE", "worker");
+        env.put("KVSTREAM_ROLE", role);
         env.put("KVSTREAM_MODE", "prod");
-        env.put("SERVER_PORT", Integer.toString(freePort()));
+        env.put("SERVER_PORT", Integer.toString(port));
         env.put("KVSTREAM_DB_URL", settings.db().url());
         env.put("KVSTREAM_DB_USERNAME", settings.db().username());
         env.put("KVSTREAM_DB_PASSWORD", settings.db().password());
         env.put("KVSTREAM_DB_SCHEMA", settings.db().schema());
         env.put("KVSTREAM_AMQP_URI", settings.amqp().uri());
         env.put("KVSTREAM_AMQP_NAME_PREFIX", settings.amqp().namePrefix());
+        env.putAll(extraEnv);
         return builder.start();
     }
 

@@ -8,6 +8,11 @@ import java.util.concurrent.CompletionException;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
 
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import io.kvstream.Json;
 import io.kvstream.Settings;
 import io.kvstream.storage.EventLog;
 import io.kvstream.testing.TestNode;
@@ -304,6 +309,43 @@ class EventsEndpointTest {
             assertThat(client.closed.isDone(), is(false));
             silent.abort();
         }
+    }
+
+    /**
+     * A WebSocket process that dies without closing its connections (SIGKILL) announced them in its last roster:
+     * once it has been silent for three heartbeats, every other process closes them for its own clients, once
+     * each. A process that leaves cleanly (its connections already announced closed) causes no extra close.
+     */
+    @Test
+    void connectionsOfASilentProcessAreAnnouncedClosedOnce() throws Exception {
+        Settings.Ws fastHeartbeat = new Settings.Ws(1024, Duration.ofMillis(200), "");
+        Settings settings = settings(Settings.Role.WEBSOCKET).withWs(fastHeartbeat);
+        ConnectionFactory factory = new ConnectionFactory();
+        factory.setUri(settings.amqp().uri());
+        try (TestNode node = TestNode.start(settings);
+             WsClient client = connectLive(node, "");
+             Connection connection = factory.newConnection("dead-process");
+             Channel channel = connection.createChannel()) {
+            String exchange = settings.amqp().presenceExchange();
+            AMQP.BasicProperties roster = new AMQP.BasicProperties.Builder().type(PresenceFeed.ROSTER_TYPE).build();
+            channel.basicPublish(exchange, "", null, Json.write(Envelope.connectionOpened("gone-1")));
+            channel.basicPublish(exchange, "", roster,
+                                 Json.write(new PresenceFeed.Roster("dead", List.of("gone-1", "gone-2"), 200, false)));
+            channel.basicPublish(exchange, "", roster,
+                                 Json.write(new PresenceFeed.Roster("left", List.of("left-1"), 200, false)));
+            // gone-2 closes normally before its process dies; left-1's process closes it and leaves.
+            channel.basicPublish(exchange, "", null, Json.write(Envelope.connectionClosed("gone-2")));
+            channel.basicPublish(exchange, "", null, Json.write(Envelope.connectionClosed("left-1")));
+            channel.basicPublish(exchange, "", roster, Json.write(new PresenceFeed.Roster("left", List.of(), 0, true)));
+
+            await().atMost(WAIT).until(() -> client.ofType("connection_closed").contains(closed("gone-1")));
+            assertThat(client.ofType("connection_closed").stream().filter(closed("gone-2")::equals).count(), is(1L));
+            assertThat(client.ofType("connection_closed").stream().filter(closed("left-1")::equals).count(), is(1L));
+        }
+    }
+
+    private static String closed(String id) {
+        return Envelope.connectionClosed(id).json();
     }
 
     @Test
