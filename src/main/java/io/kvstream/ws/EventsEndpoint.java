@@ -63,14 +63,16 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
         this.eventLog = eventLog;
         this.sequencer = sequencer;
         this.auth = auth;
-        this.presence = new PresenceFeed(broker, this::onPresence);
+        this.presence = new PresenceFeed(broker, this::onPresence,
+                                         () -> connections.stream().map(EventsConnection::id).toList(),
+                                         settings.heartbeat().isPositive() ? settings.heartbeat() : Duration.ZERO);
         this.timer = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("events-timer").factory());
         long period = settings.heartbeat().toMillis();
         if (period > 0) {
             long timeout = settings.heartbeat().multipliedBy(MISSED_HEARTBEATS).toNanos();
             timer.scheduleAtFixedRate(() -> {
                 heartbeat(timeout);
-                presence.announceRoster(connections.stream().map(EventsConnection::id).toList(), settings.heartbeat());
+                presence.announceRoster();
             }, period, period, TimeUnit.MILLISECONDS);
         }
     }

@@ -11,6 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
@@ -24,7 +25,8 @@ import io.kvstream.Json;
  * <p>
  * A process that dies without closing its connections (SIGKILL, a lost node) cannot announce their end, so every
  * process also announces its roster, the ids of its open connections, at each {@link #announceRoster} (the
- * endpoint's heartbeat), saying how often it does. Another process that has not heard a roster from a process for
+ * endpoint's heartbeat), saying how often it does; its connection announcements carry the same two facts in
+ * headers, so a connection opened between two rosters is known too. Another process that has not heard a roster from a process for
  * {@link #MISSED_ROSTERS} of that process's rounds tells its own clients that each connection of that roster is
  * closed. While this process's own broker connection is down it closes nothing, and after it recovers every
  * other process gets its full allowance again. A process that shuts down cleanly closes its connections (which
@@ -56,16 +58,29 @@ final class PresenceFeed implements AutoCloseable {
         }
     }
 
+    static final String PROCESS_HEADER = "kvstream-process";
+    static final String EVERY_HEADER = "kvstream-roster-every-ms";
+
     private final Broker broker;
     private final Consumer<Envelope> onPresence;
+    private final Supplier<List<String>> openConnections;
+    private final Duration every;
     private final String process = UUID.randomUUID().toString();
+    private final AMQP.BasicProperties announcementProps;
     private final Map<String, Heard> others = new ConcurrentHashMap<>();
     private final Channel consuming;
     private final Channel publishing;
 
-    PresenceFeed(Broker broker, Consumer<Envelope> onPresence) throws IOException {
+    /** {@code every}: how often {@link #announceRoster} runs (zero: never, and this process is never presumed dead). */
+    PresenceFeed(Broker broker, Consumer<Envelope> onPresence, Supplier<List<String>> openConnections, Duration every)
+            throws IOException {
         this.broker = broker;
         this.onPresence = onPresence;
+        this.openConnections = openConnections;
+        this.every = every;
+        this.announcementProps = PROPS.builder()
+                .headers(Map.of(PROCESS_HEADER, process, EVERY_HEADER, every.toMillis()))
+                .build();
         this.consuming = broker.openChannel();
         String queue = consuming.queueDeclare("", false, true, true, Map.of()).getQueue();
         consuming.queueBind(queue, broker.settings().presenceExchange(), "");
@@ -74,7 +89,7 @@ final class PresenceFeed implements AutoCloseable {
                 if (ROSTER_TYPE.equals(delivery.getProperties().getType())) {
                     heard(Json.read(delivery.getBody(), Roster.class));
                 } else {
-                    announced(Json.read(delivery.getBody(), Envelope.class));
+                    announced(Json.read(delivery.getBody(), Envelope.class), delivery.getProperties().getHeaders());
                 }
             } catch (IllegalArgumentException | NullPointerException e) {
                 LOG.log(Level.WARNING, "Ignoring malformed presence message: " + e.getMessage());
@@ -87,15 +102,17 @@ final class PresenceFeed implements AutoCloseable {
 
     /** Announces a connection event to every WebSocket process, this one included. */
     void publish(Envelope envelope) {
-        publish(PROPS, Json.write(envelope));
+        publish(announcementProps, () -> Json.write(envelope));
     }
 
     /**
-     * Tells the other processes which connections this one holds (this is called every {@code every}), and closes,
-     * for this process's clients, the connections of every process whose roster is overdue.
+     * Tells the other processes which connections this one holds (called every {@code every}), and closes, for this
+     * process's clients, the connections of every process whose roster is overdue.
      */
-    void announceRoster(List<String> openConnections, Duration every) {
-        publish(ROSTER_PROPS, Json.write(new Roster(process, openConnections, every.toMillis(), false)));
+    void announceRoster() {
+        // Listed while holding the publishing lock: an announcement either comes before the roster and is in it,
+        // or comes after it.
+        publish(ROSTER_PROPS, () -> Json.write(new Roster(process, openConnections.get(), every.toMillis(), false)));
         if (!broker.isOpen()) {
             return;
         }
@@ -123,20 +140,32 @@ final class PresenceFeed implements AutoCloseable {
         others.put(roster.process(), new Heard(connections, every, 0).heardAgain());
     }
 
-    private void announced(Envelope envelope) {
+    private void announced(Envelope envelope, Map<String, Object> headers) {
         if (!envelope.announcesConnection()) {
             return;
         }
         if (Envelope.CONNECTION_CLOSED.equals(envelope.type())) {
             others.values().forEach(heard -> heard.connections().remove(envelope.from()));
+        } else if (headers != null && headers.get(PROCESS_HEADER) != null && headers.get(EVERY_HEADER) != null) {
+            String other = headers.get(PROCESS_HEADER).toString();
+            long everyMillis = Long.parseLong(headers.get(EVERY_HEADER).toString());
+            if (!process.equals(other) && everyMillis > 0) {
+                others.compute(other, (key, heard) -> {
+                    Heard alive = heard != null ? heard.heardAgain()
+                            : new Heard(ConcurrentHashMap.newKeySet(), TimeUnit.MILLISECONDS.toNanos(everyMillis), 0)
+                                    .heardAgain();
+                    alive.connections().add(envelope.from());
+                    return alive;
+                });
+            }
         }
         onPresence.accept(envelope);
     }
 
-    private void publish(AMQP.BasicProperties props, byte[] body) {
+    private void publish(AMQP.BasicProperties props, Supplier<byte[]> body) {
         try {
             synchronized (publishing) {
-                publishing.basicPublish(broker.settings().presenceExchange(), "", props, body);
+                publishing.basicPublish(broker.settings().presenceExchange(), "", props, body.get());
             }
         } catch (IOException | RuntimeException e) {
             LOG.log(Level.DEBUG, "Presence message not published (" + e.getMessage() + ")");
@@ -146,7 +175,7 @@ final class PresenceFeed implements AutoCloseable {
     /** Says this process is leaving (its connections were closed and announced), then stops. */
     @Override
     public void close() {
-        publish(ROSTER_PROPS, Json.write(new Roster(process, List.of(), 0, true)));
+        publish(ROSTER_PROPS, () -> Json.write(new Roster(process, List.of(), 0, true)));
         for (Channel channel : new Channel[] {consuming, publishing}) {
             try {
                 if (channel.isOpen()) {

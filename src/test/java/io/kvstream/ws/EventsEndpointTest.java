@@ -312,9 +312,10 @@ class EventsEndpointTest {
     }
 
     /**
-     * A WebSocket process that dies without closing its connections (SIGKILL) announced them in its last roster:
-     * once it has been silent for three heartbeats, every other process closes them for its own clients, once
-     * each. A process that leaves cleanly (its connections already announced closed) causes no extra close.
+     * A WebSocket process that dies without closing its connections (SIGKILL) announced them in its last roster or
+     * when they opened: once it has been silent for three heartbeats, every other process closes them for its own
+     * clients, once each. A process that leaves cleanly (its connections already announced closed) causes no extra
+     * close.
      */
     @Test
     void connectionsOfASilentProcessAreAnnouncedClosedOnce() throws Exception {
@@ -333,12 +334,17 @@ class EventsEndpointTest {
                                  Json.write(new PresenceFeed.Roster("dead", List.of("gone-1", "gone-2"), 200, false)));
             channel.basicPublish(exchange, "", roster,
                                  Json.write(new PresenceFeed.Roster("left", List.of("left-1"), 200, false)));
+            // A process that died before its first roster: only its announcement says the connection was its.
+            AMQP.BasicProperties ghost = new AMQP.BasicProperties.Builder()
+                    .headers(Map.of(PresenceFeed.PROCESS_HEADER, "ghost", PresenceFeed.EVERY_HEADER, 200L)).build();
+            channel.basicPublish(exchange, "", ghost, Json.write(Envelope.connectionOpened("ghost-1")));
             // gone-2 closes normally before its process dies; left-1's process closes it and leaves.
             channel.basicPublish(exchange, "", null, Json.write(Envelope.connectionClosed("gone-2")));
             channel.basicPublish(exchange, "", null, Json.write(Envelope.connectionClosed("left-1")));
             channel.basicPublish(exchange, "", roster, Json.write(new PresenceFeed.Roster("left", List.of(), 0, true)));
 
-            await().atMost(WAIT).until(() -> client.ofType("connection_closed").contains(closed("gone-1")));
+            await().atMost(WAIT).until(() -> client.ofType("connection_closed").containsAll(
+                    List.of(closed("gone-1"), closed("ghost-1"))));
             assertThat(client.ofType("connection_closed").stream().filter(closed("gone-2")::equals).count(), is(1L));
             assertThat(client.ofType("connection_closed").stream().filter(closed("left-1")::equals).count(), is(1L));
         }
