@@ -83,6 +83,8 @@ metric_row() {
         "$(echo "$lines" | awk '{print $4}' | spread '%.2f')" "$(echo "$lines" | awk '{print $5}' | spread '%.2f')" \
         "$(echo "$lines" | awk '{print $6}' | sort -g | tail -1)" "$(echo "$lines" | awk '{s += $7} END {print s}')"
 }
+# cpu_of FILE COMPONENT : median over the runs of the component's ms of CPU per write
+cpu_of() { grep "^CPU $2 " "$1" | awk '{print $3}' | median; }
 p99m() { grep "^METRIC $2 " "$1" | awk '{print $5}' | median; }
 ALL3="$(p99m "$WORK/lat-kv-$RATE.txt" put_applied_all_3_replicas)"
 WS="$(p99m "$WORK/lat-kv-$RATE.txt" put_delivered_websocket)"
@@ -116,11 +118,12 @@ ETW="$(p99m "$WORK/lat-etcd-$RATE.txt" etcd_watch_delivered)"
     echo "| rate/s | 3 API | worker | WebSocket | RabbitMQ | PostgreSQL | nginx | sum of these | machine |"
     echo "|---|---|---|---|---|---|---|---|---|"
     for rate in $RATES; do
-        cpu_of() { grep "^CPU $1 " "$WORK/lat-kv-$rate.txt" | awk '{print $3}' | median; }
-        printf '| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n' "$rate" "$(cpu_of api)" "$(cpu_of worker)" \
-            "$(cpu_of websocket)" "$(cpu_of rabbitmq)" "$(cpu_of postgresql)" "$(cpu_of nginx)" \
-            "$(awk -v a="$(cpu_of api)" -v w="$(cpu_of worker)" -v s="$(cpu_of websocket)" -v r="$(cpu_of rabbitmq)" \
-                -v p="$(cpu_of postgresql)" -v n="$(cpu_of nginx)" 'BEGIN { print a + w + s + r + p + n }')" "$(cpu_of machine)"
+        row=()
+        for component in api worker websocket rabbitmq postgresql nginx; do
+            row+=("$(cpu_of "$WORK/lat-kv-$rate.txt" "$component")")
+        done
+        printf '| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n' "$rate" "${row[@]}" \
+            "$(printf '%s\n' "${row[@]}" | awk '{ s += $1 } END { print s }')" "$(cpu_of "$WORK/lat-kv-$rate.txt" machine)"
     done
     echo
     echo "| target | measured | verdict |"

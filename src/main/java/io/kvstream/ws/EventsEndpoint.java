@@ -63,13 +63,13 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
         this.eventLog = eventLog;
         this.sequencer = sequencer;
         this.auth = auth;
+        Duration heartbeat = settings.heartbeat().isPositive() ? settings.heartbeat() : Duration.ZERO;
         this.presence = new PresenceFeed(broker, this::onPresence,
-                                         () -> connections.stream().map(EventsConnection::id).toList(),
-                                         settings.heartbeat().isPositive() ? settings.heartbeat() : Duration.ZERO);
+                                         () -> connections.stream().map(EventsConnection::id).toList(), heartbeat);
         this.timer = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("events-timer").factory());
-        long period = settings.heartbeat().toMillis();
+        long period = heartbeat.toMillis();
         if (period > 0) {
-            long timeout = settings.heartbeat().multipliedBy(MISSED_HEARTBEATS).toNanos();
+            long timeout = heartbeat.multipliedBy(MISSED_HEARTBEATS).toNanos();
             timer.scheduleAtFixedRate(() -> {
                 heartbeat(timeout);
                 presence.announceRoster();

@@ -26,17 +26,19 @@ import io.kvstream.Json;
  * A process that dies without closing its connections (SIGKILL, a lost node) cannot announce their end, so every
  * process also announces its roster, the ids of its open connections, at each {@link #announceRoster} (the
  * endpoint's heartbeat), saying how often it does; its connection announcements carry the same two facts in
- * headers, so a connection opened between two rosters is known too. Another process that has not heard a roster from a process for
- * {@link #MISSED_ROSTERS} of that process's rounds tells its own clients that each connection of that roster is
- * closed. While this process's own broker connection is down it closes nothing, and after it recovers every
- * other process gets its full allowance again. A process that shuts down cleanly closes its connections (which
- * it announces) and then says it is leaving.
+ * headers, so a connection opened between two rosters is known too. Another process that has heard nothing from
+ * a process for {@link #MISSED_ROSTERS} of that process's rounds tells its own clients that each of its known
+ * connections is closed. While this process's own broker connection is down it closes nothing, and after it
+ * recovers every other process gets its full allowance again. A process that shuts down cleanly closes its
+ * connections (which it announces) and then says it is leaving.
  * <p>
  * Presence is best effort: no revision, not stored, and an announcement made while the broker is away is lost.
  */
 final class PresenceFeed implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(PresenceFeed.class.getName());
     static final String ROSTER_TYPE = "kvstream.roster";
+    static final String PROCESS_HEADER = "kvstream-process";
+    static final String EVERY_HEADER = "kvstream-roster-every-ms";
     private static final int MISSED_ROSTERS = 3;
     private static final AMQP.BasicProperties PROPS = new AMQP.BasicProperties.Builder()
             .contentType("application/json")
@@ -53,13 +55,14 @@ final class PresenceFeed implements AutoCloseable {
 
     /** The last roster heard from another process, minus the connections closed since, and when it is overdue. */
     private record Heard(Set<String> connections, long everyNanos, long overdueAtNanos) {
+        static Heard now(Set<String> connections, long everyMillis) {
+            return new Heard(connections, TimeUnit.MILLISECONDS.toNanos(Math.max(1, everyMillis)), 0).heardAgain();
+        }
+
         Heard heardAgain() {
             return new Heard(connections, everyNanos, System.nanoTime() + MISSED_ROSTERS * everyNanos);
         }
     }
-
-    static final String PROCESS_HEADER = "kvstream-process";
-    static final String EVERY_HEADER = "kvstream-roster-every-ms";
 
     private final Broker broker;
     private final Consumer<Envelope> onPresence;
@@ -136,8 +139,7 @@ final class PresenceFeed implements AutoCloseable {
         }
         Set<String> connections = ConcurrentHashMap.newKeySet();
         connections.addAll(roster.connections());
-        long every = TimeUnit.MILLISECONDS.toNanos(Math.max(1, roster.everyMillis()));
-        others.put(roster.process(), new Heard(connections, every, 0).heardAgain());
+        others.put(roster.process(), Heard.now(connections, roster.everyMillis()));
     }
 
     private void announced(Envelope envelope, Map<String, Object> headers) {
@@ -152,8 +154,7 @@ final class PresenceFeed implements AutoCloseable {
             if (!process.equals(other) && everyMillis > 0) {
                 others.compute(other, (key, heard) -> {
                     Heard alive = heard != null ? heard.heardAgain()
-                            : new Heard(ConcurrentHashMap.newKeySet(), TimeUnit.MILLISECONDS.toNanos(everyMillis), 0)
-                                    .heardAgain();
+                                                : Heard.now(ConcurrentHashMap.newKeySet(), everyMillis);
                     alive.connections().add(envelope.from());
                     return alive;
                 });
