@@ -4,13 +4,14 @@ import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.util.Locale;
 
 import io.helidon.config.Config;
 import io.helidon.logging.common.LogConfig;
 import io.helidon.webserver.WebServer;
+import io.kvstream.config.Settings;
 import io.kvstream.embedded.EmbeddedServers;
 import io.kvstream.embedded.StartupException;
+import io.kvstream.role.RunningRole;
 
 /**
  * Starts kvstream in the role its configuration names ({@code kvstream.role}, env {@code KVSTREAM_ROLE}).
@@ -28,13 +29,13 @@ public final class Main {
         LogConfig.configureRuntime();
         Config config = Config.create();
         EmbeddedServers embedded = null;
-        Kvstream app = null;
+        RunningRole app = null;
         try {
             Settings configured = Settings.from(config);
             requireFreePort(config);
             embedded = EmbeddedServers.startIfNeeded(configured);
             Settings settings = embedded.settings();
-            app = Kvstream.start(settings);
+            app = RunningRole.start(settings);
             WebServer server = WebServer.builder()
                     .config(config.get("server"))
                     .update(app::configure)
@@ -42,7 +43,7 @@ public final class Main {
                     .start();
             if (!server.isRunning()) {
                 throw new StartupException("the web server did not start on port "
-                                           + config.get("server.port").asInt().orElse(8080)
+                                           + port(config)
                                            + " (is it in use? set SERVER_PORT)");
             }
             Runtime.getRuntime().addShutdownHook(new Thread(stopInOrder(server, app, embedded), "kvstream-shutdown"));
@@ -61,11 +62,11 @@ public final class Main {
 
     /** Fails before anything is started when the HTTP port is taken, so the operator sees why at once. */
     private static void requireFreePort(Config config) {
-        int port = config.get("server.port").asInt().orElse(8080);
+        int port = port(config);
         if (port == 0) {
             return;
         }
-        String host = config.get("server.host").asString().orElse("0.0.0.0");
+        String host = config.get("server.host").asString().get();
         try (ServerSocket probe = new ServerSocket()) {
             probe.setReuseAddress(true);
             probe.bind(new InetSocketAddress(host, port));
@@ -75,9 +76,9 @@ public final class Main {
     }
 
     /** SIGTERM / Ctrl-C: stop taking requests and finish in-flight ones, drain the worker, stop the servers. */
-    private static Runnable stopInOrder(WebServer server, Kvstream app, EmbeddedServers embedded) {
+    private static Runnable stopInOrder(WebServer server, RunningRole app, EmbeddedServers embedded) {
         return () -> {
-            app.stopEvents();
+            app.stopStreams();
             server.stop();
             app.close();
             embedded.close();
@@ -85,8 +86,12 @@ public final class Main {
         };
     }
 
+    private static int port(Config config) {
+        return config.get("server.port").asInt().get();
+    }
+
     private static String banner(Settings settings, int port, String embedded) {
-        String role = settings.role().name().toLowerCase(Locale.ROOT);
+        String role = settings.role().configName();
         String base = "http://localhost:" + port;
         StringBuilder line = new StringBuilder("kvstream ").append(role).append(" ready: ");
         if (settings.role().servesApi()) {
@@ -105,7 +110,7 @@ public final class Main {
     private static String explain(RuntimeException e, Config config) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof BindException) {
-                int port = config.get("server.port").asInt().orElse(8080);
+                int port = port(config);
                 return "port " + port + " is already in use; stop what uses it or set SERVER_PORT";
             }
             if (t instanceof StartupException || t instanceof IllegalArgumentException) {

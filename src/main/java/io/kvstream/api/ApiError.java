@@ -8,7 +8,7 @@ import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerResponse;
-import io.kvstream.Json;
+import io.kvstream.wire.Json;
 
 /**
  * The JSON body of every error: {@code {"error":"<code>","message":"<text>","support":"<16-char id>"}}.

@@ -5,6 +5,7 @@ import java.lang.System.Logger.Level;
 import io.helidon.http.HttpException;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRouting;
+import io.kvstream.auth.AuthException;
 
 /** Maps every failure of a request to a JSON error; no stack trace ever reaches a client. */
 public final class ApiErrorHandlers {
@@ -15,6 +16,10 @@ public final class ApiErrorHandlers {
 
     public static void register(HttpRouting.Builder routing, ApiMetrics metrics) {
         routing.error(ApiException.class, (req, res, e) -> {
+            metrics.rejected(e.code());
+            ApiError.send(res, e.status(), e.code(), e.getMessage());
+        });
+        routing.error(AuthException.class, (req, res, e) -> {
             metrics.rejected(e.code());
             ApiError.send(res, e.status(), e.code(), e.getMessage());
         });

@@ -6,7 +6,7 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
-import io.kvstream.Json;
+import io.kvstream.wire.Json;
 import io.kvstream.replica.Replica;
 import io.kvstream.storage.SnapshotReader;
 

@@ -14,12 +14,11 @@ import java.util.Optional;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
+import io.kvstream.domain.Command;
 
 /** Reads and checks what a request names: the key in the path, the value in the body, preconditions. */
 final class RequestParser {
     static final int MAX_KEY_BYTES = 256;
-    /** {@code If-Match: *}: the key must exist, whatever its revision (revisions start at 1). */
-    static final long ANY_REVISION = 0L;
 
     private final int maxValueBytes;
 
@@ -97,7 +96,7 @@ final class RequestParser {
         }
         String value = header.get().trim();
         if (value.equals("*")) {
-            return Optional.of(ANY_REVISION);
+            return Optional.of(Command.ANY_REVISION);
         }
         return Optional.of(revisionTag(value).orElseThrow(() -> new ApiException(
                 Status.BAD_REQUEST_400, "bad_precondition", "If-Match must be * or one revision ETag such as \"7\"")));

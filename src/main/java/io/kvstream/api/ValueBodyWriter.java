@@ -2,7 +2,7 @@ package io.kvstream.api;
 
 import java.nio.charset.StandardCharsets;
 
-import io.kvstream.Json;
+import io.kvstream.wire.Json;
 
 /**
  * Writes the body of {@code GET /values/{key}}, the hottest response, straight into an exactly sized array when key

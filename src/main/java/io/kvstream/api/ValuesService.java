@@ -12,13 +12,15 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
-import io.kvstream.Json;
-import io.kvstream.command.BrokerUnavailableException;
-import io.kvstream.command.Command;
+import io.kvstream.wire.Json;
+import io.kvstream.wire.BrokerUnavailableException;
+import io.kvstream.domain.Command;
 import io.kvstream.command.CommandBus;
-import io.kvstream.command.CommandOutcome;
+import io.kvstream.domain.CommandOutcome;
 import io.kvstream.command.CommandTimeoutException;
+import io.kvstream.domain.Entry;
 import io.kvstream.replica.Replica;
+import io.kvstream.auth.Authenticator;
 
 /**
  * The key/value resource. Reads come from this process's replica; writes go to the worker as commands and,
@@ -71,7 +73,7 @@ public final class ValuesService implements HttpService {
         if (!replica.loaded()) {
             throw unavailable("The replica is still loading");
         }
-        Replica.Entry entry = replica.get(key);
+        Entry entry = replica.get(key);
         if (entry == null) {
             res.status(Status.NOT_FOUND_404).send();
             return;
@@ -137,8 +139,8 @@ public final class ValuesService implements HttpService {
         }
         CommandOutcome outcome = execute(command);
         switch (outcome.status()) {
-            case CommandOutcome.APPLIED -> sendJson(res, Status.OK_200, new DeleteBody(key, "1", outcome.revision()));
-            case CommandOutcome.UNCHANGED -> sendJson(res, Status.OK_200, new DeleteBody(key, "0", null));
+            case APPLIED -> sendJson(res, Status.OK_200, new DeleteBody(key, "1", outcome.revision()));
+            case UNCHANGED -> sendJson(res, Status.OK_200, new DeleteBody(key, "0", null));
             default -> refuse(res, outcome, key);
         }
     }
@@ -155,7 +157,7 @@ public final class ValuesService implements HttpService {
         } catch (CommandTimeoutException e) {
             throw new TimedOutException(command.id(), "No answer from the worker in time; the write may still apply");
         }
-        metrics.commandAnswered(outcome.status());
+        metrics.commandAnswered(outcome.status().wireName());
         if (outcome.applied()) {
             Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
             if (!replica.awaitRevision(outcome.revision(), left)) {
@@ -185,7 +187,7 @@ public final class ValuesService implements HttpService {
     }
 
     private static void refuse(ServerResponse res, CommandOutcome outcome, String key) {
-        if (CommandOutcome.PRECONDITION_FAILED.equals(outcome.status())) {
+        if (outcome.status() == CommandOutcome.Status.PRECONDITION_FAILED) {
             ApiError.send(res, Status.PRECONDITION_FAILED_412, "precondition_failed",
                           "The precondition on key '" + key + "' does not hold");
         } else {

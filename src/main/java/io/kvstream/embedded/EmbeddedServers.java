@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-import io.kvstream.Settings;
+import io.kvstream.config.Settings;
 
 /**
  * The all-in-one local default: in dev mode, the {@code all} role with no database URL starts a real
@@ -39,7 +39,7 @@ public final class EmbeddedServers implements AutoCloseable {
                                        + "(KVSTREAM_AMQP_URI); nothing is embedded in prod");
         }
         if (settings.role() != Settings.Role.ALL) {
-            throw new StartupException("role " + settings.role().name().toLowerCase(java.util.Locale.ROOT)
+            throw new StartupException("role " + settings.role().configName()
                                        + " needs KVSTREAM_DB_URL and KVSTREAM_AMQP_URI; only role all embeds servers");
         }
         Path dataDir = writableDataDir(settings.dataDir());
@@ -50,14 +50,14 @@ public final class EmbeddedServers implements AutoCloseable {
             if (needDb) {
                 EmbeddedPostgres postgres = EmbeddedPostgres.start(dataDir.resolve("postgres"), 0);
                 started.add(postgres);
-                resolved = resolved.withDb(settings.db().withUrl(postgres.jdbcUrl(), postgres.username(),
-                                                                 postgres.password()));
+                resolved = resolved.toBuilder().db(settings.db().withUrl(postgres.jdbcUrl(), postgres.username(),
+                                                                         postgres.password())).build();
                 parts.add("PostgreSQL at " + postgres.jdbcUrl());
             }
             if (needBroker) {
                 EmbeddedBroker broker = EmbeddedBroker.start(dataDir.resolve("broker"), 0);
                 started.add(broker);
-                resolved = resolved.withAmqp(settings.amqp().withUri(broker.amqpUri()));
+                resolved = resolved.toBuilder().amqp(settings.amqp().withUri(broker.amqpUri())).build();
                 parts.add("AMQP broker at " + broker.amqpUri().replaceFirst("//[^@]*@", "//"));
             }
         } catch (IOException | RuntimeException e) {

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.LongSupplier;
 
+import io.kvstream.domain.DomainEvent;
 import io.kvstream.storage.EventLog;
 
 /**

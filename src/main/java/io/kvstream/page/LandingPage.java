@@ -12,7 +12,8 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
-import io.kvstream.api.Authenticator;
+import io.kvstream.auth.Authenticator;
+import io.kvstream.domain.Entry;
 import io.kvstream.replica.Replica;
 
 /**
@@ -71,7 +72,7 @@ public final class LandingPage implements HttpService {
 
     /** One key; a long value is cut to {@link #VALUE_PREVIEW} characters and {@code clipped} says so. */
     public record Row(String key, String preview, boolean clipped, int length, long revision) {
-        static Row of(String key, Replica.Entry entry) {
+        static Row of(String key, Entry entry) {
             String value = entry.value();
             String preview = LandingPage.preview(value);
             return new Row(key, preview, preview.length() < value.length(), value.length(), entry.modRevision());

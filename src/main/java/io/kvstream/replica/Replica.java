@@ -13,7 +13,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
-import io.kvstream.event.DomainEvent;
+import io.kvstream.domain.DomainEvent;
+import io.kvstream.domain.Entry;
 import io.kvstream.event.EventSequencer;
 import io.kvstream.storage.SnapshotReader;
 
@@ -27,10 +28,6 @@ import io.kvstream.storage.SnapshotReader;
  * reaches it.
  */
 public final class Replica implements EventSequencer.Listener {
-    /** A stored value and the revision that last changed it (its ETag). */
-    public record Entry(String value, long modRevision) {
-    }
-
     /**
      * A fingerprint of the whole content: operators compare it across pods and with the database
      * ({@link #digestOf}) to prove a replica equals the store. Order-independent, so it streams.

@@ -10,7 +10,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.helidon.dbclient.DbClient;
 import io.helidon.dbclient.jdbc.JdbcClientBuilder;
-import io.kvstream.Settings;
+import io.kvstream.config.Settings;
 import org.flywaydb.core.Flyway;
 
 /**
@@ -32,7 +32,7 @@ public final class Database implements AutoCloseable {
 
     /** Opens the pool and brings the schema up to date. */
     public static Database open(Settings.Db settings, String poolName) {
-        String schema = settings.schema().isBlank() ? "public" : settings.schema();
+        String schema = settings.schema();
         HikariConfig config = new HikariConfig();
         config.setPoolName(poolName);
         config.setJdbcUrl(settings.url());
@@ -67,17 +67,21 @@ public final class Database implements AutoCloseable {
         return new Database(dataSource, schema);
     }
 
-    public DbClient dbClient() {
+    DbClient dbClient() {
         return dbClient;
     }
 
-    /** For the few things DbClient does not do: LISTEN/NOTIFY and session-level advisory locks. */
-    public DataSource dataSource() {
+    /** For what DbClient does not do: LISTEN/NOTIFY, session-level advisory locks, streaming snapshots. */
+    DataSource dataSource() {
         return dataSource;
     }
 
-    public String schema() {
-        return schema;
+    /**
+     * The LISTEN/NOTIFY channel that tells the relay new events are committed; its name also keys the relay's
+     * advisory lock, so deployments in different schemas of one database do not meet.
+     */
+    String notifyChannel() {
+        return "kvstream_events_" + schema.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
     }
 
     /** A cheap round trip for health checks. */

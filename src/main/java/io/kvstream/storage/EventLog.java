@@ -5,7 +5,7 @@ import java.util.stream.Stream;
 
 import io.helidon.dbclient.DbClient;
 import io.helidon.dbclient.DbRow;
-import io.kvstream.event.DomainEvent;
+import io.kvstream.domain.DomainEvent;
 
 /** Reads the stored events: catch-up for replicas, the relay's outbox, replay for WebSocket clients. */
 public final class EventLog {
@@ -39,7 +39,7 @@ public final class EventLog {
 
     static DomainEvent event(DbRow row) {
         String at = row.column("at").get(java.sql.Timestamp.class).toInstant().toString();
-        return new DomainEvent(row.column("kind").get(String.class),
+        return new DomainEvent(DomainEvent.Kind.of(row.column("kind").get(String.class)),
                                row.column("key").get(String.class),
                                row.column("value").get(String.class),
                                row.column("revision").get(Long.class),

@@ -1,7 +1,7 @@
 package io.kvstream.ws;
 
-import io.kvstream.Json;
-import io.kvstream.event.DomainEvent;
+import io.kvstream.wire.Json;
+import io.kvstream.domain.DomainEvent;
 
 /**
  * One message on {@code /events}, in the seed demo's envelope plus the revision. Fields that are null are left
@@ -24,7 +24,7 @@ public record Envelope(String type, String route, String from, String value, Cha
     private static final String ROUTE = "events";
 
     /** The change inside a domain event: the stored event without its command id and timestamp. */
-    public record Change(String event, String key, String value, long revision) {
+    public record Change(DomainEvent.Kind event, String key, String value, long revision) {
     }
 
     public static Envelope domainEvent(DomainEvent event) {

@@ -18,7 +18,7 @@ import io.helidon.websocket.WsCloseCodes;
 import io.helidon.websocket.WsListener;
 import io.helidon.websocket.WsSession;
 import io.helidon.websocket.WsUpgradeException;
-import io.kvstream.event.DomainEvent;
+import io.kvstream.domain.DomainEvent;
 
 /**
  * One client of {@code /events}. Everything it is sent goes through a bounded queue drained by its own

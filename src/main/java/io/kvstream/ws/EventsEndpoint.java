@@ -17,10 +17,10 @@ import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.websocket.WsConfig;
 import io.helidon.webserver.websocket.WsRouting;
 import io.helidon.websocket.WsCloseCodes;
-import io.kvstream.Broker;
-import io.kvstream.Settings;
-import io.kvstream.api.Authenticator;
-import io.kvstream.event.DomainEvent;
+import io.kvstream.wire.Broker;
+import io.kvstream.config.Settings;
+import io.kvstream.auth.Authenticator;
+import io.kvstream.domain.DomainEvent;
 import io.kvstream.event.EventSequencer;
 import io.kvstream.storage.EventLog;
 

@@ -13,8 +13,9 @@ import io.helidon.webclient.http1.Http1Client;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.testing.junit5.ServerTest;
 import io.helidon.webserver.testing.junit5.SetUpServer;
-import io.kvstream.Kvstream;
-import io.kvstream.Settings;
+import io.kvstream.auth.Authenticator;
+import io.kvstream.role.RunningRole;
+import io.kvstream.config.Settings;
 import io.kvstream.testing.TestServices;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -27,7 +28,7 @@ import static org.hamcrest.Matchers.startsWith;
 @ServerTest
 class AuthTest {
     private static final String SECRET = "test-secret-that-is-long-enough-for-hs256";
-    private static Kvstream app;
+    private static RunningRole app;
     private final Http1Client client;
 
     AuthTest(Http1Client client) {
@@ -38,8 +39,8 @@ class AuthTest {
     static void server(WebServerConfig.Builder server) {
         Settings settings = TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("auth"),
                                                   TestServices.uniqueName("auth"))
-                .withAuth(new Settings.Auth(SECRET, "kvstream-tests", "kvstream", Duration.ofSeconds(5), false));
-        app = Kvstream.start(settings);
+                .toBuilder().auth(new Settings.Auth(SECRET, "kvstream-tests", "kvstream", Duration.ofSeconds(5), false)).build();
+        app = RunningRole.start(settings);
         app.configure(server);
     }
 

@@ -13,7 +13,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 
-import io.kvstream.Settings;
+import io.kvstream.config.Settings;
 import io.kvstream.testing.StoredContent;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
@@ -44,7 +44,7 @@ class BadInputTest {
     static void start() {
         Settings base = TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("bad"),
                                               TestServices.uniqueName("bad"));
-        settings = base.withLimits(MAX_VALUE_BYTES, base.eventRetention());
+        settings = base.toBuilder().maxValueBytes(MAX_VALUE_BYTES).build();
         node = TestNode.start(settings);
     }
 
@@ -69,7 +69,7 @@ class BadInputTest {
         StoredContent stored = StoredContent.read(settings.db());
         assertThat(stored.revision(), is(0L));
         assertThat(stored.values().isEmpty(), is(true));
-        assertThat(node.app().replica().size(), is(0));
+        assertThat(node.contents().size(), is(0));
         // ... and the server still serves.
         assertThat(send(request("PUT", "/values/still-serving", Map.of(), "ok".getBytes(StandardCharsets.UTF_8))),
                    is(200));

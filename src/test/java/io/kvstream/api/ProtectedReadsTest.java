@@ -11,7 +11,8 @@ import java.util.concurrent.CompletionException;
 
 import com.auth0.jwt.JWT;
 import com.auth0.jwt.algorithms.Algorithm;
-import io.kvstream.Settings;
+import io.kvstream.auth.Authenticator;
+import io.kvstream.config.Settings;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
 import io.kvstream.testing.WsClient;
@@ -34,7 +35,7 @@ class ProtectedReadsTest {
     static void start() {
         node = TestNode.start(TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("reads"),
                                                     TestServices.uniqueName("reads"))
-                                      .withAuth(new Settings.Auth(SECRET, "", "", Duration.ofSeconds(5), true)));
+                                      .toBuilder().auth(new Settings.Auth(SECRET, "", "", Duration.ofSeconds(5), true)).build());
     }
 
     @AfterAll

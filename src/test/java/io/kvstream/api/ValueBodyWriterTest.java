@@ -2,7 +2,7 @@ package io.kvstream.api;
 
 import java.nio.charset.StandardCharsets;
 
-import io.kvstream.Json;
+import io.kvstream.wire.Json;
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;

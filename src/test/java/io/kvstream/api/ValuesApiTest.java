@@ -19,8 +19,9 @@ import io.helidon.webclient.http1.Http1Client;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.testing.junit5.ServerTest;
 import io.helidon.webserver.testing.junit5.SetUpServer;
-import io.kvstream.Kvstream;
-import io.kvstream.Settings;
+import io.kvstream.role.RunningRole;
+import io.kvstream.config.Settings;
+import io.kvstream.testing.HttpProbe;
 import io.kvstream.testing.TestServices;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -34,7 +35,7 @@ import static org.hamcrest.Matchers.startsWith;
 /** Every row of the API table, through real HTTP against real PostgreSQL and AMQP. */
 @ServerTest
 class ValuesApiTest {
-    private static Kvstream app;
+    private static RunningRole app;
     private final Http1Client client;
 
     private final int port;
@@ -44,9 +45,13 @@ class ValuesApiTest {
         this.port = server.port();
     }
 
+    private HttpProbe probe() {
+        return new HttpProbe(port);
+    }
+
     @SetUpServer
     static void server(WebServerConfig.Builder server) {
-        app = Kvstream.start(TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("api"),
+        app = RunningRole.start(TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("api"),
                                                    TestServices.uniqueName("api")));
         app.configure(server);
     }
@@ -60,7 +65,7 @@ class ValuesApiTest {
     void putAnswersSeedShapeWithRevisionAndEtag() {
         ClientResponseTyped<String> put = client.put("/values/putkey").submit("myvalue", String.class);
         assertThat(put.status(), is(Status.OK_200));
-        long revision = app.replica().get("putkey").modRevision();
+        long revision = probe().value("putkey").orElseThrow().modRevision();
         assertThat(put.entity(), is("{\"key\":\"putkey\",\"value\":\"myvalue\",\"message\":\"OK\",\"revision\":" + revision + "}"));
         assertThat(put.headers().first(HeaderNames.ETAG).orElseThrow(), is("\"" + revision + "\""));
         assertThat(put.headers().first(HeaderNames.CONTENT_TYPE).orElseThrow(), startsWith("application/json"));
@@ -103,14 +108,14 @@ class ValuesApiTest {
         client.put("/values/delkey").submit("v", String.class);
         ClientResponseTyped<String> first = client.delete("/values/delkey").request(String.class);
         assertThat(first.status(), is(Status.OK_200));
-        long revision = app.replica().revision();
+        long revision = probe().revision();
         assertThat(first.entity(), is("{\"key\":\"delkey\",\"message\":\"1\",\"revision\":" + revision + "}"));
         assertThat(client.get("/values/delkey").request(String.class).status(), is(Status.NOT_FOUND_404));
 
         ClientResponseTyped<String> second = client.delete("/values/delkey").request(String.class);
         assertThat(second.status(), is(Status.OK_200));
         assertThat(second.entity(), is("{\"key\":\"delkey\",\"message\":\"0\"}"));
-        assertThat(app.replica().revision(), is(revision));
+        assertThat(probe().revision(), is(revision));
     }
 
     @Test
@@ -121,8 +126,8 @@ class ValuesApiTest {
         assertThat(put.status(), is(Status.ACCEPTED_202));
         assertThat(put.entity(), matchesPattern(
                 "\\{\"key\":\"asynckey\",\"message\":\"Accepted\",\"command\":\"[0-9a-f]{16}-[0-9a-f]+\"}"));
-        org.awaitility.Awaitility.await().until(() -> app.replica().get("asynckey") != null);
-        assertThat(app.replica().get("asynckey").value(), is("later"));
+        org.awaitility.Awaitility.await().until(() -> probe().value("asynckey").isPresent());
+        assertThat(probe().value("asynckey").orElseThrow().value(), is("later"));
     }
 
     @Test
@@ -203,11 +208,11 @@ class ValuesApiTest {
         }
         ClientResponseTyped<String> page1 = client.get("/values").queryParam("prefix", "list-")
                 .queryParam("limit", "2").request(String.class);
-        long revision = app.replica().revision();
+        long revision = probe().revision();
         assertThat(page1.status(), is(Status.OK_200));
-        long revA = app.replica().get("list-a").modRevision();
-        long revB = app.replica().get("list-b").modRevision();
-        long revC = app.replica().get("list-c").modRevision();
+        long revA = probe().value("list-a").orElseThrow().modRevision();
+        long revB = probe().value("list-b").orElseThrow().modRevision();
+        long revC = probe().value("list-c").orElseThrow().modRevision();
         assertThat(page1.entity(), is("{\"revision\":" + revision + ",\"values\":["
                                       + "{\"key\":\"list-a\",\"value\":\"v-list-a\",\"revision\":" + revA + "},"
                                       + "{\"key\":\"list-b\",\"value\":\"v-list-b\",\"revision\":" + revB + "}],"
@@ -235,7 +240,7 @@ class ValuesApiTest {
                     HttpResponse.BodyHandlers.ofString());
             assertThat(put.statusCode(), is(200));
         }
-        assertThat(app.replica().get("café au lait").value(), is("☕"));
+        assertThat(probe().value("café au lait").orElseThrow().value(), is("☕"));
     }
 
     private static Status get(Future<Status> f) {

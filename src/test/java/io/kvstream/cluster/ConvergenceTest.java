@@ -13,13 +13,14 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.GetResponse;
-import io.kvstream.Json;
-import io.kvstream.Settings;
-import io.kvstream.command.Command;
-import io.kvstream.command.CommandBus;
-import io.kvstream.command.CommandOutcome;
-import io.kvstream.event.DomainEvent;
-import io.kvstream.replica.Replica;
+import io.kvstream.domain.Entry;
+import io.kvstream.wire.Json;
+import io.kvstream.config.Settings;
+import io.kvstream.domain.Command;
+import io.kvstream.wire.CommandCodec;
+import io.kvstream.wire.Names;
+import io.kvstream.domain.CommandOutcome;
+import io.kvstream.domain.DomainEvent;
 import io.kvstream.testing.LoadClient;
 import io.kvstream.testing.StoredContent;
 import io.kvstream.testing.TestNode;
@@ -57,12 +58,11 @@ class ConvergenceTest {
             assertThat(stored.revision(), is(16_000L));
             assertThat(stored.eventRevisions(), is(LongStream.rangeClosed(1, 16_000).boxed().toList()));
             for (TestNode api : List.of(api1, api2)) {
-                Replica replica = api.app().replica();
-                await().until(() -> replica.revision() == stored.revision());
-                assertThat(StoredContent.of(replica), is(stored.values()));
+                await().until(() -> api.revision() == stored.revision());
+                assertThat(api.contents(), is(stored.values()));
             }
             load.acknowledgedWrites().forEach((key, ack) -> {
-                assertThat(stored.values().get(key), is(new Replica.Entry(ack.value(), ack.revision())));
+                assertThat(stored.values().get(key), is(new Entry(ack.value(), ack.revision())));
             });
         }
     }
@@ -81,8 +81,8 @@ class ConvergenceTest {
             StoredContent stored = StoredContent.read(TestServices.db().withSchema(schema));
             assertThat(stored.revision(), is(3_200L));
             assertThat(stored.eventRevisions(), is(LongStream.rangeClosed(1, 3_200).boxed().toList()));
-            await().until(() -> api.app().replica().revision() == 3_200L);
-            assertThat(StoredContent.of(api.app().replica()), is(stored.values()));
+            await().until(() -> api.revision() == 3_200L);
+            assertThat(api.contents(), is(stored.values()));
         }
     }
 
@@ -97,16 +97,16 @@ class ConvergenceTest {
         try (Connection connection = connect(settings);
              Channel channel = connection.createChannel();
              TestNode worker = TestNode.start(settings);
-             TestNode api = TestNode.start(settings.withRole(Settings.Role.API));
+             TestNode api = TestNode.start(settings.toBuilder().role(Settings.Role.API).build());
              LoadClient load = new LoadClient()) {
-            String batchTap = tap(channel, settings.amqp().eventBatchesExchange());
-            String publicTap = tap(channel, settings.amqp().eventsExchange());
+            String batchTap = tap(channel, new Names(settings.amqp().namePrefix()).eventBatchesExchange());
+            String publicTap = tap(channel, new Names(settings.amqp().namePrefix()).eventsExchange());
             load.run(16, 100, 10, writer -> api.uri("/"));
 
             assertThat(load.failed(), is(0L));
             StoredContent stored = StoredContent.read(settings.db());
-            await().until(() -> api.app().replica().revision() == 1_600L);
-            assertThat(StoredContent.of(api.app().replica()), is(stored.values()));
+            await().until(() -> api.revision() == 1_600L);
+            assertThat(api.contents(), is(stored.values()));
             List<Long> batched = new ArrayList<>();
             int batchMessages = 0;
             for (GetResponse message; (message = channel.basicGet(batchTap, true)) != null; batchMessages++) {
@@ -131,17 +131,17 @@ class ConvergenceTest {
     void publicEventsCanBeTurnedOff() throws Exception {
         String schema = TestServices.uniqueName("nopublic");
         Settings settings = TestServices.settings(Settings.Role.ALL, schema, TestServices.uniqueName("nopublic"));
-        settings = settings.withAmqp(settings.amqp().withPublicEvents(false));
+        settings = settings.toBuilder().amqp(new Settings.Amqp(settings.amqp().uri(), settings.amqp().namePrefix(), false)).build();
         try (Connection connection = connect(settings);
              Channel channel = connection.createChannel();
              TestNode node = TestNode.start(settings);
              LoadClient load = new LoadClient()) {
-            String publicTap = tap(channel, settings.amqp().eventsExchange());
+            String publicTap = tap(channel, new Names(settings.amqp().namePrefix()).eventsExchange());
             load.run(4, 25, 10, writer -> node.uri("/"));
 
             assertThat(load.failed(), is(0L));
-            await().until(() -> node.app().replica().revision() == 100L);
-            assertThat(StoredContent.of(node.app().replica()), is(StoredContent.read(settings.db()).values()));
+            await().until(() -> node.revision() == 100L);
+            assertThat(node.contents(), is(StoredContent.read(settings.db()).values()));
             assertThat(channel.basicGet(publicTap, true), is(nullValue()));
         }
     }
@@ -165,12 +165,12 @@ class ConvergenceTest {
             wire.publish(props, Json.write(command));
             CommandOutcome second = wire.nextOutcome();
 
-            assertThat(first, is(new CommandOutcome("fixed-command-id", CommandOutcome.APPLIED, 1)));
+            assertThat(first, is(new CommandOutcome("fixed-command-id", CommandOutcome.Status.APPLIED, 1)));
             assertThat(second, is(first));
             StoredContent stored = StoredContent.read(wire.settings.db());
             assertThat(stored.revision(), is(1L));
             assertThat(stored.eventRevisions(), is(List.of(1L)));
-            assertThat(stored.values(), is(Map.of("dup", new Replica.Entry("once", 1))));
+            assertThat(stored.values(), is(Map.of("dup", new Entry("once", 1))));
         }
     }
 
@@ -184,9 +184,9 @@ class ConvergenceTest {
             }
 
             // The worker takes commands in order, so a reply for the applied one would come first.
-            assertThat(wire.nextOutcome(), is(new CommandOutcome("refused-id", CommandOutcome.PRECONDITION_FAILED, 1)));
-            await().until(() -> wire.node.app().replica().revision() == 1L);
-            assertThat(wire.node.app().replica().get("once"), is(new Replica.Entry("v", 1)));
+            assertThat(wire.nextOutcome(), is(new CommandOutcome("refused-id", CommandOutcome.Status.PRECONDITION_FAILED, 1)));
+            await().until(() -> wire.node.revision() == 1L);
+            assertThat(wire.node.value("once").orElseThrow(), is(new Entry("v", 1)));
             assertThat(wire.channel.messageCount(wire.replies), is(0L));
         }
     }
@@ -203,12 +203,12 @@ class ConvergenceTest {
                           + "]";
             wire.publish(wire.unlessApplied().build(), body.getBytes(StandardCharsets.UTF_8));
 
-            assertThat(wire.nextOutcome(), is(new CommandOutcome("c2", CommandOutcome.PRECONDITION_FAILED, 1)));
-            await().until(() -> wire.node.app().replica().revision() == 3L);
+            assertThat(wire.nextOutcome(), is(new CommandOutcome("c2", CommandOutcome.Status.PRECONDITION_FAILED, 1)));
+            await().until(() -> wire.node.revision() == 3L);
             StoredContent stored = StoredContent.read(wire.settings.db());
-            assertThat(stored.values(), is(Map.of("b", new Replica.Entry("3", 3))));
+            assertThat(stored.values(), is(Map.of("b", new Entry("3", 3))));
             assertThat(stored.eventRevisions(), is(List.of(1L, 2L, 3L)));
-            assertThat(StoredContent.of(wire.node.app().replica()), is(stored.values()));
+            assertThat(wire.node.contents(), is(stored.values()));
             assertThat(wire.channel.messageCount(wire.replies), is(0L));
         }
     }
@@ -236,11 +236,11 @@ class ConvergenceTest {
         /** Properties as the API sets them on synchronous commands: reply only when nothing was applied. */
         AMQP.BasicProperties.Builder unlessApplied() {
             return new AMQP.BasicProperties.Builder().replyTo(replies)
-                    .headers(Map.of(CommandBus.REPLY_HEADER, CommandBus.REPLY_UNLESS_APPLIED));
+                    .headers(Map.of(CommandCodec.REPLY_HEADER, CommandCodec.REPLY_UNLESS_APPLIED));
         }
 
         void publish(AMQP.BasicProperties props, byte[] body) throws IOException {
-            channel.basicPublish("", settings.amqp().commandQueue(), props, body);
+            channel.basicPublish("", new Names(settings.amqp().namePrefix()).commandQueue(), props, body);
         }
 
         CommandOutcome nextOutcome() {

@@ -11,7 +11,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import io.kvstream.Settings;
+import io.kvstream.config.Settings;
 import io.kvstream.embedded.EmbeddedPostgres;
 import io.kvstream.testing.LoadClient;
 import io.kvstream.testing.StoredEvents;
@@ -59,7 +59,7 @@ class FaultsIT {
             loop.close();
 
             assertThat(load.statuses().keySet(), everyItem(oneOf(200, 504)));
-            StoredEvents.assertConsistent(settings.db().withSchema(schema), load, List.of(api.app().replica()));
+            StoredEvents.assertConsistent(settings.db().withSchema(schema), load, List.of(api));
         } finally {
             worker.destroy();
             worker.waitFor(30, TimeUnit.SECONDS);
@@ -92,7 +92,7 @@ class FaultsIT {
 
             assertThat(load.statuses().keySet(), everyItem(oneOf(200, 503, 504)));
             StoredEvents.assertConsistent(TestServices.db().withSchema(schema), load,
-                                          List.of(api1.app().replica(), api2.app().replica()));
+                                          List.of(api1, api2));
         }
     }
 
@@ -103,7 +103,7 @@ class FaultsIT {
         EmbeddedPostgres postgres = EmbeddedPostgres.start(dataDir, port);
         String prefix = TestServices.uniqueName("pg");
         Settings base = TestServices.settings(Settings.Role.ALL, "kvstream", prefix);
-        Settings settings = base.withDb(base.db().withUrl(postgres.jdbcUrl(), postgres.username(), postgres.password()));
+        Settings settings = base.toBuilder().db(base.db().withUrl(postgres.jdbcUrl(), postgres.username(), postgres.password())).build();
         AtomicBoolean writing = new AtomicBoolean(true);
         try (TestNode node = TestNode.start(settings); LoadClient load = new LoadClient()) {
             ExecutorService loop = load.start(WRITERS, 20, writing::get, w -> node.uri("/"));
@@ -118,7 +118,7 @@ class FaultsIT {
             loop.close();
 
             assertThat(load.statuses().keySet(), everyItem(oneOf(200, 503, 504)));
-            StoredEvents.assertConsistent(settings.db().withSchema("kvstream"), load, List.of(node.app().replica()));
+            StoredEvents.assertConsistent(settings.db().withSchema("kvstream"), load, List.of(node));
         } finally {
             postgres.close();
         }
@@ -141,9 +141,9 @@ class FaultsIT {
                 loop.close();
 
                 assertThat(load.statuses(), is(Map.of(200, load.acknowledged())));
-                assertThat(late.app().replica().revision(), greaterThan(0L));
+                assertThat(late.revision(), greaterThan(0L));
                 StoredEvents.assertConsistent(TestServices.db().withSchema(schema), load,
-                                              List.of(early.app().replica(), late.app().replica()));
+                                              List.of(early, late));
             }
         }
     }
@@ -157,7 +157,7 @@ class FaultsIT {
         String schema = TestServices.uniqueName("wskill");
         String prefix = TestServices.uniqueName("wskill");
         Settings settings = TestServices.settings(Settings.Role.ALL, schema, prefix)
-                .withWs(new Settings.Ws(1024, Duration.ofMillis(300), ""));
+                .toBuilder().ws(new Settings.Ws(1024, Duration.ofMillis(300), "")).build();
         int port = freePort();
         try (TestNode survivor = TestNode.start(settings)) {
             Process doomed = startProcess(settings, "websocket", port, Map.of("KVSTREAM_WS_HEARTBEAT", "300ms"));

@@ -7,8 +7,8 @@ import java.time.Instant;
 
 import com.auth0.jwt.JWT;
 import com.auth0.jwt.algorithms.Algorithm;
-import io.kvstream.Settings;
-import io.kvstream.api.Authenticator;
+import io.kvstream.config.Settings;
+import io.kvstream.auth.Authenticator;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
 import io.kvstream.ws.KvHttp;
@@ -71,8 +71,8 @@ class LandingPageBrowserTest {
     @Test
     void protectedPageStreamsWithTheTokenItWasOpenedWith() {
         String secret = "browser-test-secret-long-enough-for-hs256";
-        try (TestNode guarded = TestNode.start(settings.withAuth(
-                new Settings.Auth(secret, "", "", Duration.ofSeconds(5), true)))) {
+        try (TestNode guarded = TestNode.start(settings.toBuilder().auth(
+                new Settings.Auth(secret, "", "", Duration.ofSeconds(5), true)).build())) {
             String token = JWT.create().withClaim("scope", Authenticator.READ)
                     .withExpiresAt(Instant.now().plusSeconds(300)).sign(Algorithm.HMAC256(secret));
             browser.driver.get(guarded.uri("/?access_token=" + token).toString());
@@ -87,7 +87,7 @@ class LandingPageBrowserTest {
     @Test
     void putAndDeleteAppearWithoutReload() {
         KvHttp.put(writer.port(), "existing", "rendered by the server");
-        await().atMost(WAIT).until(() -> pageNode.app().replica().get("existing") != null);
+        await().atMost(WAIT).until(() -> pageNode.value("existing").isPresent());
         openPage();
         assertThat(browser.valueCell("existing").getText(), is("rendered by the server"));
 
@@ -110,7 +110,7 @@ class LandingPageBrowserTest {
     @Test
     void markupInValuesIsShownAsText() {
         KvHttp.put(writer.port(), "xss-rendered", XSS);
-        await().atMost(WAIT).until(() -> pageNode.app().replica().get("xss-rendered") != null);
+        await().atMost(WAIT).until(() -> pageNode.value("xss-rendered").isPresent());
         openPage();
 
         KvHttp.put(writer.port(), "xss-live", XSS);
@@ -135,7 +135,7 @@ class LandingPageBrowserTest {
     @Test
     void reconnectsAfterServerRestartAndCatchesUp() {
         KvHttp.put(writer.port(), "before", "1");
-        await().atMost(WAIT).until(() -> pageNode.app().replica().get("before") != null);
+        await().atMost(WAIT).until(() -> pageNode.value("before").isPresent());
         openPage();
         int port = pageNode.port();
 
@@ -167,7 +167,7 @@ class LandingPageBrowserTest {
         KvHttp.put(writer.port(), "xss", XSS);
         KvHttp.put(writer.port(), "temp", "to be deleted");
         long last = KvHttp.put(writer.port(), "notes", "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(5));
-        await().atMost(WAIT).until(() -> pageNode.app().replica().revision() >= last);
+        await().atMost(WAIT).until(() -> pageNode.revision() >= last);
         openPage();
 
         KvHttp.put(writer.port(), "greeting", "Hello again, world!");

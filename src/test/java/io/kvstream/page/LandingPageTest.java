@@ -7,8 +7,11 @@ import java.net.http.HttpResponse;
 import java.util.List;
 
 import io.helidon.webserver.WebServer;
-import io.kvstream.Settings;
-import io.kvstream.api.Authenticator;
+import io.kvstream.config.Settings;
+import io.kvstream.auth.Authenticator;
+import io.kvstream.replica.Replica;
+import io.kvstream.storage.Database;
+import io.kvstream.storage.SnapshotReader;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
 import io.kvstream.ws.KvHttp;
@@ -26,13 +29,15 @@ import static org.hamcrest.Matchers.startsWith;
 class LandingPageTest {
     private static final HttpClient HTTP = HttpClient.newHttpClient();
     private static final String XSS = "<img src=x onerror=alert(1)>";
+    private static Settings settings;
     private static TestNode node;
     private static long lastRevision;
 
     @BeforeAll
     static void start() {
-        node = TestNode.start(TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("page"),
-                                                    TestServices.uniqueName("page")));
+        settings = TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("page"),
+                                         TestServices.uniqueName("page"));
+        node = TestNode.start(settings);
         KvHttp.put(node.port(), "alpha", "first value");
         KvHttp.put(node.port(), "xss", XSS);
         lastRevision = KvHttp.put(node.port(), "long", "y".repeat(300));
@@ -105,22 +110,30 @@ class LandingPageTest {
 
     @Test
     void pageSaysSoWhenItShowsOnlyTheFirstKeys() {
-        WebServer server = WebServer.builder()
-                .host("127.0.0.1")
-                .port(0)
-                .routing(routing -> routing.register(new LandingPage(node.app().replica(), new Authenticator(node.app().settings().auth()), 2)))
-                .build()
-                .start();
-        try {
-            String html = KvHttp.get(URI.create("http://127.0.0.1:" + server.port() + "/")).body();
-            assertThat(html, containsString("first 2 of 3 keys"));
-            assertThat(html, containsString("Showing the first 2 keys in key order; 3 keys are stored."));
-            assertThat(html, containsString("data-truncated=\"true\""));
-            assertThat(html, containsString("data-key=\"alpha\""));
-            assertThat(html, containsString("data-key=\"long\""));
-            assertThat(html, not(containsString("data-key=\"xss\"")));
-        } finally {
-            server.stop();
+        try (Database database = Database.open(settings.db(), "page-test")) {
+            Replica replica = new Replica(new SnapshotReader(database));
+            replica.load();
+            WebServer server = WebServer.builder()
+                    .host("127.0.0.1")
+                    .port(0)
+                    .routing(routing -> routing.register(new LandingPage(replica, new Authenticator(settings.auth()), 2)))
+                    .build()
+                    .start();
+            try {
+                assertFirstTwoOfThreeKeys(server);
+            } finally {
+                server.stop();
+            }
         }
+    }
+
+    private static void assertFirstTwoOfThreeKeys(WebServer server) {
+        String html = KvHttp.get(URI.create("http://127.0.0.1:" + server.port() + "/")).body();
+        assertThat(html, containsString("first 2 of 3 keys"));
+        assertThat(html, containsString("Showing the first 2 keys in key order; 3 keys are stored."));
+        assertThat(html, containsString("data-truncated=\"true\""));
+        assertThat(html, containsString("data-key=\"alpha\""));
+        assertThat(html, containsString("data-key=\"long\""));
+        assertThat(html, not(containsString("data-key=\"xss\"")));
     }
 }

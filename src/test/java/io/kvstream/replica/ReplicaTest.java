@@ -3,7 +3,8 @@ package io.kvstream.replica;
 import java.util.List;
 import java.util.Map;
 
-import io.kvstream.event.DomainEvent;
+import io.kvstream.domain.Entry;
+import io.kvstream.domain.DomainEvent;
 import org.junit.jupiter.api.Test;
 
 import static org.hamcrest.MatcherAssert.assertThat;
@@ -19,10 +20,10 @@ class ReplicaTest {
     void newValueForAnExistingKeyIsSeenByPointReadsAndListings() {
         apply(put("b", "1", 1), put("a", "2", 2), put("b", "3", 3));
 
-        assertThat(replica.get("b"), is(new Replica.Entry("3", 3)));
+        assertThat(replica.get("b"), is(new Entry("3", 3)));
         assertThat(replica.size(), is(2));
-        assertThat(page("", null, 10), is(List.of(Map.entry("a", new Replica.Entry("2", 2)),
-                                                  Map.entry("b", new Replica.Entry("3", 3)))));
+        assertThat(page("", null, 10), is(List.of(Map.entry("a", new Entry("2", 2)),
+                                                  Map.entry("b", new Entry("3", 3)))));
         assertThat(replica.revision(), is(3L));
     }
 
@@ -32,13 +33,13 @@ class ReplicaTest {
 
         assertThat(replica.get("a"), is(nullValue()));
         assertThat(replica.size(), is(1));
-        assertThat(page("", null, 10), is(List.of(Map.entry("b", new Replica.Entry("2", 2)))));
+        assertThat(page("", null, 10), is(List.of(Map.entry("b", new Entry("2", 2)))));
 
         apply(put("a", "4", 4));
-        assertThat(replica.get("a"), is(new Replica.Entry("4", 4)));
+        assertThat(replica.get("a"), is(new Entry("4", 4)));
         assertThat(replica.size(), is(2));
-        assertThat(page("", null, 10), is(List.of(Map.entry("a", new Replica.Entry("4", 4)),
-                                                  Map.entry("b", new Replica.Entry("2", 2)))));
+        assertThat(page("", null, 10), is(List.of(Map.entry("a", new Entry("4", 4)),
+                                                  Map.entry("b", new Entry("2", 2)))));
     }
 
     @Test
@@ -55,7 +56,7 @@ class ReplicaTest {
 
         Replica.Page first = replica.list("k", null, 2);
         assertThat(first.values().stream().map(Map.Entry::getKey).toList(), is(List.of("k1", "k2")));
-        assertThat(first.values().getFirst().getValue(), is(new Replica.Entry("a2", 5)));
+        assertThat(first.values().getFirst().getValue(), is(new Entry("a2", 5)));
         assertThat(first.next(), is("k2"));
         Replica.Page second = replica.list("k", first.next(), 2);
         assertThat(second.values().stream().map(Map.Entry::getKey).toList(), is(List.of("k3")));
@@ -63,7 +64,7 @@ class ReplicaTest {
         assertThat(second.revision(), is(5L));
     }
 
-    private List<Map.Entry<String, Replica.Entry>> page(String prefix, String after, int limit) {
+    private List<Map.Entry<String, Entry>> page(String prefix, String after, int limit) {
         return replica.list(prefix, after, limit).values();
     }
 

@@ -10,11 +10,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-import io.kvstream.Settings;
-import io.kvstream.replica.Replica;
+import io.kvstream.config.Settings;
+import io.kvstream.domain.Entry;
 
 /** What PostgreSQL holds for one test schema, read with plain JDBC to compare replicas against it. */
-public record StoredContent(long revision, Map<String, Replica.Entry> values, List<Long> eventRevisions) {
+public record StoredContent(long revision, Map<String, Entry> values, List<Long> eventRevisions) {
 
     public static StoredContent read(Settings.Db db) {
         try (Connection c = DriverManager.getConnection(db.url(), db.username(), db.password());
@@ -25,10 +25,10 @@ public record StoredContent(long revision, Map<String, Replica.Entry> values, Li
                 rs.next();
                 revision = rs.getLong(1);
             }
-            Map<String, Replica.Entry> values = new TreeMap<>();
+            Map<String, Entry> values = new TreeMap<>();
             try (ResultSet rs = s.executeQuery("SELECT key, value, mod_revision FROM kv_values")) {
                 while (rs.next()) {
-                    values.put(rs.getString(1), new Replica.Entry(rs.getString(2), rs.getLong(3)));
+                    values.put(rs.getString(1), new Entry(rs.getString(2), rs.getLong(3)));
                 }
             }
             List<Long> events = new ArrayList<>();
@@ -40,20 +40,6 @@ public record StoredContent(long revision, Map<String, Replica.Entry> values, Li
             return new StoredContent(revision, values, events);
         } catch (SQLException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    /** The replica's full content, in the same shape, for an exact comparison. */
-    public static Map<String, Replica.Entry> of(Replica replica) {
-        Map<String, Replica.Entry> values = new TreeMap<>();
-        String after = null;
-        while (true) {
-            Replica.Page page = replica.list("", after, 1000);
-            page.values().forEach(e -> values.put(e.getKey(), e.getValue()));
-            if (page.next() == null) {
-                return values;
-            }
-            after = page.next();
         }
     }
 }

@@ -11,8 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.LongStream;
 
-import io.kvstream.Settings;
-import io.kvstream.replica.Replica;
+import io.kvstream.config.Settings;
+import io.kvstream.domain.Entry;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.greaterThanOrEqualTo;
@@ -27,7 +27,7 @@ public final class StoredEvents {
      * No acknowledged write lost (its event is stored and the key was not rolled back), no command applied twice,
      * revisions gap-free from 1, and every given replica equal to the table.
      */
-    public static void assertConsistent(Settings.Db db, LoadClient load, List<Replica> replicas) {
+    public static void assertConsistent(Settings.Db db, LoadClient load, List<TestNode> replicas) {
         StoredContent stored = StoredContent.read(db);
         assertThat("gap-free revisions", stored.eventRevisions(),
                    is(LongStream.rangeClosed(1, stored.revision()).boxed().toList()));
@@ -56,13 +56,13 @@ public final class StoredEvents {
             assertThat("event of acknowledged write " + key + "@" + ack.revision(), event != null, is(true));
             assertThat(event[0], is(key));
             assertThat(event[1], is(ack.value()));
-            Replica.Entry now = stored.values().get(key);
+            Entry now = stored.values().get(key);
             assertThat("key " + key + " still present", now != null, is(true));
             assertThat(now.modRevision(), greaterThanOrEqualTo(ack.revision()));
         });
-        for (Replica replica : replicas) {
+        for (TestNode replica : replicas) {
             org.awaitility.Awaitility.await().until(() -> replica.revision() == stored.revision());
-            assertThat(StoredContent.of(replica), is(stored.values()));
+            assertThat(replica.contents(), is(stored.values()));
         }
     }
 }

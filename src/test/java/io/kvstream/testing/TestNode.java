@@ -1,18 +1,24 @@
 package io.kvstream.testing;
 
 import java.net.URI;
+import java.util.Map;
+import java.util.Optional;
 
 import io.helidon.webserver.WebServer;
-import io.kvstream.Kvstream;
-import io.kvstream.Settings;
+import io.kvstream.config.Settings;
+import io.kvstream.domain.Entry;
+import io.kvstream.role.RunningRole;
 
-/** One kvstream process inside the test JVM: the role's components plus a web server on a free port. */
+/**
+ * One kvstream process inside the test JVM: the role's parts plus a web server on a free port. What a test learns
+ * of its state, it learns over HTTP, as a client or an operator would.
+ */
 public final class TestNode implements AutoCloseable {
-    private final Kvstream app;
+    private final RunningRole role;
     private final WebServer server;
 
-    private TestNode(Kvstream app, WebServer server) {
-        this.app = app;
+    private TestNode(RunningRole role, WebServer server) {
+        this.role = role;
         this.server = server;
     }
 
@@ -22,18 +28,14 @@ public final class TestNode implements AutoCloseable {
 
     /** Starts on a given port (0 = any free one), e.g. to restart a node where its clients will look for it. */
     public static TestNode start(Settings settings, int port) {
-        Kvstream app = Kvstream.start(settings);
+        RunningRole role = RunningRole.start(settings);
         WebServer server = WebServer.builder()
                 .host("127.0.0.1")
                 .port(port)
-                .update(app::configure)
+                .update(role::configure)
                 .build()
                 .start();
-        return new TestNode(app, server);
-    }
-
-    public Kvstream app() {
-        return app;
+        return new TestNode(role, server);
     }
 
     public int port() {
@@ -44,10 +46,32 @@ public final class TestNode implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + port() + path);
     }
 
+    /** What this process serves, read over HTTP. */
+    public HttpProbe probe() {
+        return new HttpProbe(port());
+    }
+
+    public long revision() {
+        return probe().revision();
+    }
+
+    public Optional<Entry> value(String key) {
+        return probe().value(key);
+    }
+
+    public Map<String, Entry> contents() {
+        return probe().contents();
+    }
+
+    /** Closes the WebSocket sessions with 1001, as a process does first when it shuts down. */
+    public void stopStreams() {
+        role.stopStreams();
+    }
+
     @Override
     public void close() {
-        app.stopEvents();
+        role.stopStreams();
         server.stop();
-        app.close();
+        role.close();
     }
 }

@@ -8,7 +8,7 @@ import java.util.Locale;
 import java.util.UUID;
 
 import io.helidon.config.Config;
-import io.kvstream.Settings;
+import io.kvstream.config.Settings;
 import io.kvstream.embedded.EmbeddedBroker;
 import io.kvstream.embedded.EmbeddedPostgres;
 
@@ -26,15 +26,16 @@ public final class TestServices {
 
     public static synchronized Settings.Db db() {
         String url = System.getenv("KVSTREAM_TEST_DB_URL");
+        Settings.Db configured = defaults().db();
         if (url != null && !url.isBlank()) {
-            return new Settings.Db(url, env("KVSTREAM_TEST_DB_USERNAME", "postgres"),
-                                   env("KVSTREAM_TEST_DB_PASSWORD", ""), "", 8);
+            return configured.withUrl(url, env("KVSTREAM_TEST_DB_USERNAME", "postgres"),
+                                      env("KVSTREAM_TEST_DB_PASSWORD", ""));
         }
         if (embeddedPostgres == null) {
             embeddedPostgres = start(dir -> EmbeddedPostgres.start(dir, 0), "pg");
         }
-        return new Settings.Db(embeddedPostgres.jdbcUrl(), embeddedPostgres.username(),
-                               embeddedPostgres.password(), "", 8);
+        return configured.withUrl(embeddedPostgres.jdbcUrl(), embeddedPostgres.username(),
+                                  embeddedPostgres.password());
     }
 
     public static synchronized String amqpUri() {
@@ -56,10 +57,17 @@ public final class TestServices {
 
     /** Settings for one test: its own schema and names, everything else as application.yaml says. */
     public static Settings settings(Settings.Role role, String schema, String prefix) {
-        return Settings.from(Config.create())
-                .withRole(role)
-                .withDb(db().withSchema(schema))
-                .withAmqp(new Settings.Amqp(amqpUri(), prefix, true));
+        Settings defaults = defaults();
+        return defaults.toBuilder()
+                .role(role)
+                .db(db().withSchema(schema))
+                .amqp(new Settings.Amqp(amqpUri(), prefix, defaults.amqp().publicEvents()))
+                .build();
+    }
+
+    /** application.yaml as it ships. */
+    private static Settings defaults() {
+        return Settings.from(Config.create());
     }
 
     /**

@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.kvstream.Json;
+import io.kvstream.wire.Json;
 
 /**
  * A JDK {@link WebSocket} client that records what it receives. A "reading" client asks for the next message as

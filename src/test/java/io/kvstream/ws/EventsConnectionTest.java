@@ -14,11 +14,13 @@ import io.helidon.common.uri.UriQuery;
 import io.helidon.http.HttpPrologue;
 import io.helidon.http.Method;
 import io.helidon.websocket.WsSession;
-import io.kvstream.Settings;
-import io.kvstream.api.Authenticator;
-import io.kvstream.event.DomainEvent;
+import io.kvstream.config.Settings;
+import io.kvstream.auth.Authenticator;
+import io.kvstream.domain.DomainEvent;
+import io.kvstream.event.EventSequencer;
+import io.kvstream.storage.Database;
 import io.kvstream.storage.EventLog;
-import io.kvstream.testing.TestNode;
+import io.kvstream.wire.Broker;
 import io.kvstream.testing.TestServices;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -36,25 +38,30 @@ import static org.hamcrest.Matchers.is;
  */
 class EventsConnectionTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
-    private static TestNode node;
+    private static Settings settings;
+    private static Database database;
+    private static Broker broker;
 
     @BeforeAll
     static void start() {
-        node = TestNode.start(TestServices.settings(Settings.Role.WEBSOCKET, TestServices.uniqueName("wsconn"),
-                                                    TestServices.uniqueName("wsconn")));
+        settings = TestServices.settings(Settings.Role.WEBSOCKET, TestServices.uniqueName("wsconn"),
+                                         TestServices.uniqueName("wsconn"));
+        database = Database.open(settings.db(), "wsconn-test");
+        broker = Broker.connect(settings.amqp(), "wsconn-test", WAIT);
     }
 
     @AfterAll
     static void stop() {
-        node.close();
+        broker.close();
+        database.close();
     }
 
     @Test
     void overflowingClientGetsPolicyCloseWithReasonWhileOthersKeepReceiving() throws Exception {
+        EventSequencer sequencer = new EventSequencer(new EventLog(database));
         EventsEndpoint endpoint = new EventsEndpoint(new Settings.Ws(4, Duration.ofHours(1), ""),
-                                                     new EventLog(node.app().database()), node.app().sequencer(),
-                                                     node.app().broker(),
-                                                     new Authenticator(node.app().settings().auth()));
+                                                     new EventLog(database), sequencer, broker,
+                                                     new Authenticator(settings.auth()));
         try {
             CountDownLatch release = new CountDownLatch(1);
             FakeSession stuck = new FakeSession(release);

@@ -12,8 +12,11 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
-import io.kvstream.Json;
-import io.kvstream.Settings;
+import io.kvstream.wire.PresenceChannel;
+import io.kvstream.wire.Names;
+import io.kvstream.wire.Json;
+import io.kvstream.config.Settings;
+import io.kvstream.storage.Database;
 import io.kvstream.storage.EventLog;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
@@ -218,7 +221,7 @@ class EventsEndpointTest {
     @Test
     void slowClientIsDisconnectedWhileOthersGetEverything() {
         Settings.Ws smallQueue = new Settings.Ws(4, Duration.ofHours(1), "");
-        try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).withWs(smallQueue));
+        try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(smallQueue).build());
              WsClient normal = connectLive(node, "")) {
             String normalId = normal.openedIds().getFirst();
             WsClient slow = WsClient.connect(WsClient.events(node.port(), ""), false, Map.of());
@@ -246,18 +249,19 @@ class EventsEndpointTest {
 
     @Test
     void sinceOlderThanRetentionAsksForResync() {
-        Settings small = TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("wsret"),
-                                               TestServices.uniqueName("wsret"))
-                .withLimits(1024 * 1024, 5);
-        try (TestNode node = TestNode.start(small)) {
-            // The relay compacts each time the revision crosses a multiple of 1000.
-            try (var threads = java.util.concurrent.Executors.newFixedThreadPool(16, Thread.ofVirtual().factory())) {
-                IntStream.range(0, 1005).forEach(i -> threads.submit(() -> KvHttp.putAsync(node.port(), "r" + i, "v")));
+        Settings base = TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("wsret"),
+                                              TestServices.uniqueName("wsret"));
+        // Keep 5 revisions, compact every 10: the 15 writes below cross one compaction.
+        Settings small = base.toBuilder().events(new Settings.Events(5, 10)).build();
+        try (TestNode node = TestNode.start(small);
+             Database database = Database.open(small.db(), "wsret-test")) {
+            for (int i = 0; i < 15; i++) {
+                KvHttp.put(node.port(), "r" + i, "v");
             }
-            EventLog log = new EventLog(node.app().database());
-            await().atMost(Duration.ofSeconds(60)).until(() -> log.compactedRevision() > 1);
-            await().atMost(WAIT).until(() -> node.app().sequencer().revision() == log.committedRevision());
-            long current = node.app().sequencer().revision();
+            EventLog log = new EventLog(database);
+            await().atMost(WAIT).until(() -> log.compactedRevision() > 1);
+            long current = log.committedRevision();
+            await().atMost(WAIT).until(() -> node.revision() == current);
 
             try (WsClient client = WsClient.connect(WsClient.events(node.port(), "since=1"))) {
                 await().atMost(WAIT).until(client.closed::isDone);
@@ -295,7 +299,7 @@ class EventsEndpointTest {
     @Test
     void heartbeatPingsIdleClientsAndDropsOnesThatNeverAnswer() {
         Settings.Ws fastHeartbeat = new Settings.Ws(1024, Duration.ofMillis(200), "");
-        try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).withWs(fastHeartbeat));
+        try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(fastHeartbeat).build());
              WsClient client = connectLive(node, "")) {
             String clientId = client.openedIds().getFirst();
             WsClient silent = WsClient.connect(WsClient.events(node.port(), ""), false, Map.of());
@@ -320,28 +324,28 @@ class EventsEndpointTest {
     @Test
     void connectionsOfASilentProcessAreAnnouncedClosedOnce() throws Exception {
         Settings.Ws fastHeartbeat = new Settings.Ws(1024, Duration.ofMillis(200), "");
-        Settings settings = settings(Settings.Role.WEBSOCKET).withWs(fastHeartbeat);
+        Settings settings = settings(Settings.Role.WEBSOCKET).toBuilder().ws(fastHeartbeat).build();
         ConnectionFactory factory = new ConnectionFactory();
         factory.setUri(settings.amqp().uri());
         try (TestNode node = TestNode.start(settings);
              WsClient client = connectLive(node, "");
              Connection connection = factory.newConnection("dead-process");
              Channel channel = connection.createChannel()) {
-            String exchange = settings.amqp().presenceExchange();
-            AMQP.BasicProperties roster = new AMQP.BasicProperties.Builder().type(PresenceFeed.ROSTER_TYPE).build();
+            String exchange = new Names(settings.amqp().namePrefix()).presenceExchange();
+            AMQP.BasicProperties roster = new AMQP.BasicProperties.Builder().type(PresenceChannel.ROSTER_TYPE).build();
             channel.basicPublish(exchange, "", null, Json.write(Envelope.connectionOpened("gone-1")));
             channel.basicPublish(exchange, "", roster,
-                                 Json.write(new PresenceFeed.Roster("dead", List.of("gone-1", "gone-2"), 200, false)));
+                                 Json.write(new PresenceChannel.Roster("dead", List.of("gone-1", "gone-2"), 200, false)));
             channel.basicPublish(exchange, "", roster,
-                                 Json.write(new PresenceFeed.Roster("left", List.of("left-1"), 200, false)));
+                                 Json.write(new PresenceChannel.Roster("left", List.of("left-1"), 200, false)));
             // A process that died before its first roster: only its announcement says the connection was its.
             AMQP.BasicProperties ghost = new AMQP.BasicProperties.Builder()
-                    .headers(Map.of(PresenceFeed.PROCESS_HEADER, "ghost", PresenceFeed.EVERY_HEADER, 200L)).build();
+                    .headers(Map.of(PresenceChannel.PROCESS_HEADER, "ghost", PresenceChannel.EVERY_HEADER, 200L)).build();
             channel.basicPublish(exchange, "", ghost, Json.write(Envelope.connectionOpened("ghost-1")));
             // gone-2 closes normally before its process dies; left-1's process closes it and leaves.
             channel.basicPublish(exchange, "", null, Json.write(Envelope.connectionClosed("gone-2")));
             channel.basicPublish(exchange, "", null, Json.write(Envelope.connectionClosed("left-1")));
-            channel.basicPublish(exchange, "", roster, Json.write(new PresenceFeed.Roster("left", List.of(), 0, true)));
+            channel.basicPublish(exchange, "", roster, Json.write(new PresenceChannel.Roster("left", List.of(), 0, true)));
 
             await().atMost(WAIT).until(() -> client.ofType("connection_closed").containsAll(
                     List.of(closed("gone-1"), closed("ghost-1"))));
@@ -357,7 +361,7 @@ class EventsEndpointTest {
     @Test
     void originNotAllowedIsRefusedWith403() {
         Settings.Ws onlyAllowed = new Settings.Ws(1024, Duration.ofSeconds(20), "http://allowed.example, https://also.example");
-        try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).withWs(onlyAllowed))) {
+        try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(onlyAllowed).build())) {
             CompletionException refused = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class,
                     () -> WsClient.connect(WsClient.events(node.port(), ""), true, Map.of("Origin", "http://evil.example")));
             assertThat(refused.getCause(), instanceOf(WebSocketHandshakeException.class));
@@ -374,7 +378,7 @@ class EventsEndpointTest {
     void shutdownClosesClientsWithGoingAway() {
         TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET));
         try (WsClient client = connectLive(node, "")) {
-            node.app().close();
+            node.stopStreams();
             await().atMost(WAIT).until(client.closed::isDone);
             assertThat(client.closed.join(), is(1001));
             assertThat(client.closeReason, is("Server shutting down"));

@@ -9,7 +9,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 
-import io.kvstream.Json;
+import io.kvstream.wire.Json;
 
 /** Writes through a node's real HTTP API, as a user would. */
 public final class KvHttp {

@@ -1,4 +1,4 @@
-package io.kvstream;
+package io.kvstream.wire;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -16,21 +16,22 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.Recoverable;
 import com.rabbitmq.client.RecoveryListener;
+import io.kvstream.config.Settings;
 
 /**
- * One AMQP connection per process, shared by the command bus, the worker and the event subscriber
+ * One AMQP connection per process, shared by everything of the process that talks to the broker
  * (each uses its own channels). The client recovers the connection, channels, server-named queues,
  * bindings and consumers by itself after a broker outage; listeners hear about it so they can catch up.
  */
 public final class Broker implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Broker.class.getName());
 
-    private final Settings.Amqp settings;
+    private final Names names;
     private final Connection connection;
     private final CopyOnWriteArrayList<Runnable> recoveryListeners = new CopyOnWriteArrayList<>();
 
-    private Broker(Settings.Amqp settings, Connection connection) {
-        this.settings = settings;
+    private Broker(Names names, Connection connection) {
+        this.names = names;
         this.connection = connection;
         ((Recoverable) connection).addRecoveryListener(new RecoveryListener() {
             @Override
@@ -65,7 +66,7 @@ public final class Broker implements AutoCloseable {
         while (true) {
             try {
                 Connection connection = factory.newConnection(connectionName);
-                Broker broker = new Broker(settings, connection);
+                Broker broker = new Broker(new Names(settings.namePrefix()), connection);
                 broker.declareTopology();
                 return broker;
             } catch (IOException | TimeoutException e) {
@@ -79,11 +80,11 @@ public final class Broker implements AutoCloseable {
         }
     }
 
-    public Settings.Amqp settings() {
-        return settings;
+    public Names names() {
+        return names;
     }
 
-    public Channel openChannel() throws IOException {
+    Channel openChannel() throws IOException {
         return connection.createChannel();
     }
 
@@ -98,10 +99,10 @@ public final class Broker implements AutoCloseable {
 
     private void declareTopology() throws IOException, TimeoutException {
         try (Channel channel = connection.createChannel()) {
-            channel.queueDeclare(settings.commandQueue(), true, false, false, Map.of());
-            channel.exchangeDeclare(settings.eventsExchange(), BuiltinExchangeType.FANOUT, true);
-            channel.exchangeDeclare(settings.eventBatchesExchange(), BuiltinExchangeType.FANOUT, true);
-            channel.exchangeDeclare(settings.presenceExchange(), BuiltinExchangeType.FANOUT, true);
+            channel.queueDeclare(names.commandQueue(), true, false, false, Map.of());
+            channel.exchangeDeclare(names.eventsExchange(), BuiltinExchangeType.FANOUT, true);
+            channel.exchangeDeclare(names.eventBatchesExchange(), BuiltinExchangeType.FANOUT, true);
+            channel.exchangeDeclare(names.presenceExchange(), BuiltinExchangeType.FANOUT, true);
         }
     }
 
@@ -114,7 +115,7 @@ public final class Broker implements AutoCloseable {
         }
     }
 
-    static void sleepQuietly(Duration duration) {
+    private static void sleepQuietly(Duration duration) {
         try {
             Thread.sleep(duration);
         } catch (InterruptedException e) {

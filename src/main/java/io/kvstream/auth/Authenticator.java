@@ -1,4 +1,4 @@
-package io.kvstream.api;
+package io.kvstream.auth;
 
 import java.lang.System.Logger.Level;
 import java.util.Arrays;
@@ -16,10 +16,10 @@ import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
-import io.kvstream.Settings;
+import io.kvstream.config.Settings;
 
 /**
- * Bearer-token checks for writes (and reads when configured): an HS256 JWT signed with
+ * Bearer-token checks for writes (and reads when configured), shared by the API, the landing page and the stream: an HS256 JWT signed with
  * {@code kvstream.auth.jwt-secret}, unexpired and already valid ({@code exp}, {@code nbf}, with the configured
  * clock skew), with the configured issuer and audience. No token or a bad one is 401; a good token whose
  * {@code scope} claim lacks the needed scope ({@code kvstream:write} / {@code kvstream:read}) is 403. A token
@@ -51,15 +51,11 @@ public final class Authenticator {
         this.protectReads = auth.protectReads();
     }
 
-    public boolean enabled() {
-        return verifier != null;
-    }
-
-    void requireWrite(ServerRequest req, ServerResponse res) {
+    public void requireWrite(ServerRequest req, ServerResponse res) {
         require(req, res, WRITE);
     }
 
-    void requireRead(ServerRequest req, ServerResponse res) {
+    public void requireRead(ServerRequest req, ServerResponse res) {
         if (protectReads) {
             require(req, res, READ);
         }
@@ -91,7 +87,7 @@ public final class Authenticator {
         try {
             check(authorization.isPresent() ? authorization : accessToken.map(token -> "Bearer " + token), READ);
             return true;
-        } catch (ApiException e) {
+        } catch (AuthException e) {
             return false;
         }
     }
@@ -106,7 +102,7 @@ public final class Authenticator {
     private void checkOrChallenge(Optional<String> authorization, String scope, ServerResponse res) {
         try {
             check(authorization, scope);
-        } catch (ApiException e) {
+        } catch (AuthException e) {
             if (e.status() == Status.UNAUTHORIZED_401) {
                 res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"kvstream\", error=\"invalid_token\"");
             }
@@ -120,26 +116,26 @@ public final class Authenticator {
         }
         String header = authorization.orElse("").trim();
         if (header.isEmpty()) {
-            throw new ApiException(Status.UNAUTHORIZED_401, "unauthorized", "A bearer token is required");
+            throw new AuthException(Status.UNAUTHORIZED_401, "unauthorized", "A bearer token is required");
         }
         if (header.length() < 8 || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            throw new ApiException(Status.UNAUTHORIZED_401, "unauthorized", "Authorization must be 'Bearer <JWT>'");
+            throw new AuthException(Status.UNAUTHORIZED_401, "unauthorized", "Authorization must be 'Bearer <JWT>'");
         }
         DecodedJWT jwt;
         try {
             jwt = verifier.verify(header.substring(7).trim());
         } catch (TokenExpiredException e) {
-            throw new ApiException(Status.UNAUTHORIZED_401, "token_expired", "The token has expired");
+            throw new AuthException(Status.UNAUTHORIZED_401, "token_expired", "The token has expired");
         } catch (IncorrectClaimException e) {
-            throw new ApiException(Status.UNAUTHORIZED_401, "invalid_token",
+            throw new AuthException(Status.UNAUTHORIZED_401, "invalid_token",
                                    "The token's " + e.getClaimName() + " claim is not accepted");
         } catch (JWTVerificationException | IllegalArgumentException e) {
             LOG.log(Level.DEBUG, "Token rejected: " + e.getClass().getSimpleName());
-            throw new ApiException(Status.UNAUTHORIZED_401, "invalid_token", "The token is not valid");
+            throw new AuthException(Status.UNAUTHORIZED_401, "invalid_token", "The token is not valid");
         }
         String scopes = jwt.getClaim("scope").asString();
         if (scopes != null && Arrays.stream(scopes.split(" ")).noneMatch(scope::equals)) {
-            throw new ApiException(Status.FORBIDDEN_403, "forbidden", "The token lacks the scope " + scope);
+            throw new AuthException(Status.FORBIDDEN_403, "forbidden", "The token lacks the scope " + scope);
         }
     }
 }

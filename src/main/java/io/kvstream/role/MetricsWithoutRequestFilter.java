@@ -1,4 +1,4 @@
-package io.kvstream;
+package io.kvstream.role;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;

@@ -1,4 +1,4 @@
-package io.kvstream;
+package io.kvstream.wire;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,0 +1,246 @@
+package io.kvstream.config;
+
+import java.time.Duration;
+import java.util.Locale;
+
+import io.helidon.config.Config;
+import io.helidon.config.ConfigException;
+
+/**
+ * Everything kvstream reads from the {@code kvstream} config node, read once at start-up and passed through
+ * constructors so every dependency is visible where it is used. Every default is written in
+ * {@code application.yaml} and nowhere else: a key missing from the configuration is an error here, not a
+ * silent fallback. Only the settings that have no default (URLs, credentials, the JWT secret) may be absent.
+ */
+public record Settings(Role role,
+                       Mode mode,
+                       String dataDir,
+                       int maxValueBytes,
+                       Duration commandTimeout,
+                       Db db,
+                       Amqp amqp,
+                       int workerBatchSize,
+                       Events events,
+                       Ws ws,
+                       Auth auth) {
+
+    public enum Role {
+        API, WORKER, WEBSOCKET, ALL;
+
+        public boolean servesApi() {
+            return this == API || this == ALL;
+        }
+
+        public boolean runsWorker() {
+            return this == WORKER || this == ALL;
+        }
+
+        public boolean servesEvents() {
+            return this == WEBSOCKET || this == ALL;
+        }
+
+        public String configName() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        static Role parse(String text) {
+            try {
+                return valueOf(text.trim().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("kvstream.role must be api, worker, websocket or all, not '" + text + "'");
+            }
+        }
+    }
+
+    public enum Mode { DEV, PROD }
+
+    /** JDBC settings; {@code url} empty means "not configured" (dev mode may then embed a server). */
+    public record Db(String url, String username, String password, String schema, int poolSize) {
+        public boolean configured() {
+            return !url.isBlank();
+        }
+
+        public Db withUrl(String url, String username, String password) {
+            return new Db(url, username, password, schema, poolSize);
+        }
+
+        public Db withSchema(String schema) {
+            return new Db(url, username, password, schema, poolSize);
+        }
+    }
+
+    /**
+     * Broker settings; exchange and queue names all start with {@code namePrefix}. {@code publicEvents}: besides the
+     * batches kvstream's own processes read, publish every event as its own message on the documented events
+     * exchange, for consumers outside kvstream.
+     */
+    public record Amqp(String uri, String namePrefix, boolean publicEvents) {
+        public boolean configured() {
+            return !uri.isBlank();
+        }
+
+        public Amqp withUri(String uri) {
+            return new Amqp(uri, namePrefix, publicEvents);
+        }
+    }
+
+    /**
+     * The stored event log: {@code retention} revisions are kept (etcd-style compaction by revision count), and the
+     * relay compacts each time {@code compactionInterval} more revisions have been relayed.
+     */
+    public record Events(long retention, long compactionInterval) {
+    }
+
+    public record Ws(int queueSize, Duration heartbeat, String allowedOrigins) {
+    }
+
+    /** JWT settings; an empty secret means writes need no token. */
+    public record Auth(String jwtSecret, String issuer, String audience, Duration clockSkew, boolean protectReads) {
+        public boolean enabled() {
+            return !jwtSecret.isBlank();
+        }
+    }
+
+    /** Reads the {@code kvstream} node of {@code root}; a value that does not parse is an {@link IllegalArgumentException}. */
+    public static Settings from(Config root) {
+        Config kv = root.get("kvstream");
+        Config db = kv.get("db");
+        Config amqp = kv.get("amqp");
+        Config events = kv.get("events");
+        Config ws = kv.get("ws");
+        Config auth = kv.get("auth");
+        try {
+            return new Settings(
+                    Role.parse(kv.get("role").asString().get()),
+                    Mode.valueOf(kv.get("mode").asString().get().trim().toUpperCase(Locale.ROOT)),
+                    kv.get("data-dir").asString().get(),
+                    kv.get("max-value-bytes").asInt().get(),
+                    duration(kv.get("command-timeout")),
+                    new Db(unlessSet(db.get("url")),
+                           unlessSet(db.get("username")),
+                           unlessSet(db.get("password")),
+                           db.get("schema").asString().get(),
+                           db.get("pool-size").asInt().get()),
+                    new Amqp(unlessSet(amqp.get("uri")),
+                             amqp.get("name-prefix").asString().get(),
+                             amqp.get("public-events").asBoolean().get()),
+                    kv.get("worker.batch-size").asInt().get(),
+                    new Events(events.get("retention").asLong().get(),
+                               events.get("compaction-interval").asLong().get()),
+                    new Ws(ws.get("queue-size").asInt().get(),
+                           duration(ws.get("heartbeat")),
+                           ws.get("allowed-origins").asString().get()),
+                    new Auth(unlessSet(auth.get("jwt-secret")),
+                             auth.get("issuer").asString().get(),
+                             auth.get("audience").asString().get(),
+                             duration(auth.get("clock-skew")),
+                             auth.get("protect-reads").asBoolean().get()));
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException("Invalid configuration: " + e.getMessage(), e);
+        }
+    }
+
+    /** A setting with no default (a URL, a credential, the JWT secret): empty when not configured. */
+    private static String unlessSet(Config node) {
+        return node.asString().orElse("");
+    }
+
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** A copy with some settings changed: {@code settings.toBuilder().role(Role.API).build()}. */
+    public static final class Builder {
+        private Role role;
+        private Mode mode;
+        private String dataDir;
+        private int maxValueBytes;
+        private Duration commandTimeout;
+        private Db db;
+        private Amqp amqp;
+        private int workerBatchSize;
+        private Events events;
+        private Ws ws;
+        private Auth auth;
+
+        private Builder(Settings from) {
+            role = from.role;
+            mode = from.mode;
+            dataDir = from.dataDir;
+            maxValueBytes = from.maxValueBytes;
+            commandTimeout = from.commandTimeout;
+            db = from.db;
+            amqp = from.amqp;
+            workerBatchSize = from.workerBatchSize;
+            events = from.events;
+            ws = from.ws;
+            auth = from.auth;
+        }
+
+        public Builder role(Role role) {
+            this.role = role;
+            return this;
+        }
+
+        public Builder maxValueBytes(int maxValueBytes) {
+            this.maxValueBytes = maxValueBytes;
+            return this;
+        }
+
+        public Builder db(Db db) {
+            this.db = db;
+            return this;
+        }
+
+        public Builder amqp(Amqp amqp) {
+            this.amqp = amqp;
+            return this;
+        }
+
+        public Builder events(Events events) {
+            this.events = events;
+            return this;
+        }
+
+        public Builder ws(Ws ws) {
+            this.ws = ws;
+            return this;
+        }
+
+        public Builder auth(Auth auth) {
+            this.auth = auth;
+            return this;
+        }
+
+        public Settings build() {
+            return new Settings(role, mode, dataDir, maxValueBytes, commandTimeout, db, amqp, workerBatchSize,
+                                events, ws, auth);
+        }
+    }
+
+    /** Accepts ISO-8601 ({@code PT5S}) and the short forms operators type ({@code 5s}, {@code 500ms}, {@code 2m}). */
+    private static Duration duration(Config node) {
+        return parseDuration(node.asString().get().trim());
+    }
+
+    public static Duration parseDuration(String text) {
+        String t = text.toLowerCase(Locale.ROOT);
+        try {
+            if (t.startsWith("p")) {
+                return Duration.parse(text.toUpperCase(Locale.ROOT));
+            }
+            if (t.endsWith("ms")) {
+                return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
+            }
+            long amount = Long.parseLong(t.substring(0, t.length() - 1));
+            return switch (t.charAt(t.length() - 1)) {
+                case 's' -> Duration.ofSeconds(amount);
+                case 'm' -> Duration.ofMinutes(amount);
+                case 'h' -> Duration.ofHours(amount);
+                default -> Duration.ofMillis(Long.parseLong(t));
+            };
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("Not a duration: '" + text + "' (use e.g. PT5S, 5s or 500ms)");
+        }
+    }
+}

@@ -1,0 +1,33 @@
+package io.kvstream.role;
+
+import io.kvstream.auth.Authenticator;
+import io.kvstream.command.CommandBus;
+import io.kvstream.config.Settings;
+import io.kvstream.event.EventSequencer;
+import io.kvstream.replica.Replica;
+import io.kvstream.ws.EventsEndpoint;
+
+/**
+ * The all-in-one role ({@code kvstream.role=all}, the local default): worker, API, landing page and {@code /events}
+ * in one process, on one port, sharing one replica and one event feed.
+ */
+public final class AllRole {
+    private AllRole() {
+    }
+
+    /** Returns with the replica loaded. */
+    public static RunningRole start(Settings settings) {
+        return RunningRole.assemble(settings, parts -> {
+            parts.startWorker();
+            EventSequencer feed = parts.subscribe();
+            Replica replica = parts.replica();
+            CommandBus writers = parts.commandBus();
+            Authenticator auth = new Authenticator(settings.auth());
+            EventsEndpoint stream = parts.stream(feed, auth);
+            ListenerOrder.listen(feed, replica, writers, stream);
+            feed.start(replica.load(), replica::load);
+            return new RunningRole.Serving(routing -> parts.apiRoutes(routing, replica, writers, auth), stream,
+                                           parts.readiness(replica));
+        });
+    }
+}

@@ -1,0 +1,158 @@
+package io.kvstream.role;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+
+import io.helidon.metrics.api.Gauge;
+import io.helidon.metrics.api.Metrics;
+import io.helidon.webserver.http.HttpRouting;
+import io.kvstream.api.ApiErrorHandlers;
+import io.kvstream.api.ApiMetrics;
+import io.kvstream.api.ReplicaService;
+import io.kvstream.api.ValuesService;
+import io.kvstream.auth.Authenticator;
+import io.kvstream.command.CommandBus;
+import io.kvstream.config.Settings;
+import io.kvstream.event.EventRelay;
+import io.kvstream.event.EventSequencer;
+import io.kvstream.page.LandingPage;
+import io.kvstream.replica.Replica;
+import io.kvstream.storage.BatchStore;
+import io.kvstream.storage.Database;
+import io.kvstream.storage.DatabaseMonitor;
+import io.kvstream.storage.EventLog;
+import io.kvstream.storage.SnapshotReader;
+import io.kvstream.wire.Broker;
+import io.kvstream.wire.EventSubscriber;
+import io.kvstream.worker.BatchCommitter;
+import io.kvstream.worker.CommandConsumer;
+import io.kvstream.worker.WorkerMetrics;
+import io.kvstream.ws.EventsEndpoint;
+
+/**
+ * The building blocks the role assemblers put together, each started on request and stopped, in reverse order of
+ * start, when the process closes. Every process has a database pool, a database monitor and a broker connection.
+ */
+final class Parts implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Parts.class.getName());
+    /** A safety net for a quiet period after a lost event: the event feed polls the log this often. */
+    private static final Duration CATCH_UP_INTERVAL = Duration.ofSeconds(2);
+    private static final Duration BROKER_PATIENCE = Duration.ofSeconds(60);
+
+    final Settings settings;
+    private final Deque<AutoCloseable> started = new ArrayDeque<>();
+    private Database database;
+    private DatabaseMonitor databaseMonitor;
+    private Broker broker;
+
+    private Parts(Settings settings) {
+        this.settings = settings;
+    }
+
+    /** Connects to PostgreSQL and the broker; what opened before a failure is closed again. */
+    static Parts open(Settings settings) {
+        Parts parts = new Parts(settings);
+        try {
+            String name = "kvstream-" + settings.role().configName();
+            parts.database = parts.own(Database.open(settings.db(), name));
+            parts.databaseMonitor = parts.own(new DatabaseMonitor(parts.database));
+            parts.broker = parts.own(Broker.connect(settings.amqp(), name, BROKER_PATIENCE));
+            return parts;
+        } catch (RuntimeException e) {
+            parts.close();
+            throw e;
+        }
+    }
+
+    /** The worker: consumes the command queue, commits batches and relays their events. */
+    void startWorker() throws IOException {
+        EventRelay relay = own(new EventRelay(database, broker, settings.amqp().publicEvents(), settings.events()));
+        // While this process's relay leads, it is handed every batch: a NOTIFY is only for another leader.
+        BatchCommitter committer = new BatchCommitter(new BatchStore(database), relay::committed, () -> !relay.leads());
+        CommandConsumer consumer = own(new CommandConsumer(broker, committer, new WorkerMetrics(),
+                                                           settings.workerBatchSize()));
+        relay.start();
+        consumer.start();
+    }
+
+    /**
+     * Subscribes to the events first, so that what arrives while the state loads is buffered, not lost; the
+     * sequencer delivers nothing until it is started.
+     */
+    EventSequencer subscribe() throws IOException {
+        EventSequencer sequencer = new EventSequencer(new EventLog(database));
+        own(new EventSubscriber(broker, sequencer::offer));
+        broker.onRecovery(() -> Thread.ofVirtual().start(sequencer::catchUp));
+        Metrics.getOrCreate(Gauge.builder("kvstream.events.lag", sequencer::lag)
+                                    .description("Revisions seen on the wire but not yet applied"));
+        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofVirtual().name("catch-up").factory());
+        started.push(timer::shutdownNow);
+        timer.scheduleWithFixedDelay(sequencer::catchUp, CATCH_UP_INTERVAL.toMillis(), CATCH_UP_INTERVAL.toMillis(),
+                                     TimeUnit.MILLISECONDS);
+        return sequencer;
+    }
+
+    Replica replica() {
+        Replica replica = new Replica(new SnapshotReader(database));
+        Metrics.getOrCreate(Gauge.builder("kvstream.replica.revision", replica::revision)
+                                    .description("Last revision applied to this replica"));
+        Metrics.getOrCreate(Gauge.builder("kvstream.replica.keys", replica::size)
+                                    .description("Keys held in memory"));
+        return replica;
+    }
+
+    CommandBus commandBus() throws IOException {
+        return own(new CommandBus(broker));
+    }
+
+    EventsEndpoint stream(EventSequencer sequencer, Authenticator auth) throws IOException {
+        return own(new EventsEndpoint(settings.ws(), new EventLog(database), sequencer, broker, auth));
+    }
+
+    /** A process without a replica still knows where the stored history ends: its stream starts there. */
+    LongSupplier committedRevision() {
+        EventLog eventLog = new EventLog(database);
+        return eventLog::committedRevision;
+    }
+
+    /** {@code /values}, the landing page and {@code /replica}, with the API's JSON errors. */
+    void apiRoutes(HttpRouting.Builder routing, Replica replica, CommandBus commandBus, Authenticator auth) {
+        ApiMetrics metrics = new ApiMetrics();
+        ApiErrorHandlers.register(routing, metrics);
+        routing.register("/values", new ValuesService(replica, commandBus, databaseMonitor, settings.maxValueBytes(),
+                                                       settings.commandTimeout(), metrics, auth));
+        routing.register(new LandingPage(replica, auth));
+        routing.register("/replica", new ReplicaService(replica, new SnapshotReader(database)));
+    }
+
+    /** Is the process ready: database and broker reachable, the replica (if any) loaded. */
+    java.util.List<io.helidon.health.HealthCheck> readiness(Replica replica) {
+        return Readiness.checks(databaseMonitor, broker, replica);
+    }
+
+    <T extends AutoCloseable> T own(T part) {
+        started.push(part);
+        return part;
+    }
+
+    /** Stops in reverse order of start: the worker finishes its batch before the connections close. */
+    @Override
+    public void close() {
+        while (!started.isEmpty()) {
+            AutoCloseable part = started.pop();
+            try {
+                part.close();
+            } catch (Exception e) {
+                LOG.log(Level.WARNING, "Error while stopping " + part.getClass().getSimpleName(), e);
+            }
+        }
+    }
+}

@@ -1,0 +1,25 @@
+package io.kvstream.role;
+
+import io.kvstream.auth.Authenticator;
+import io.kvstream.config.Settings;
+import io.kvstream.event.EventSequencer;
+import io.kvstream.ws.EventsEndpoint;
+
+/**
+ * The WebSocket role ({@code kvstream.role=websocket}): streams the events on {@code /events}. It keeps no replica;
+ * its live stream starts where the stored history ends.
+ */
+public final class WebSocketRole {
+    private WebSocketRole() {
+    }
+
+    public static RunningRole start(Settings settings) {
+        return RunningRole.assemble(settings, parts -> {
+            EventSequencer feed = parts.subscribe();
+            EventsEndpoint stream = parts.stream(feed, new Authenticator(settings.auth()));
+            ListenerOrder.listen(feed, null, null, stream);
+            feed.start(parts.committedRevision().getAsLong(), parts.committedRevision());
+            return new RunningRole.Serving(routing -> { }, stream, parts.readiness(null));
+        });
+    }
+}

@@ -1,0 +1,159 @@
+package io.kvstream.storage;
+
+import java.sql.SQLException;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Stream;
+
+import io.helidon.dbclient.DbClient;
+import io.helidon.dbclient.DbRow;
+import io.helidon.dbclient.DbTransaction;
+import io.kvstream.domain.Command;
+import io.kvstream.domain.CommandOutcome;
+import io.kvstream.domain.DomainEvent;
+
+/**
+ * Commits a batch of commands in one PostgreSQL transaction (group commit). The transaction first locks the revision
+ * counter row, so concurrent workers commit one after the other and revisions form one gap-free total order.
+ * Parameters travel as arrays, so a batch of hundreds of commands costs the same three round trips as a batch of
+ * one: lock and read, write, commit.
+ */
+public final class BatchStore {
+    private static final String STATE = "SELECT 'c', id, status, revision FROM kv_commands WHERE id = ANY(?)"
+                                        + " UNION ALL SELECT 'v', key, NULL, mod_revision FROM kv_values WHERE key = ANY(?)";
+
+    private final DbClient db;
+    private final String notifyChannel;
+
+    public BatchStore(Database database) {
+        this.db = database.dbClient();
+        this.notifyChannel = database.notifyChannel();
+    }
+
+    /**
+     * Reads the state {@code commands} depend on, lets {@code decide} turn it into what to write, writes that and
+     * commits; with {@code notify}, the commit also wakes a relay listening in another process. Returns the decision.
+     */
+    public <W extends BatchWrite> W commit(List<Command> commands, Function<StoredState, W> decide, boolean notify) {
+        DbTransaction tx = db.transaction();
+        try {
+            W write = decide.apply(lockAndRead(tx, commands));
+            write(tx, write, notify);
+            tx.commit();
+            return write;
+        } catch (RuntimeException e) {
+            try {
+                tx.rollback();
+            } catch (RuntimeException rollbackFailure) {
+                // The connection is gone; the cause that matters is the first one.
+                e.addSuppressed(rollbackFailure);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Only an error about the data itself (SQL state class 22 data exception, 23 integrity violation, 54 limit
+     * exceeded) condemns a command; anything else (connection lost, server shutting down, pool timeout, an unknown
+     * failure) is an outage, to be retried, because rejecting is final and retrying is safe.
+     */
+    public static boolean isOutage(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql && sql.getSQLState() != null) {
+                String state = sql.getSQLState();
+                if (state.startsWith("22") || state.startsWith("23") || state.startsWith("54")) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Takes the revision lock and reads the state in one round trip. The reads see the statement's snapshot, which is
+     * taken before any wait for the lock: if a batch committed in between, the locked {@code kv_meta} row is a newer
+     * version than the snapshot's (every batch updates it), and the state is read again with the lock in hand.
+     */
+    private static StoredState lockAndRead(DbTransaction tx, List<Command> commands) {
+        String[] ids = commands.stream().map(Command::id).distinct().toArray(String[]::new);
+        String[] keys = commands.stream().map(Command::key).distinct().toArray(String[]::new);
+        Map<String, CommandOutcome> outcomes = new HashMap<>();
+        Map<String, Long> modRevisions = new HashMap<>();
+        long[] locked = {-1};
+        boolean[] snapshotCurrent = {false};
+        try (Stream<DbRow> rows = tx.query(
+                "WITH locked AS (SELECT revision, xmin::text AS version FROM kv_meta WHERE id = 1 FOR UPDATE)"
+                + " SELECT 'm', NULL, CAST((SELECT version FROM locked) = (SELECT xmin::text FROM kv_meta WHERE id = 1)"
+                + " AS text), (SELECT revision FROM locked) UNION ALL " + STATE, ids, keys)) {
+            rows.forEach(row -> {
+                if ("m".equals(row.column(1).get(String.class))) {
+                    locked[0] = row.column(4).get(Long.class);
+                    snapshotCurrent[0] = "true".equals(row.column(3).get(String.class));
+                } else {
+                    collect(row, outcomes, modRevisions);
+                }
+            });
+        }
+        if (!snapshotCurrent[0]) {
+            outcomes.clear();
+            modRevisions.clear();
+            try (Stream<DbRow> rows = tx.query(STATE, ids, keys)) {
+                rows.forEach(row -> collect(row, outcomes, modRevisions));
+            }
+        }
+        return new StoredState(locked[0], outcomes, modRevisions);
+    }
+
+    private static void collect(DbRow row, Map<String, CommandOutcome> outcomes, Map<String, Long> modRevisions) {
+        String name = row.column(2).get(String.class);
+        long revision = row.column(4).get(Long.class);
+        if ("c".equals(row.column(1).get(String.class))) {
+            outcomes.put(name, new CommandOutcome(name, CommandOutcome.Status.of(row.column(3).get(String.class)),
+                                                  revision));
+        } else {
+            modRevisions.put(name, revision);
+        }
+    }
+
+    /**
+     * All writes of the batch in one statement of data-modifying CTEs (one round trip). Each key's final state is
+     * its last event, so the deleted and the upserted keys are disjoint and the parts cannot see each other's rows.
+     */
+    private void write(DbTransaction tx, BatchWrite write, boolean notify) {
+        Map<String, DomainEvent> finalState = new LinkedHashMap<>();
+        write.events().forEach(event -> finalState.put(event.key(), event));
+        List<DomainEvent> upserted = finalState.values().stream().filter(DomainEvent::isPut).toList();
+        List<DomainEvent> events = write.events();
+        List<CommandOutcome> recorded = write.recorded();
+        tx.get("WITH deleted AS (DELETE FROM kv_values WHERE key = ANY(CAST(? AS text[]))),"
+               + " upserted AS (INSERT INTO kv_values (key, value, mod_revision)"
+               + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]))"
+               + "   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, mod_revision = EXCLUDED.mod_revision),"
+               + " events AS (INSERT INTO kv_events (revision, kind, key, value, command_id, at)"
+               + "   SELECT r, k, key, v, c, CAST(? AS timestamptz) FROM unnest(CAST(? AS bigint[]), CAST(? AS text[]),"
+               + "   CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[])) AS e(r, k, key, v, c)),"
+               + " commands AS (INSERT INTO kv_commands (id, status, revision)"
+               + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]))),"
+               + " meta AS (UPDATE kv_meta SET revision = ? WHERE id = 1)"
+               + " SELECT pg_notify(?, '') WHERE ?",
+               finalState.values().stream().filter(e -> !e.isPut()).map(DomainEvent::key).toArray(String[]::new),
+               upserted.stream().map(DomainEvent::key).toArray(String[]::new),
+               upserted.stream().map(DomainEvent::value).toArray(String[]::new),
+               upserted.stream().mapToLong(DomainEvent::revision).toArray(),
+               write.at().toString(),
+               events.stream().mapToLong(DomainEvent::revision).toArray(),
+               events.stream().map(e -> e.event().wireName()).toArray(String[]::new),
+               events.stream().map(DomainEvent::key).toArray(String[]::new),
+               events.stream().map(DomainEvent::value).toArray(String[]::new),
+               events.stream().map(DomainEvent::command).toArray(String[]::new),
+               recorded.stream().map(CommandOutcome::command).toArray(String[]::new),
+               recorded.stream().map(o -> o.status().wireName()).toArray(String[]::new),
+               recorded.stream().mapToLong(CommandOutcome::revision).toArray(),
+               write.revision(),
+               notifyChannel,
+               notify && !events.isEmpty());
+    }
+}

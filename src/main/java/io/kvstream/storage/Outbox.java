@@ -1,0 +1,136 @@
+package io.kvstream.storage;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+
+import io.kvstream.domain.DomainEvent;
+import org.postgresql.PGConnection;
+
+/**
+ * The relay's view of the event log on one dedicated connection: the lead (a session-level advisory lock, released
+ * by the database if its holder dies, so a standby takes over), the NOTIFY of commits, the committed events not yet
+ * relayed, the relay's progress and compaction. Closing it gives up the lead.
+ */
+public final class Outbox implements AutoCloseable {
+    private final Connection connection;
+    private final PGConnection notifications;
+    private final EventLog eventLog;
+    private final String notifyChannel;
+
+    private Outbox(Connection connection, EventLog eventLog, String notifyChannel) throws SQLException {
+        this.connection = connection;
+        this.notifications = connection.unwrap(PGConnection.class);
+        this.eventLog = eventLog;
+        this.notifyChannel = notifyChannel;
+    }
+
+    /** Opens the connection and listens for commits; fails if the database is unreachable. */
+    public static Outbox open(Database database) {
+        try {
+            return open(database, database.dataSource().getConnection());
+        } catch (SQLException e) {
+            throw new StorageException("Cannot open the outbox", e);
+        }
+    }
+
+    private static Outbox open(Database database, Connection connection) throws SQLException {
+        try {
+            connection.setAutoCommit(true);
+            try (Statement statement = connection.createStatement()) {
+                // The relay's progress marker may lag after a crash: the next leader then publishes a few events
+                // again, which replicas ignore. Not worth an fsync per relayed page.
+                statement.execute("SET synchronous_commit = off");
+                statement.execute("LISTEN " + database.notifyChannel());
+            }
+            return new Outbox(connection, new EventLog(database), database.notifyChannel());
+        } catch (SQLException | RuntimeException e) {
+            connection.close();
+            throw e;
+        }
+    }
+
+    /** Takes the lead if nobody holds it; true if this outbox leads (now or already). */
+    public boolean tryLead() {
+        try (PreparedStatement lock = connection.prepareStatement("SELECT pg_try_advisory_lock(hashtext(?))")) {
+            lock.setString(1, notifyChannel);
+            try (ResultSet rs = lock.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        } catch (SQLException e) {
+            throw new StorageException("Cannot try for the relay lead", e);
+        }
+    }
+
+    /** The last revision the leaders so far have recorded as relayed. */
+    public long relayedRevision() {
+        try (Statement statement = connection.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT relayed_revision FROM kv_relay WHERE id = 1")) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw new StorageException("Cannot read the relay's progress", e);
+        }
+    }
+
+    /** Up to {@code limit} committed events after {@code revision}, in revision order. */
+    public List<DomainEvent> after(long revision, int limit) {
+        return eventLog.after(revision, limit);
+    }
+
+    public void recordRelayed(long revision) {
+        try (PreparedStatement update = connection.prepareStatement(
+                "UPDATE kv_relay SET relayed_revision = ? WHERE id = 1 AND relayed_revision < ?")) {
+            update.setLong(1, revision);
+            update.setLong(2, revision);
+            update.executeUpdate();
+        } catch (SQLException e) {
+            throw new StorageException("Cannot record the relay's progress", e);
+        }
+    }
+
+    /** Drops the events, and the remembered command ids, up to {@code revision}; readers behind it must resync. */
+    public void compactThrough(long revision) {
+        try (PreparedStatement events = connection.prepareStatement("DELETE FROM kv_events WHERE revision <= ?");
+             PreparedStatement commands = connection.prepareStatement("DELETE FROM kv_commands WHERE revision <= ?");
+             PreparedStatement meta = connection.prepareStatement(
+                     "UPDATE kv_relay SET compacted_revision = ? WHERE id = 1 AND compacted_revision < ?")) {
+            events.setLong(1, revision);
+            events.executeUpdate();
+            commands.setLong(1, revision);
+            commands.executeUpdate();
+            meta.setLong(1, revision);
+            meta.setLong(2, revision);
+            meta.executeUpdate();
+        } catch (SQLException e) {
+            throw new StorageException("Cannot compact the event log", e);
+        }
+    }
+
+    /** Waits up to {@code timeout} for a commit's NOTIFY (returns at once if one came meanwhile). */
+    public void awaitCommit(Duration timeout) {
+        try {
+            notifications.getNotifications((int) timeout.toMillis());
+        } catch (SQLException e) {
+            throw new StorageException("Lost the notifications of commits", e);
+        }
+    }
+
+    /**
+     * Gives up the lead and hands the connection back to the pool. The pool keeps the session open, so the lock
+     * and the LISTEN are released explicitly; if the session is broken, the server has released them already.
+     */
+    @Override
+    public void close() {
+        try (connection; Statement statement = connection.createStatement()) {
+            statement.execute("UNLISTEN *");
+            statement.execute("SELECT pg_advisory_unlock_all()");
+        } catch (SQLException e) {
+            // the session is gone, and with it the lock
+        }
+    }
+}

@@ -1,0 +1,143 @@
+package io.kvstream.wire;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentNavigableMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.ConfirmListener;
+import io.kvstream.domain.Command;
+import io.kvstream.domain.CommandOutcome;
+
+/**
+ * An API process's end of the command queue: publishes commands with publisher confirms and hands the worker's
+ * replies, which arrive on this process's own reply queue, to {@code onReply}. A confirm completes the future of its
+ * message; a connection that drops first fails it with {@link OutcomeUnknownException} (the broker may have stored
+ * the message), a publish that cannot even be sent with {@link BrokerUnavailableException}.
+ * <p>
+ * Commands someone waits for are published transient: if the broker loses one before a worker commits it, the caller
+ * gets the "may still apply" timeout that any lost answer gives. Commands nobody waits for are persistent.
+ */
+public final class CommandSender implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(CommandSender.class.getName());
+
+    private final Broker broker;
+    private final String commandQueue;
+    private final String replyQueue;
+    private final Channel channel;
+    private final Subscription replies;
+    private final ReentrantLock publishLock = new ReentrantLock();
+    private final ConcurrentSkipListMap<Long, CompletableFuture<Void>> unconfirmed = new ConcurrentSkipListMap<>();
+
+    public CommandSender(Broker broker, Consumer<CommandOutcome> onReply) throws IOException {
+        this.broker = broker;
+        this.commandQueue = broker.names().commandQueue();
+        this.replyQueue = broker.names().replyQueue(UUID.randomUUID().toString());
+        this.channel = broker.openChannel();
+        channel.confirmSelect();
+        channel.addConfirmListener(new ConfirmListener() {
+            @Override
+            public void handleAck(long deliveryTag, boolean multiple) {
+                settle(deliveryTag, multiple, null);
+            }
+
+            @Override
+            public void handleNack(long deliveryTag, boolean multiple) {
+                settle(deliveryTag, multiple, new BrokerUnavailableException("Broker refused the command", null));
+            }
+        });
+        channel.addShutdownListener(this::failUnconfirmed);
+        this.replies = Subscription.toOwnQueue(broker, replyQueue, "reply",
+                                               message -> onReply.accept(Json.read(message.body(), CommandOutcome.class)));
+    }
+
+    /**
+     * Publishes commands someone waits for, as one message: the worker answers applied ones by their events, the
+     * others on this process's reply queue.
+     */
+    public void sendAwaitingOutcome(List<Command> commands, CompletableFuture<Void> confirmed) {
+        String first = commands.getFirst().id();
+        AMQP.BasicProperties props = new AMQP.BasicProperties.Builder()
+                .contentType("application/json")
+                .deliveryMode(1)
+                .messageId(first)
+                .correlationId(first)
+                .replyTo(replyQueue)
+                .headers(CommandCodec.REPLY_UNLESS_APPLIED_HEADERS)
+                .build();
+        publish(props, CommandCodec.encode(commands), confirmed);
+    }
+
+    /** Publishes a command nobody waits for, persistent; the future completes when the broker has it. */
+    public CompletableFuture<Void> sendDurable(Command command) {
+        AMQP.BasicProperties props = new AMQP.BasicProperties.Builder()
+                .contentType("application/json")
+                .deliveryMode(2)
+                .messageId(command.id())
+                .correlationId(command.id())
+                .build();
+        CompletableFuture<Void> confirmed = new CompletableFuture<>();
+        publish(props, CommandCodec.encode(List.of(command)), confirmed);
+        return confirmed;
+    }
+
+    public boolean connected() {
+        return broker.isOpen() && channel.isOpen();
+    }
+
+    private void publish(AMQP.BasicProperties props, byte[] body, CompletableFuture<Void> confirmed) {
+        if (!connected()) {
+            confirmed.completeExceptionally(new BrokerUnavailableException("Broker connection is down", null));
+            return;
+        }
+        publishLock.lock();
+        try {
+            // The sequence number and the publish must pair up, so they happen under one lock.
+            long seq = channel.getNextPublishSeqNo();
+            unconfirmed.put(seq, confirmed);
+            channel.basicPublish("", commandQueue, false, props, body);
+        } catch (IOException | RuntimeException e) {
+            confirmed.completeExceptionally(new BrokerUnavailableException("Cannot publish command", e));
+        } finally {
+            publishLock.unlock();
+        }
+    }
+
+    private void settle(long deliveryTag, boolean multiple, RuntimeException failure) {
+        ConcurrentNavigableMap<Long, CompletableFuture<Void>> settled = multiple
+                ? unconfirmed.headMap(deliveryTag, true)
+                : unconfirmed.subMap(deliveryTag, true, deliveryTag, true);
+        settled.values().forEach(f -> {
+            if (failure == null) {
+                f.complete(null);
+            } else {
+                f.completeExceptionally(failure);
+            }
+        });
+        settled.clear();
+    }
+
+    /**
+     * The connection dropped with commands sent but not confirmed: the broker may have stored them, so their
+     * outcome is unknown, unlike a publish that could not even be sent.
+     */
+    private void failUnconfirmed(Throwable cause) {
+        LOG.log(Level.DEBUG, "Command channel closed with " + unconfirmed.size() + " unconfirmed message(s)");
+        OutcomeUnknownException failure = new OutcomeUnknownException(cause);
+        unconfirmed.values().forEach(f -> f.completeExceptionally(failure));
+        unconfirmed.clear();
+    }
+
+    @Override
+    public void close() {
+        Channels.closeQuietly(channel);
+        replies.close();
+    }
+}
