@@ -363,16 +363,34 @@ final class Manifests {
 
     // ---- the app's configuration keys -------------------------------------------------------------------
 
+    static final Path APPLICATION_YAML = ROOT.resolve("src/main/resources/application.yaml");
+
     /**
-     * Environment variable names the app reads: every key of src/main/resources/application.yaml in env form
-     * ({@code kvstream.max-value-bytes} → {@code KVSTREAM_MAX_VALUE_BYTES}), plus the keys that are only
-     * commented there because they come from the environment or a Secret.
+     * Keys the app reads that have no default: they are only commented in application.yaml because they come
+     * from the environment or a Secret.
+     */
+    static final Set<String> KEYS_WITHOUT_DEFAULT = Set.of("kvstream.db.url", "kvstream.db.username",
+                                                           "kvstream.db.password", "kvstream.amqp.uri",
+                                                           "kvstream.auth.jwt-secret");
+
+    /**
+     * Every leaf key of src/main/resources/application.yaml with its default, in file order
+     * ({@code kvstream.max-value-bytes} → 1048576), as SnakeYAML reads it (Integer, Boolean, String).
+     */
+    static Map<String, Object> appDefaults() {
+        Map<String, Object> defaults = new LinkedHashMap<>();
+        flatten("", yamlFile(APPLICATION_YAML), defaults);
+        return defaults;
+    }
+
+    /**
+     * Environment variable names the app reads: every key of application.yaml in env form
+     * ({@code kvstream.max-value-bytes} → {@code KVSTREAM_MAX_VALUE_BYTES}), plus {@link #KEYS_WITHOUT_DEFAULT}.
      */
     static Set<String> appEnvVarNames() {
         Set<String> names = new TreeSet<>();
-        flatten("", yamlFile(ROOT.resolve("src/main/resources/application.yaml")), names);
-        names.addAll(List.of("KVSTREAM_DB_URL", "KVSTREAM_DB_USERNAME", "KVSTREAM_DB_PASSWORD", "KVSTREAM_DB_SCHEMA",
-                             "KVSTREAM_AMQP_URI", "KVSTREAM_AUTH_JWT_SECRET"));
+        appDefaults().keySet().forEach(key -> names.add(envVarName(key)));
+        KEYS_WITHOUT_DEFAULT.forEach(key -> names.add(envVarName(key)));
         return names;
     }
 
@@ -380,13 +398,13 @@ final class Manifests {
         return configKey.toUpperCase(java.util.Locale.ROOT).replace('.', '_').replace('-', '_');
     }
 
-    private static void flatten(String prefix, Map<String, Object> node, Set<String> names) {
+    private static void flatten(String prefix, Map<String, Object> node, Map<String, Object> leaves) {
         node.forEach((key, value) -> {
             String path = prefix.isEmpty() ? key : prefix + "." + key;
             if (value instanceof Map<?, ?> child) {
-                flatten(path, cast(child), names);
+                flatten(path, cast(child), leaves);
             } else {
-                names.add(envVarName(path));
+                leaves.put(path, value);
             }
         });
     }
