@@ -170,24 +170,30 @@ wait_ready() {
     log "$name ready after $ms ms"
 }
 
+# terminate NAME PID SIGNAL SECONDS LAST_SIGNAL : sends SIGNAL, waits up to SECONDS for the exit, then LAST_SIGNAL
+terminate() {
+    local name="$1" pid="$2" signal="$3" seconds="$4" last="$5" deadline
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -"$signal" "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + seconds))
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "$name (pid $pid) ignored SIG$signal for $seconds s: SIG$last"
+        kill -"$last" "$pid" 2>/dev/null || true
+    fi
+    log "stopped $name (pid $pid)"
+}
+
 # stop_proc NAME : SIGTERM, then up to 30 s for it to exit, then SIGKILL
 stop_proc() {
-    local name="$1" pid deadline
-    pid="$(pid_of "$name")"
-    [[ -n "$pid" ]] || return 0
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        deadline=$((SECONDS + 30))
-        while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            log "$name (pid $pid) ignored SIGTERM for 30 s: SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-        log "stopped $name (pid $pid)"
+    local pid
+    pid="$(pid_of "$1")"
+    if [[ -n "$pid" ]]; then
+        terminate "$1" "$pid" TERM 30 KILL
     fi
-    rm -f "$PROC_DIR/$name.pid" "$PROC_DIR/$name.started"
+    rm -f "$PROC_DIR/$1.pid" "$PROC_DIR/$1.started"
 }
 
 # ---- nginx ----------------------------------------------------------------------------------------------
@@ -277,21 +283,12 @@ nginx_reload() {
 
 # nginx_stop DIR : graceful (SIGQUIT: in-flight requests finish), SIGTERM after 10 s
 nginx_stop() {
-    local dir="$1" pid deadline
-    pid="$(nginx_pid "$dir")"
-    [[ -n "$pid" ]] || return 0
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -QUIT "$pid" 2>/dev/null || true
-        deadline=$((SECONDS + 10))
-        while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
-        fi
-        log "stopped nginx (pid $pid)"
+    local pid
+    pid="$(nginx_pid "$1")"
+    if [[ -n "$pid" ]]; then
+        terminate nginx "$pid" QUIT 10 TERM
     fi
-    rm -f "$dir/nginx.pid"
+    rm -f "$1/nginx.pid"
 }
 
 # ---- the Ingress as nginx -------------------------------------------------------------------------------
