@@ -5,6 +5,7 @@
 # Example: is response-header validation worth turning off?
 #   B_OPTS=-Dserver.protocols.http_1_1.validate-response-headers=false bench/ab.sh get
 # Prints a markdown table (and writes it to bench/results/ab/).
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 mkdir -p "$RESULTS/ab"
 ensure_tools wrk=wrk curl=curl
@@ -36,7 +37,7 @@ wait_for_quiet
 LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
 rm -f "$WORK"/ab-{a,b}.txt
 for run in $(seq "$RUNS"); do
-    blog "run $run/$RUNS"
+    log "run $run/$RUNS"
     for s in a b; do target "$WORK/ab-$s.txt" "$s"; done
 done
 {

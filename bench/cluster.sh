@@ -2,6 +2,7 @@
 # GET throughput through the local cluster's Ingress (nginx, keepalive upstream, round robin) with 1, 2 and 3
 # API processes behind it (scripts/local-cluster.sh ingress-replicas N), plus one API process hit directly.
 #   bench/cluster.sh        -> bench/results/cluster.md, cluster.tsv
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 ensure_tools wrk=wrk nginx=nginx-light curl=curl
 ensure_jar
@@ -19,7 +20,7 @@ wait_for_quiet
 LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
 rm -f "$WORK"/cluster-*.txt
 for run in $(seq "$RUNS"); do
-    blog "run $run/$RUNS"
+    log "run $run/$RUNS"
     wrk_run "$WORK/cluster-direct.txt" "http://127.0.0.1:19151/values/bench-get"
     for n in 1 2 3; do
         "$CLUSTER" ingress-replicas "$n" 2>/dev/null

@@ -2,6 +2,7 @@
 # GET of one key: kvstream (API process, from memory) vs nginx serving a static file of the value's size vs
 # etcd's range through its v3 JSON gateway. wrk, 64 connections, RUNS x DURATION s, contestants interleaved.
 #   bench/get.sh            -> bench/results/get.md, get.tsv
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 ensure_tools wrk=wrk nginx=nginx-light etcd=etcd-server curl=curl
 ensure_jar
@@ -30,7 +31,7 @@ wait_for_quiet
 LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
 rm -f "$WORK"/get-{kv,nginx,etcd}.txt
 for run in $(seq "$RUNS"); do
-    blog "run $run/$RUNS"
+    log "run $run/$RUNS"
     wrk_run "$WORK/get-kv.txt" "http://127.0.0.1:$API/values/bench-get"
     wrk_run "$WORK/get-nginx.txt" "http://127.0.0.1:$STATIC/bench-get"
     KEY=bench-get wrk_run "$WORK/get-etcd.txt" "http://127.0.0.1:$ETCD/v3/kv/range" "$BENCH_DIR/wrk/etcd-range.lua"

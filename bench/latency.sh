@@ -3,6 +3,7 @@
 # on the local cluster (3 API + worker + WebSocket + nginx, scripts/local-cluster.sh), vs etcd put -> watch
 # event (JSON gateway /v3/watch stream) at the same rate. Client: bench/LatencyProbe.java.
 #   bench/latency.sh        -> bench/results/latency.md, latency.tsv
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 ensure_tools etcd=etcd-server nginx=nginx-light curl=curl
 ensure_jar
@@ -18,12 +19,12 @@ drop_schema bench_latency
 start_etcd lat-etcd "$ETCD" "$ETCD_PEER"
 # Compiled once: `java File.java` would compile it again at every run, ~3 CPU-seconds taken from the servers measured.
 mkdir -p "$WORK/probe"
-"${JAVA_HOME:+$JAVA_HOME/bin/}javac" -d "$WORK/probe" "$BENCH_DIR/LatencyProbe.java" || bdie "cannot compile the probe"
+"$(jdk_tool javac)" -d "$WORK/probe" "$BENCH_DIR/LatencyProbe.java" || die "cannot compile the probe"
 PROBE=("$JAVA" -XX:+UseSerialGC -cp "$WORK/probe" LatencyProbe)
 
 # Five fresh JVMs share 2 cores: their JIT compilers need about a minute of load before the numbers settle
 # (unmeasured; a fresh cluster answered 300 PUT/s with p50 of seconds at first).
-blog "warming the cluster up: ${CLUSTER_WARMUP:-60} s at ${ORDER%% *} PUT/s (not measured)"
+log "warming the cluster up: ${CLUSTER_WARMUP:-60} s at ${ORDER%% *} PUT/s (not measured)"
 "${PROBE[@]}" kv "${ORDER%% *}" "${CLUSTER_WARMUP:-60}" 0 "ws://127.0.0.1:$LC_INGRESS_PORT/events" \
     http://127.0.0.1:19121 http://127.0.0.1:19122 http://127.0.0.1:19123 >/dev/null 2>&1 || true
 wait_for_quiet
@@ -38,7 +39,7 @@ drain() {
         [[ "$depth" == 0 ]] && return
         sleep 1
     done
-    blog "the broker still holds $depth messages after 90 s"
+    log "the broker still holds $depth messages after 90 s"
 }
 # cpu_ticks : "component ticks" for each process a write crosses (utime + stime from /proc, all threads).
 cpu_ticks() {
@@ -63,14 +64,14 @@ cpu_per_write() {
 for run in $(seq "$RUNS"); do
     for rate in $ORDER; do
         drain
-        blog "run $run/$RUNS: kvstream at $rate PUT/s for ${DURATION} s"
+        log "run $run/$RUNS: kvstream at $rate PUT/s for ${DURATION} s"
         cpu_ticks >"$WORK/cpu-before.txt"
         "${PROBE[@]}" kv "$rate" "$DURATION" "$WARMUP" "ws://127.0.0.1:$LC_INGRESS_PORT/events" \
             http://127.0.0.1:19121 http://127.0.0.1:19122 http://127.0.0.1:19123 | tee -a "$WORK/lat-kv-$rate.txt" >&2
         cpu_ticks >"$WORK/cpu-after.txt"
         cpu_per_write "$WORK/cpu-before.txt" "$WORK/cpu-after.txt" $((rate * (DURATION + WARMUP))) \
             >>"$WORK/lat-kv-$rate.txt"
-        blog "run $run/$RUNS: etcd at $rate put/s for ${DURATION} s"
+        log "run $run/$RUNS: etcd at $rate put/s for ${DURATION} s"
         "${PROBE[@]}" etcd "$rate" "$DURATION" "$WARMUP" "http://127.0.0.1:$ETCD" | tee -a "$WORK/lat-etcd-$rate.txt" >&2
     done
 done

@@ -2,6 +2,7 @@
 # JFR profiles behind the numbers: GET load on an API process, PUT load on the API process and the worker (with
 # PostgreSQL wait events sampled from pg_stat_activity), and the start of an API process holding 1M keys.
 #   bench/profile.sh        -> bench/results/profile.md and bench/results/profile/*.txt (+ .jfr in $BENCH_WORK)
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 ensure_tools wrk=wrk curl=curl
 ensure_jar
@@ -36,17 +37,17 @@ socket_waits() {
 }
 
 rm -f "$WORK/prof-get.txt" "$WORK/prof-put.txt"
-blog "GET profile ($SECS s)"
+log "GET profile ($SECS s)"
 jfr_start prof-api get
 DURATION="$SECS" wrk_run "$WORK/prof-get.txt" "http://127.0.0.1:$API/values/bench-get"
 jfr_stop prof-api get
 hot "$WORK/get-prof-api.jfr" >"$OUT/get-api-hot-methods.txt"
 
-blog "PUT profile ($SECS s)"
+log "PUT profile ($SECS s)"
 jfr_start prof-api put
 jfr_start prof-worker put
 ( for _ in $(seq $((SECS * 5))); do
-      "${PSQL[@]}" -Atc "SELECT coalesce(wait_event_type, 'CPU') || ':' || coalesce(wait_event, '-') || '  ' ||
+      psql_db -Atc "SELECT coalesce(wait_event_type, 'CPU') || ':' || coalesce(wait_event, '-') || '  ' ||
                                 regexp_replace(left(query, 70), '\s+', ' ', 'g')
                          FROM pg_stat_activity WHERE datname = current_database() AND state <> 'idle'
                            AND query NOT LIKE '%pg_stat_activity%' AND query ~ 'kv_'"
@@ -62,9 +63,9 @@ hot "$WORK/put-prof-worker.jfr" >"$OUT/put-worker-hot-methods.txt"
 socket_waits "$WORK/put-prof-worker.jfr" >"$OUT/put-worker-socket-waits.txt"
 sort "$WORK/pg-waits.txt" | uniq -c | sort -rn | head -12 >"$OUT/put-postgres-waits.txt"
 
-blog "start-up profile with ${SCALE_KEYS:-1000000} keys"
+log "start-up profile with ${SCALE_KEYS:-1000000} keys"
 stop_proc prof-api
-"${PSQL[@]}" <<SQL
+psql_db <<SQL
 SET search_path TO $SCHEMA;
 INSERT INTO kv_values (key, value, mod_revision)
   SELECT 'key-' || lpad(i::text, 7, '0'), repeat('x', 100), 1 FROM generate_series(1, ${SCALE_KEYS:-1000000}) AS i;

@@ -3,6 +3,7 @@
 # commit and the apply on the answering API process) vs pgbench running a single-row upsert script against the
 # same PostgreSQL vs etcd put through its JSON gateway (WAL fsync). Random keys out of KEYSPACE, 100-byte values.
 #   bench/put.sh            -> bench/results/put.md, put.tsv
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 ensure_tools wrk=wrk etcd=etcd-server pgbench=postgresql-contrib curl=curl
 ensure_jar
@@ -19,7 +20,7 @@ start_kvstream put-api api "$API" "$SCHEMA" "$PREFIX" -Xmx1g ${KV_JAVA_OPTS:-}
 start_etcd put-etcd "$ETCD" "$ETCD_PEER"
 
 # pgbench: the same table shape as kv_values, the same keys and value, one upsert per transaction.
-"${PSQL[@]}" <<SQL
+psql_db <<SQL
 DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE;
 CREATE SCHEMA $PG_SCHEMA;
 CREATE TABLE $PG_SCHEMA.kv (key text COLLATE "C" PRIMARY KEY, value text NOT NULL, mod_revision bigint NOT NULL);
@@ -33,15 +34,15 @@ SQL
 pgbench_run() {
     local out="$1" log="$WORK/pgbench-log" tps
     rm -f "$log".*
-    tps="$(PGOPTIONS='-c synchronous_commit=on' pgbench -n -h "${PG_HOST_PORT%%:*}" -p "${PG_HOST_PORT##*:}" \
+    tps="$(PGOPTIONS='-c synchronous_commit=on' pgbench -n -h "$PG_HOST" -p "$PG_PORT" \
             -U "$DB_USERNAME" -c "$CONNS" -j "$THREADS" -T "$DURATION" -M prepared -f "$WORK/upsert.sql" \
             -l --log-prefix="$log" "$PG_DB" 2>"$WORK/pgbench.err" \
            | awk '/^tps = / {print $3; exit}')"
-    [[ -n "$tps" ]] || { cat "$WORK/pgbench.err" >&2; bdie "pgbench failed"; }
+    [[ -n "$tps" ]] || { cat "$WORK/pgbench.err" >&2; die "pgbench failed"; }
     cat "$log".* | awk '{print $3 / 1000}' | sort -g | awk -v tps="$tps" '{ v[NR] = $1 } END {
         printf "%s %.3f %.3f 0 0\n", tps, v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1] }' >>"$out"
     rm -f "$log".*
-    blog "  $(tail -1 "$out") <- pgbench upsert"
+    log "  $(tail -1 "$out") <- pgbench upsert"
 }
 
 DURATION=$WARMUP_S wrk_run "$WORK/warmup.txt" "http://127.0.0.1:$API" "$BENCH_DIR/wrk/put.lua"
@@ -49,13 +50,13 @@ wait_for_quiet
 LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
 rm -f "$WORK"/put-{kv,pg,etcd}.txt
 for run in $(seq "$RUNS"); do
-    blog "run $run/$RUNS"
+    log "run $run/$RUNS"
     wrk_run "$WORK/put-kv.txt" "http://127.0.0.1:$API" "$BENCH_DIR/wrk/put.lua"
     pgbench_run "$WORK/put-pg.txt"
     wrk_run "$WORK/put-etcd.txt" "http://127.0.0.1:$ETCD" "$BENCH_DIR/wrk/etcd-put.lua"
 done
 # Every acknowledged kvstream write must be in PostgreSQL: the revision counter equals the events written.
-REV="$("${PSQL[@]}" -Atc "SELECT revision FROM $SCHEMA.kv_meta")"
+REV="$(psql_db -Atc "SELECT revision FROM $SCHEMA.kv_meta")"
 
 KV="$(rps_of "$WORK/put-kv.txt")" PG="$(rps_of "$WORK/put-pg.txt")" ET="$(rps_of "$WORK/put-etcd.txt")"
 {

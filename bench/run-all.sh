@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs every benchmark (get, put, latency, scale, cluster, profile) and writes BENCHMARKS.md at the repository root.
-#   bench/run-all.sh                    everything, ~20 minutes on 2 cores
+#   bench/run-all.sh                    everything (its length: each benchmark's warm-ups, BENCH_RUNS x
+#                                       BENCH_DURATION s per contestant, and the waits for a quiet machine below)
 #   bench/run-all.sh get put            only these (BENCHMARKS.md is rebuilt from all results present)
 #   bench/run-all.sh report             no runs: rebuild BENCHMARKS.md and the plot from bench/results/
 # Each benchmark waits (bounded, BENCH_MAX_WAIT) for the 1-minute load average to drop below BENCH_MAX_LOAD.
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 ensure_tools wrk=wrk nginx=nginx-light etcd=etcd-server etcdctl=etcd-client pgbench=postgresql-contrib \
     gnuplot=gnuplot-nox curl=curl
@@ -19,13 +21,13 @@ if ((${#SELECTED[@]} > 0)); then
     printf '%s ' "${SELECTED[@]}" >"$RESULTS/selected.txt"
 fi
 for b in "${SELECTED[@]}"; do
-    blog "=== $b"
-    bash "$BENCH_DIR/$b.sh" >"$WORK/$b.out" 2>&1 || { tail -30 "$WORK/$b.out" >&2; bdie "$b.sh failed"; }
+    log "=== $b"
+    bash "$BENCH_DIR/$b.sh" >"$WORK/$b.out" 2>&1 || { tail -30 "$WORK/$b.out" >&2; die "$b.sh failed"; }
 done
 cat "$RESULTS"/{get,put,latency,scale,cluster}.tsv 2>/dev/null >"$RESULTS/all.tsv" || true
 if [[ -s "$RESULTS/all.tsv" ]]; then
     gnuplot -e "data='$RESULTS/all.tsv'; out='$RESULTS/throughput-latency.png'" "$BENCH_DIR/plot.gp" 2>/dev/null \
-        || blog "gnuplot failed (plot skipped)"
+        || log "gnuplot failed (plot skipped)"
 fi
 {
     echo "# kvstream benchmarks"
@@ -50,4 +52,4 @@ fi
     done
     [[ -f "$BENCH_DIR/findings.md" ]] && cat "$BENCH_DIR/findings.md"
 } >"$ROOT/BENCHMARKS.md"
-blog "wrote $ROOT/BENCHMARKS.md"
+log "wrote $ROOT/BENCHMARKS.md"

@@ -3,6 +3,7 @@
 # Keys are preloaded straight into the schema (kv_values + kv_meta revision) while no API process runs, as a
 # restored database would be; values are 100 bytes, keys "key-0000001".. (11 bytes).
 #   bench/scale.sh          -> bench/results/scale.md, scale.tsv
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 ensure_tools wrk=wrk curl=curl
 ensure_jar
@@ -22,16 +23,16 @@ for s in "${stacks[@]}"; do
     drop_schema "bench_scale_$s"
     # The worker creates the schema (Flyway); then the keys go in with one INSERT … SELECT.
     start_kvstream "scale-$s-worker" worker "${WORKER[$s]}" "bench_scale_$s" "bench-scale-$s" -Xmx1g
-    blog "preloading ${KEYS[$s]} keys into bench_scale_$s"
+    log "preloading ${KEYS[$s]} keys into bench_scale_$s"
     t0=$(date +%s%N)
-    "${PSQL[@]}" <<SQL
+    psql_db <<SQL
 SET search_path TO bench_scale_$s;
 INSERT INTO kv_values (key, value, mod_revision)
   SELECT 'key-' || lpad(i::text, 7, '0'), repeat('x', 100), i FROM generate_series(1, ${KEYS[$s]}) AS i;
 UPDATE kv_meta SET revision = ${KEYS[$s]}; UPDATE kv_relay SET relayed_revision = ${KEYS[$s]}, compacted_revision = ${KEYS[$s]};
 ANALYZE kv_values;
 SQL
-    blog "preloaded in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+    log "preloaded in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 done
 
 # Time to ready: RUNS cold starts of the API process on each schema (snapshot load included).
@@ -49,7 +50,7 @@ for run in $(seq "$RUNS"); do
 done
 for s in "${stacks[@]}"; do
     keys="$(curl -s "http://127.0.0.1:${API[$s]}/observe/health/ready" | grep -o '"keys":[0-9]*' | cut -d: -f2)"
-    [[ "$keys" == "${KEYS[$s]}" ]] || bdie "$s replica holds $keys keys, expected ${KEYS[$s]}"
+    [[ "$keys" == "${KEYS[$s]}" ]] || die "$s replica holds $keys keys, expected ${KEYS[$s]}"
 done
 
 # Heap per key: live heap after a full GC (class histogram forces one), 1M minus 1k process, per extra key.
@@ -70,7 +71,7 @@ for s in "${stacks[@]}"; do
 done
 rm -f "$WORK"/scale-put-*.txt
 for run in $(seq "$RUNS"); do
-    blog "run $run/$RUNS"
+    log "run $run/$RUNS"
     for s in "${stacks[@]}"; do
         KEYSPACE="${KEYS[$s]}" wrk_run "$WORK/scale-put-$s.txt" "http://127.0.0.1:${API[$s]}" "$BENCH_DIR/wrk/put.lua"
     done
