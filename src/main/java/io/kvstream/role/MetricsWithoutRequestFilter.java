@@ -19,6 +19,11 @@ import io.helidon.webserver.spi.ServerFeature;
  * "key performance indicator" meters. That filter makes every request build a request context and update shared
  * meters: 10% of the CPU of {@code GET /values/{key}} (bench/results/profile). kvstream's own meters count what an
  * operator needs (writes by outcome, rejected requests by reason, replica lag, WebSocket sessions).
+ * <p>
+ * No setting of Helidon 4.5.0 leaves the filter out: {@code MetricsFeature.configureVendorMetrics} adds it whenever
+ * the observer is enabled; {@code metrics.key-performance-indicators.extended} only picks which meters it updates,
+ * {@code metrics.rest-request.enabled} is another feature, and {@code metrics.enabled: false} disables the meters,
+ * not the filter. {@code MetricsWithoutRequestFilterTest} fails on a Helidon upgrade so this is checked again.
  */
 final class MetricsWithoutRequestFilter implements Observer {
     private final MetricsObserver metrics = MetricsObserver.create();

@@ -29,6 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.rabbitmq.client.ConnectionFactory;
+import io.kvstream.testing.Tools;
 import io.kvstream.testing.WsClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -44,7 +45,6 @@ import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.startsWith;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The Kubernetes topology as processes, through a real load balancer: {@code scripts/local-cluster.sh up} starts
@@ -87,10 +87,9 @@ class LocalClusterIT {
         Files.createDirectories(RUN_DIR);
         ScriptResult result = script(Duration.ofSeconds(180), "up");
         started = true;
-        if (result.exitCode() != 0 && result.output().contains("nginx")
-            && (result.output().contains("cannot install") || result.output().contains("not installed"))) {
-            assumeTrue(false, "nginx is not available and cannot be installed: " + result.output());
-        }
+        boolean noNginx = result.exitCode() != 0 && result.output().contains("nginx")
+                          && (result.output().contains("cannot install") || result.output().contains("not installed"));
+        Tools.require(!noNginx, "nginx (apt-get install -y nginx-light): " + result.output());
         assertThat("local-cluster.sh up failed:\n" + result.output(), result.exitCode(), is(0));
     }
 

@@ -1,6 +1,9 @@
 package io.kvstream.embedded;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,10 +28,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class EmbeddedServersTest {
@@ -82,9 +87,16 @@ class EmbeddedServersTest {
 
     @Test
     void postgresCloseIsIdempotent() throws Exception {
-        EmbeddedPostgres pg = EmbeddedPostgres.start(tmp.resolve("postgres"), 0);
-        pg.close();
-        pg.close();
+        Path dir = tmp.resolve("postgres");
+        EmbeddedPostgres pg = EmbeddedPostgres.start(dir, 0);
+        int port = port(pg.jdbcUrl());
+        assertTrue(accepts(port), "postgres listens on " + port);
+
+        assertDoesNotThrow(pg::close);
+        assertDoesNotThrow(pg::close);
+
+        assertFalse(accepts(port), "postgres still listens on " + port + " after close");
+        assertFalse(Files.exists(dir.resolve("postmaster.pid")), "postmaster.pid left behind: not shut down cleanly");
     }
 
     @Test
@@ -164,8 +176,14 @@ class EmbeddedServersTest {
     @Test
     void brokerCloseIsIdempotent() throws Exception {
         EmbeddedBroker broker = EmbeddedBroker.start(tmp.resolve("broker"), 0);
-        broker.close();
-        broker.close();
+        int port = port(broker.amqpUri());
+        connect(broker).close();
+
+        assertDoesNotThrow(broker::close);
+        assertDoesNotThrow(broker::close);
+
+        assertFalse(accepts(port), "broker still listens on " + port + " after close");
+        assertThrows(IOException.class, () -> connect(broker), "AMQP connection after close");
     }
 
     /** Runs in a child JVM that the test kills, leaving its postmaster behind as an orphan. */
@@ -199,6 +217,20 @@ class EmbeddedServersTest {
     private static String consume(Channel channel, String queue, List<String> into) throws IOException {
         return channel.basicConsume(queue, true,
                 (tag, delivery) -> into.add(new String(delivery.getBody(), StandardCharsets.UTF_8)), tag -> { });
+    }
+
+    /** The port of a {@code scheme://host:port/...} address. */
+    private static int port(String address) {
+        return URI.create(address.replaceFirst("^jdbc:", "")).getPort();
+    }
+
+    private static boolean accepts(int port) {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 1_000);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static byte[] utf8(String text) {

@@ -17,6 +17,7 @@ import io.kvstream.testing.LoadClient;
 import io.kvstream.testing.StoredEvents;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
+import io.kvstream.testing.Tools;
 import io.kvstream.testing.WsClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,7 +28,6 @@ import static org.hamcrest.Matchers.everyItem;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.oneOf;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Things break while many clients write and every acknowledged write is recorded; afterwards nothing
@@ -68,7 +68,7 @@ class FaultsIT {
 
     @Test
     void brokerStoppedAndStartedAgainEveryProcessReconnects() throws Exception {
-        assumeTrue(TestServices.realServers(), "needs the machine's RabbitMQ (rabbitmqctl); CI sets KVSTREAM_TEST_*");
+        Tools.require(TestServices.realServers(), "the machine's RabbitMQ (rabbitmqctl); CI sets KVSTREAM_TEST_*");
         String schema = TestServices.uniqueName("mq");
         String prefix = TestServices.uniqueName("mq");
         AtomicBoolean writing = new AtomicBoolean(true);

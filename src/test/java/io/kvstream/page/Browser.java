@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.logging.Level;
 
+import io.kvstream.testing.Tools;
 import org.openqa.selenium.By;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -17,7 +18,6 @@ import org.openqa.selenium.logging.LogEntry;
 import org.openqa.selenium.logging.LogType;
 import org.openqa.selenium.logging.LoggingPreferences;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** A real headless Chromium (Debian's chromium + chromium-driver) with a fresh profile. */
 final class Browser implements AutoCloseable {
@@ -32,10 +32,10 @@ final class Browser implements AutoCloseable {
         this.profile = profile;
     }
 
-    /** Skips the calling test when Chromium is not installed (apt-get install chromium chromium-driver). */
+    /** Skips the calling test when Chromium is not installed, or fails it under CI (Tools.require). */
     static void assumeInstalled() {
-        assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
-                   "Browser tests need /usr/bin/chromium and /usr/bin/chromedriver (apt-get install -y chromium chromium-driver)");
+        Tools.require(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
+                      "/usr/bin/chromium and /usr/bin/chromedriver (apt-get install -y chromium chromium-driver)");
     }
 
     static Browser start() {

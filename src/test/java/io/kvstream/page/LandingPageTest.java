@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.matchesPattern;
 import static org.hamcrest.Matchers.not;
 import static org.hamcrest.Matchers.startsWith;
 
@@ -91,21 +92,47 @@ class LandingPageTest {
             assertThat(response.headers().firstValue("X-Content-Type-Options").orElseThrow(), is("nosniff"));
         }
         assertThat(KvHttp.get(node.uri("/static/landing.js")).body(), containsString("/events?since="));
-        assertThat(KvHttp.get(node.uri("/static/nope.js")).statusCode(), is(404));
-        assertThat(KvHttp.get(node.uri("/static/..%2Fapplication.yaml")).statusCode(), is(404));
+        assertThat(KvHttp.get(node.uri("/static/landing.js")).headers().firstValue("Referrer-Policy").orElseThrow(),
+                   is("no-referrer"));
+    }
+
+    @Test
+    void onlyTheWebFolderIsServed() {
+        for (String path : List.of("/static/nope.js", "/static/", "/static/..%2Fapplication.yaml",
+                                   "/static/../application.yaml", "/static/%2e%2e/application.yaml",
+                                   "/static/templates/index.mustache", "/static/../templates/index.mustache",
+                                   "/static/io/kvstream/page/LandingPage.class")) {
+            HttpResponse<String> response = KvHttp.get(node.uri(path));
+            assertThat(path, response.statusCode(), is(404));
+            assertThat(path, response.body(), not(containsString("port:")));
+            assertThat(path, response.body(), not(containsString("{{")));
+        }
     }
 
     @Test
     void staticFilesAreRevalidatedWithTheirEtag() throws Exception {
-        HttpResponse<String> first = KvHttp.get(node.uri("/static/landing.css"));
-        String etag = first.headers().firstValue("ETag").orElseThrow();
-        assertThat(first.headers().firstValue("Cache-Control").orElseThrow(), is("no-cache"));
+        for (String path : List.of("/static/landing.js", "/static/landing.css", "/static/favicon.svg")) {
+            HttpResponse<String> first = KvHttp.get(node.uri(path));
+            String etag = first.headers().firstValue("ETag").orElseThrow();
+            assertThat(path, etag, matchesPattern("\"[^\"]+\""));
+            assertThat(path, first.headers().firstValue("Cache-Control").orElseThrow(), is("no-cache"));
 
-        HttpResponse<String> again = HTTP.send(HttpRequest.newBuilder(node.uri("/static/landing.css"))
-                                                       .header("If-None-Match", etag).build(),
-                                               HttpResponse.BodyHandlers.ofString());
-        assertThat(again.statusCode(), is(304));
-        assertThat(again.body(), is(""));
+            HttpResponse<String> again = HTTP.send(HttpRequest.newBuilder(node.uri(path))
+                                                           .header("If-None-Match", etag).build(),
+                                                   HttpResponse.BodyHandlers.ofString());
+            assertThat(path, again.statusCode(), is(304));
+            assertThat(path, again.body(), is(""));
+            assertThat(path, again.headers().firstValue("ETag").orElseThrow(), is(etag));
+            assertThat(path, again.headers().firstValue("Cache-Control").orElseThrow(), is("no-cache"));
+            assertThat(path, again.headers().firstValue("X-Content-Type-Options").orElseThrow(), is("nosniff"));
+            assertThat(path, again.headers().firstValue("Content-Type").isPresent(), is(false));
+
+            HttpResponse<String> changed = HTTP.send(HttpRequest.newBuilder(node.uri(path))
+                                                             .header("If-None-Match", "\"other\"").build(),
+                                                     HttpResponse.BodyHandlers.ofString());
+            assertThat(path, changed.statusCode(), is(200));
+            assertThat(path, changed.body(), is(first.body()));
+        }
     }
 
     @Test

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import io.kvstream.testing.WsClient;
@@ -22,6 +23,7 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.startsWith;
 
 /**
  * README's first command, for real: {@code java -jar target/kvstream.jar} with nothing configured starts the
@@ -63,6 +65,7 @@ class StandaloneJarIT {
             assertThat(send(port, "GET", "/values/gone", null).statusCode(), is(404));
             assertThat(send(port, "PUT", "/values/after-restart", "v").body(),
                        is("{\"key\":\"after-restart\",\"value\":\"v\",\"message\":\"OK\",\"revision\":4}"));
+            staticFilesComeFromTheJar(port);
         } finally {
             stop(second);
         }
@@ -134,6 +137,24 @@ class StandaloneJarIT {
                 : HttpRequest.BodyPublishers.ofString(body);
         return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
                                  .method(method, publisher).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** In the jar the files are jar: resources: served from memory, revalidated, and nothing outside web/. */
+    private void staticFilesComeFromTheJar(int port) throws Exception {
+        HttpResponse<String> script = send(port, "GET", "/static/landing.js", null);
+        assertThat(script.statusCode(), is(200));
+        assertThat(script.headers().firstValue("Content-Type").orElseThrow(), startsWith("text/javascript"));
+        assertThat(script.body(), containsString("/events?since="));
+        String etag = script.headers().firstValue("ETag").orElseThrow();
+        HttpResponse<String> again = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                                                                                  + "/static/landing.js"))
+                                                       .header("If-None-Match", etag).build(),
+                                               HttpResponse.BodyHandlers.ofString());
+        assertThat(again.statusCode(), is(304));
+        for (String path : List.of("/static/../application.yaml", "/static/..%2Fapplication.yaml",
+                                   "/static/templates/index.mustache", "/static/")) {
+            assertThat(path, send(port, "GET", path, null).statusCode(), is(404));
+        }
     }
 
     private static int freePort() throws IOException {
