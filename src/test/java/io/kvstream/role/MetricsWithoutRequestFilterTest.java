@@ -1,4 +1,4 @@
-package io.kvstream;
+package io.kvstream.role;
 
 import java.net.URI;
 import java.util.regex.Matcher;
