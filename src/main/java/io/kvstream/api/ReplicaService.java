@@ -6,9 +6,9 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
-import io.kvstream.wire.Json;
 import io.kvstream.replica.Replica;
 import io.kvstream.storage.SnapshotReader;
+import io.kvstream.wire.Json;
 
 /**
  * For operators: proves this pod's replica equals the database. Internal (the Ingress does not route it).

@@ -12,15 +12,15 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
-import io.kvstream.wire.Json;
-import io.kvstream.wire.BrokerUnavailableException;
-import io.kvstream.domain.Command;
+import io.kvstream.auth.Authenticator;
 import io.kvstream.command.CommandBus;
-import io.kvstream.domain.CommandOutcome;
 import io.kvstream.command.CommandTimeoutException;
+import io.kvstream.domain.Command;
+import io.kvstream.domain.CommandOutcome;
 import io.kvstream.domain.Entry;
 import io.kvstream.replica.Replica;
-import io.kvstream.auth.Authenticator;
+import io.kvstream.wire.BrokerUnavailableException;
+import io.kvstream.wire.Json;
 
 /**
  * The key/value resource. Reads come from this process's replica; writes go to the worker as commands and,

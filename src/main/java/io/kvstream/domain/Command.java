@@ -12,7 +12,7 @@ public record Command(String id, Op op, String key, String value, Long ifMatch, 
     /** {@code If-Match: *}: the key must exist, whatever its revision (revisions start at 1). */
     public static final long ANY_REVISION = 0L;
 
-    public enum Op {
+    public enum Op implements WireName {
         PUT("put"),
         DELETE("delete");
 
@@ -22,6 +22,7 @@ public record Command(String id, Op op, String key, String value, Long ifMatch, 
             this.wireName = wireName;
         }
 
+        @Override
         @JsonValue
         public String wireName() {
             return wireName;
@@ -30,12 +31,7 @@ public record Command(String id, Op op, String key, String value, Long ifMatch, 
         /** The op of that name, or null for a name no worker knows (such a command is not well formed). */
         @JsonCreator
         public static Op of(String wireName) {
-            for (Op op : values()) {
-                if (op.wireName.equals(wireName)) {
-                    return op;
-                }
-            }
-            return null;
+            return WireName.find(Op.class, wireName).orElse(null);
         }
     }
 

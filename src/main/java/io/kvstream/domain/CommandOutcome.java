@@ -8,7 +8,7 @@ import com.fasterxml.jackson.annotation.JsonValue;
  * decision was taken at.
  */
 public record CommandOutcome(String command, Status status, long revision) {
-    public enum Status {
+    public enum Status implements WireName {
         APPLIED("applied"),
         /** A delete of a key that does not exist: nothing changed. */
         UNCHANGED("unchanged"),
@@ -22,6 +22,7 @@ public record CommandOutcome(String command, Status status, long revision) {
             this.wireName = wireName;
         }
 
+        @Override
         @JsonValue
         public String wireName() {
             return wireName;
@@ -29,12 +30,8 @@ public record CommandOutcome(String command, Status status, long revision) {
 
         @JsonCreator
         public static Status of(String wireName) {
-            for (Status status : values()) {
-                if (status.wireName.equals(wireName)) {
-                    return status;
-                }
-            }
-            throw new IllegalArgumentException("Unknown command status '" + wireName + "'");
+            return WireName.find(Status.class, wireName)
+                    .orElseThrow(() -> new IllegalArgumentException("Unknown command status '" + wireName + "'"));
         }
     }
 

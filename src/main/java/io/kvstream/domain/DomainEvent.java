@@ -9,7 +9,7 @@ import com.fasterxml.jackson.annotation.JsonValue;
  * Deletes have no value.
  */
 public record DomainEvent(Kind event, String key, String value, long revision, String command, String at) {
-    public enum Kind {
+    public enum Kind implements WireName {
         PUT("value_put"),
         DELETED("value_deleted");
 
@@ -19,6 +19,7 @@ public record DomainEvent(Kind event, String key, String value, long revision, S
             this.wireName = wireName;
         }
 
+        @Override
         @JsonValue
         public String wireName() {
             return wireName;
@@ -26,12 +27,8 @@ public record DomainEvent(Kind event, String key, String value, long revision, S
 
         @JsonCreator
         public static Kind of(String wireName) {
-            for (Kind kind : values()) {
-                if (kind.wireName.equals(wireName)) {
-                    return kind;
-                }
-            }
-            throw new IllegalArgumentException("Unknown event kind '" + wireName + "'");
+            return WireName.find(Kind.class, wireName)
+                    .orElseThrow(() -> new IllegalArgumentException("Unknown event kind '" + wireName + "'"));
         }
     }
 

@@ -24,7 +24,7 @@ public final class AllRole {
             CommandBus writers = parts.commandBus();
             Authenticator auth = new Authenticator(settings.auth());
             EventsEndpoint stream = parts.stream(feed, auth);
-            ListenerOrder.listen(feed, replica, writers, stream);
+            ListenerOrder.listen(feed, replica, writers::applied, stream);
             feed.start(replica.load(), replica::load);
             return new RunningRole.Serving(routing -> parts.apiRoutes(routing, replica, writers, auth), stream,
                                            parts.readiness(replica));

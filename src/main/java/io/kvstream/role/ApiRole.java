@@ -21,7 +21,7 @@ public final class ApiRole {
             Replica replica = parts.replica();
             CommandBus writers = parts.commandBus();
             Authenticator auth = new Authenticator(settings.auth());
-            ListenerOrder.listen(feed, replica, writers, null);
+            ListenerOrder.listen(feed, replica, writers::applied, null);
             feed.start(replica.load(), replica::load);
             return new RunningRole.Serving(routing -> parts.apiRoutes(routing, replica, writers, auth), null,
                                            parts.readiness(replica));

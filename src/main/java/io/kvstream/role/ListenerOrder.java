@@ -1,9 +1,7 @@
 package io.kvstream.role;
 
-import io.kvstream.command.CommandBus;
 import io.kvstream.event.EventSequencer;
-import io.kvstream.replica.Replica;
-import io.kvstream.ws.EventsEndpoint;
+import io.kvstream.event.EventSequencer.Listener;
 
 /**
  * The order in which a process's parts hear each event, which read-your-writes depends on: the replica applies it
@@ -14,12 +12,12 @@ final class ListenerOrder {
     private ListenerOrder() {
     }
 
-    static void listen(EventSequencer feed, Replica replica, CommandBus writers, EventsEndpoint stream) {
+    static void listen(EventSequencer feed, Listener replica, Listener writers, Listener stream) {
         if (replica != null) {
             feed.addListener(replica);
         }
         if (writers != null) {
-            feed.addListener(writers::applied);
+            feed.addListener(writers);
         }
         if (stream != null) {
             feed.addListener(stream);

@@ -13,8 +13,8 @@ import io.kvstream.domain.Command;
 import io.kvstream.domain.CommandOutcome;
 import io.kvstream.storage.BatchStore;
 import io.kvstream.wire.Broker;
-import io.kvstream.wire.CommandReceiver;
 import io.kvstream.wire.CommandReceiver.Incoming;
+import io.kvstream.wire.CommandReceiver;
 
 /**
  * The worker's loop: takes what has arrived on the command queue (up to the batch size of commands), commits it as

@@ -1,7 +1,7 @@
 package io.kvstream.ws;
 
-import io.kvstream.wire.Json;
 import io.kvstream.domain.DomainEvent;
+import io.kvstream.wire.Json;
 
 /**
  * One message on {@code /events}, in the seed demo's envelope plus the revision. Fields that are null are left

@@ -17,12 +17,12 @@ import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.websocket.WsConfig;
 import io.helidon.webserver.websocket.WsRouting;
 import io.helidon.websocket.WsCloseCodes;
-import io.kvstream.wire.Broker;
-import io.kvstream.config.Settings;
 import io.kvstream.auth.Authenticator;
+import io.kvstream.config.Settings;
 import io.kvstream.domain.DomainEvent;
 import io.kvstream.event.EventSequencer;
 import io.kvstream.storage.EventLog;
+import io.kvstream.wire.Broker;
 
 /**
  * The {@code /events} WebSocket: streams this process's exact event sequence to every client, plus connection

@@ -7,8 +7,8 @@ import java.time.Instant;
 
 import com.auth0.jwt.JWT;
 import com.auth0.jwt.algorithms.Algorithm;
-import io.kvstream.config.Settings;
 import io.kvstream.auth.Authenticator;
+import io.kvstream.config.Settings;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
 import io.kvstream.ws.KvHttp;

@@ -7,8 +7,8 @@ import java.net.http.HttpResponse;
 import java.util.List;
 
 import io.helidon.webserver.WebServer;
-import io.kvstream.config.Settings;
 import io.kvstream.auth.Authenticator;
+import io.kvstream.config.Settings;
 import io.kvstream.replica.Replica;
 import io.kvstream.storage.Database;
 import io.kvstream.storage.SnapshotReader;

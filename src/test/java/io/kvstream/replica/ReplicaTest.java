@@ -3,8 +3,8 @@ package io.kvstream.replica;
 import java.util.List;
 import java.util.Map;
 
-import io.kvstream.domain.Entry;
 import io.kvstream.domain.DomainEvent;
+import io.kvstream.domain.Entry;
 import org.junit.jupiter.api.Test;
 
 import static org.hamcrest.MatcherAssert.assertThat;

@@ -1,0 +1,106 @@
+package io.kvstream.worker;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import io.kvstream.domain.Command;
+import io.kvstream.domain.CommandOutcome.Status;
+import io.kvstream.domain.CommandOutcome;
+import io.kvstream.domain.DomainEvent;
+import io.kvstream.storage.StoredState;
+import org.junit.jupiter.api.Test;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.is;
+
+/** The worker's decisions for a batch, without a server: preconditions, idempotency, revision numbering. */
+class BatchDecisionTest {
+    private static final Instant AT = Instant.parse("2026-11-29T10:00:00.123456Z");
+
+    private static BatchDecision decide(StoredState state, Command... commands) {
+        return BatchDecision.decide(List.of(commands), state, AT);
+    }
+
+    private static StoredState at(long revision, Map<String, Long> modRevisions) {
+        return new StoredState(revision, Map.of(), modRevisions);
+    }
+
+    @Test
+    void changesTakeConsecutiveRevisionsInCommandOrder() {
+        BatchDecision batch = decide(at(7, Map.of("b", 3L)),
+                                     Command.put("c1", "a", "1", null, false),
+                                     Command.delete("c2", "b", null),
+                                     Command.put("c3", "a", "2", null, false));
+
+        assertThat(batch.revision(), is(10L));
+        assertThat(batch.events(), is(List.of(DomainEvent.put("a", "1", 8, "c1", AT.toString()),
+                                              DomainEvent.deleted("b", 9, "c2", AT.toString()),
+                                              DomainEvent.put("a", "2", 10, "c3", AT.toString()))));
+        assertThat(batch.outcomes(), is(List.of(new CommandOutcome("c1", Status.APPLIED, 8),
+                                                new CommandOutcome("c2", Status.APPLIED, 9),
+                                                new CommandOutcome("c3", Status.APPLIED, 10))));
+        assertThat(batch.recorded(), is(batch.outcomes()));
+        assertThat(batch.at(), is(AT));
+    }
+
+    @Test
+    void aCommandCommittedBeforeGetsItsFirstOutcomeAndChangesNothing() {
+        CommandOutcome earlier = new CommandOutcome("c1", Status.APPLIED, 4);
+        BatchDecision batch = decide(new StoredState(7, Map.of("c1", earlier), Map.of()),
+                                     Command.put("c1", "a", "again", null, false));
+
+        assertThat(batch.outcomes(), is(List.of(earlier)));
+        assertThat(batch.events(), is(List.of()));
+        assertThat(batch.recorded(), is(List.of()));
+        assertThat(batch.revision(), is(7L));
+    }
+
+    @Test
+    void theSameCommandTwiceInOneBatchAppliesOnce() {
+        Command put = Command.put("c1", "a", "1", null, false);
+        BatchDecision batch = decide(at(0, Map.of()), put, put);
+
+        assertThat(batch.outcomes(), is(List.of(new CommandOutcome("c1", Status.APPLIED, 1),
+                                                new CommandOutcome("c1", Status.APPLIED, 1))));
+        assertThat(batch.events().size(), is(1));
+        assertThat(batch.recorded().size(), is(1));
+    }
+
+    @Test
+    void ifMatchComparesTheModRevisionSeenAfterEarlierCommandsOfTheBatch() {
+        BatchDecision batch = decide(at(5, Map.of("a", 5L)),
+                                     Command.put("stale", "a", "x", 4L, false),
+                                     Command.put("fresh", "a", "y", 5L, false),
+                                     Command.put("next", "a", "z", 6L, false));
+
+        assertThat(batch.outcomes(), is(List.of(new CommandOutcome("stale", Status.PRECONDITION_FAILED, 5),
+                                                new CommandOutcome("fresh", Status.APPLIED, 6),
+                                                new CommandOutcome("next", Status.APPLIED, 7))));
+    }
+
+    @Test
+    void ifMatchAnyNeedsTheKeyAndIfNoneMatchNeedsItAbsent() {
+        BatchDecision batch = decide(at(2, Map.of("present", 2L)),
+                                     Command.put("any-missing", "absent", "x", Command.ANY_REVISION, false),
+                                     Command.put("any-present", "present", "x", Command.ANY_REVISION, false),
+                                     Command.put("create-taken", "present", "y", null, true),
+                                     Command.delete("drop", "present", null),
+                                     Command.put("create-freed", "present", "z", null, true));
+
+        assertThat(batch.outcomes().stream().map(CommandOutcome::status).toList(),
+                   is(List.of(Status.PRECONDITION_FAILED, Status.APPLIED, Status.PRECONDITION_FAILED,
+                              Status.APPLIED, Status.APPLIED)));
+        assertThat(batch.revision(), is(5L));
+    }
+
+    @Test
+    void deletingAMissingKeyChangesNothingButIsRemembered() {
+        BatchDecision batch = decide(at(3, Map.of()), Command.delete("c1", "gone", null));
+
+        assertThat(batch.outcomes(), is(List.of(new CommandOutcome("c1", Status.UNCHANGED, 3))));
+        assertThat(batch.events(), is(List.of()));
+        assertThat(batch.recorded(), is(batch.outcomes()));
+        assertThat(batch.revision(), is(3L));
+    }
+}
