@@ -31,10 +31,6 @@ public record Settings(Role role,
             return this == API || this == ALL;
         }
 
-        public boolean runsWorker() {
-            return this == WORKER || this == ALL;
-        }
-
         public boolean servesEvents() {
             return this == WEBSOCKET || this == ALL;
         }
@@ -61,10 +57,6 @@ public record Settings(Role role,
         }
 
         public Db withUrl(String url, String username, String password) {
-            return new Db(url, username, password, schema, poolSize);
-        }
-
-        public Db withSchema(String schema) {
             return new Db(url, username, password, schema, poolSize);
         }
     }

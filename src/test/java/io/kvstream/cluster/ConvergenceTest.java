@@ -54,7 +54,7 @@ class ConvergenceTest {
 
             assertThat(load.failed(), is(0L));
             assertThat(load.acknowledged(), is(16_000L));
-            StoredContent stored = StoredContent.read(TestServices.db().withSchema(schema));
+            StoredContent stored = StoredContent.read(TestServices.db(schema));
             assertThat(stored.revision(), is(16_000L));
             assertThat(stored.eventRevisions(), is(LongStream.rangeClosed(1, 16_000).boxed().toList()));
             for (TestNode api : List.of(api1, api2)) {
@@ -78,7 +78,7 @@ class ConvergenceTest {
             load.run(16, 200, 10, writer -> api.uri("/"));
 
             assertThat(load.failed(), is(0L));
-            StoredContent stored = StoredContent.read(TestServices.db().withSchema(schema));
+            StoredContent stored = StoredContent.read(TestServices.db(schema));
             assertThat(stored.revision(), is(3_200L));
             assertThat(stored.eventRevisions(), is(LongStream.rangeClosed(1, 3_200).boxed().toList()));
             await().until(() -> api.revision() == 3_200L);

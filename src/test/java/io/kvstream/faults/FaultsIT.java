@@ -59,7 +59,7 @@ class FaultsIT {
             loop.close();
 
             assertThat(load.statuses().keySet(), everyItem(oneOf(200, 504)));
-            StoredEvents.assertConsistent(settings.db().withSchema(schema), load, List.of(api));
+            StoredEvents.assertConsistent(settings.db(), load, List.of(api));
         } finally {
             worker.destroy();
             worker.waitFor(30, TimeUnit.SECONDS);
@@ -91,7 +91,7 @@ class FaultsIT {
             loop.close();
 
             assertThat(load.statuses().keySet(), everyItem(oneOf(200, 503, 504)));
-            StoredEvents.assertConsistent(TestServices.db().withSchema(schema), load,
+            StoredEvents.assertConsistent(TestServices.db(schema), load,
                                           List.of(api1, api2));
         }
     }
@@ -118,7 +118,7 @@ class FaultsIT {
             loop.close();
 
             assertThat(load.statuses().keySet(), everyItem(oneOf(200, 503, 504)));
-            StoredEvents.assertConsistent(settings.db().withSchema("kvstream"), load, List.of(node));
+            StoredEvents.assertConsistent(settings.db(), load, List.of(node));
         } finally {
             postgres.close();
         }
@@ -142,7 +142,7 @@ class FaultsIT {
 
                 assertThat(load.statuses(), is(Map.of(200, load.acknowledged())));
                 assertThat(late.revision(), greaterThan(0L));
-                StoredEvents.assertConsistent(TestServices.db().withSchema(schema), load,
+                StoredEvents.assertConsistent(TestServices.db(schema), load,
                                               List.of(early, late));
             }
         }

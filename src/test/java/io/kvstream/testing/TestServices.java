@@ -38,6 +38,12 @@ public final class TestServices {
                                   embeddedPostgres.password());
     }
 
+    /** The test servers' database, with kvstream's tables in {@code schema}. */
+    public static Settings.Db db(String schema) {
+        Settings.Db db = db();
+        return new Settings.Db(db.url(), db.username(), db.password(), schema, db.poolSize());
+    }
+
     public static synchronized String amqpUri() {
         String uri = System.getenv("KVSTREAM_TEST_AMQP_URI");
         if (uri != null && !uri.isBlank()) {
@@ -60,7 +66,7 @@ public final class TestServices {
         Settings defaults = defaults();
         return defaults.toBuilder()
                 .role(role)
-                .db(db().withSchema(schema))
+                .db(db(schema))
                 .amqp(new Settings.Amqp(amqpUri(), prefix, defaults.amqp().publicEvents()))
                 .build();
     }
