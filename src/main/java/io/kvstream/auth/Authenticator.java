@@ -2,6 +2,7 @@ package io.kvstream.auth;
 
 import java.lang.System.Logger.Level;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 
 import com.auth0.jwt.JWT;
@@ -10,6 +11,7 @@ import com.auth0.jwt.algorithms.Algorithm;
 import com.auth0.jwt.exceptions.IncorrectClaimException;
 import com.auth0.jwt.exceptions.JWTVerificationException;
 import com.auth0.jwt.exceptions.TokenExpiredException;
+import com.auth0.jwt.interfaces.Claim;
 import com.auth0.jwt.interfaces.DecodedJWT;
 import com.auth0.jwt.interfaces.Verification;
 import io.helidon.http.HeaderNames;
@@ -32,8 +34,10 @@ public final class Authenticator {
 
     private final JWTVerifier verifier;
     private final boolean protectReads;
+    private final boolean requireScope;
 
     public Authenticator(Settings.Auth auth) {
+        this.requireScope = auth.requireScope();
         if (!auth.enabled()) {
             this.verifier = null;
             this.protectReads = false;
@@ -46,6 +50,9 @@ public final class Authenticator {
         }
         if (!auth.audience().isBlank()) {
             verification.withAudience(auth.audience());
+        }
+        if (auth.requireExpiry()) {
+            verification.withClaimPresence("exp");
         }
         this.verifier = verification.build();
         this.protectReads = auth.protectReads();
@@ -133,9 +140,28 @@ public final class Authenticator {
             LOG.log(Level.DEBUG, "Token rejected: " + e.getClass().getSimpleName());
             throw new AuthException(Status.UNAUTHORIZED_401, "invalid_token", "The token is not valid");
         }
-        String scopes = jwt.getClaim("scope").asString();
-        if (scopes != null && Arrays.stream(scopes.split(" ")).noneMatch(scope::equals)) {
+        Optional<List<String>> scopes = scopes(jwt.getClaim("scope"));
+        if (scopes.isEmpty() && requireScope || scopes.isPresent() && !scopes.get().contains(scope)) {
             throw new AuthException(Status.FORBIDDEN_403, "forbidden", "The token lacks the scope " + scope);
         }
+    }
+
+    /**
+     * The token's scopes: a space-separated string (RFC 8693) or an array of strings (as several issuers send it);
+     * empty when the claim is absent. Any other type is refused: a token is never unscoped by accident.
+     */
+    private static Optional<List<String>> scopes(Claim claim) {
+        if (claim.isMissing()) {
+            return Optional.empty();
+        }
+        Object value = claim.isNull() ? null : claim.as(Object.class);
+        if (value instanceof String text) {
+            return Optional.of(Arrays.stream(text.split(" ")).filter(s -> !s.isEmpty()).toList());
+        }
+        if (value instanceof List<?> list && list.stream().allMatch(String.class::isInstance)) {
+            return Optional.of(list.stream().map(String.class::cast).toList());
+        }
+        throw new AuthException(Status.UNAUTHORIZED_401, "invalid_token",
+                                "The token's scope claim must be a string or an array of strings");
     }
 }

@@ -86,8 +86,12 @@ public record Settings(Role role,
     public record Ws(int queueSize, Duration heartbeat, String allowedOrigins) {
     }
 
-    /** JWT settings; an empty secret means writes need no token. */
-    public record Auth(String jwtSecret, String issuer, String audience, Duration clockSkew, boolean protectReads) {
+    /**
+     * JWT settings; an empty secret means writes need no token. {@code requireScope}: a token without a scope claim
+     * may do nothing (otherwise it may do everything); {@code requireExpiry}: a token without {@code exp} is refused.
+     */
+    public record Auth(String jwtSecret, String issuer, String audience, Duration clockSkew, boolean protectReads,
+                       boolean requireScope, boolean requireExpiry) {
         public boolean enabled() {
             return !jwtSecret.isBlank();
         }
@@ -126,7 +130,9 @@ public record Settings(Role role,
                              auth.get("issuer").asString().get(),
                              auth.get("audience").asString().get(),
                              duration(auth.get("clock-skew")),
-                             auth.get("protect-reads").asBoolean().get()));
+                             auth.get("protect-reads").asBoolean().get(),
+                             auth.get("require-scope").asBoolean().get(),
+                             auth.get("require-expiry").asBoolean().get()));
         } catch (ConfigException e) {
             throw new IllegalArgumentException("Invalid configuration: " + e.getMessage(), e);
         }

@@ -63,7 +63,9 @@ final class Parts implements AutoCloseable {
             String name = "kvstream-" + settings.role().configName();
             parts.database = parts.own(Database.open(settings.db(), name));
             parts.databaseMonitor = parts.own(new DatabaseMonitor(parts.database));
-            parts.broker = parts.own(Broker.connect(settings.amqp(), name, BROKER_PATIENCE));
+            // The prefix names the deployment among others on the same broker (rabbitmqctl list_connections).
+            parts.broker = parts.own(Broker.connect(settings.amqp(), name + "@" + settings.amqp().namePrefix(),
+                                                    BROKER_PATIENCE));
             return parts;
         } catch (RuntimeException e) {
             parts.close();

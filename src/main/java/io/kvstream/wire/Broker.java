@@ -29,6 +29,12 @@ public final class Broker implements AutoCloseable {
     private final Names names;
     private final Connection connection;
     private final CopyOnWriteArrayList<Runnable> recoveryListeners = new CopyOnWriteArrayList<>();
+    /**
+     * The channel the shared exchanges and the command queue are declared on, open for the connection's life: the
+     * client re-declares recorded topology on the channel that declared it, so a broker that lost its definitions
+     * gets them back on reconnect (and a closed channel there would fail every recovery).
+     */
+    private Channel topology;
 
     private Broker(Names names, Connection connection) {
         this.names = names;
@@ -65,9 +71,13 @@ public final class Broker implements AutoCloseable {
         Instant deadline = Instant.now().plus(patience);
         while (true) {
             try {
-                Connection connection = factory.newConnection(connectionName);
-                Broker broker = new Broker(new Names(settings.namePrefix()), connection);
-                broker.declareTopology();
+                Broker broker = new Broker(new Names(settings.namePrefix()), factory.newConnection(connectionName));
+                try {
+                    broker.declareTopology();
+                } catch (IOException | RuntimeException e) {
+                    broker.close();
+                    throw e;
+                }
                 return broker;
             } catch (IOException | TimeoutException e) {
                 if (Instant.now().isAfter(deadline)) {
@@ -97,13 +107,12 @@ public final class Broker implements AutoCloseable {
         recoveryListeners.add(listener);
     }
 
-    private void declareTopology() throws IOException, TimeoutException {
-        try (Channel channel = connection.createChannel()) {
-            channel.queueDeclare(names.commandQueue(), true, false, false, Map.of());
-            channel.exchangeDeclare(names.eventsExchange(), BuiltinExchangeType.FANOUT, true);
-            channel.exchangeDeclare(names.eventBatchesExchange(), BuiltinExchangeType.FANOUT, true);
-            channel.exchangeDeclare(names.presenceExchange(), BuiltinExchangeType.FANOUT, true);
-        }
+    private void declareTopology() throws IOException {
+        topology = connection.createChannel();
+        topology.queueDeclare(names.commandQueue(), true, false, false, Map.of());
+        topology.exchangeDeclare(names.eventsExchange(), BuiltinExchangeType.FANOUT, true);
+        topology.exchangeDeclare(names.eventBatchesExchange(), BuiltinExchangeType.FANOUT, true);
+        topology.exchangeDeclare(names.presenceExchange(), BuiltinExchangeType.FANOUT, true);
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.kvstream.api;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 
 import com.auth0.jwt.JWT;
 import com.auth0.jwt.JWTCreator;
@@ -17,10 +18,12 @@ import io.kvstream.auth.Authenticator;
 import io.kvstream.config.Settings;
 import io.kvstream.role.RunningRole;
 import io.kvstream.testing.TestServices;
+import io.kvstream.testing.Tokens;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.startsWith;
 
@@ -39,7 +42,7 @@ class AuthTest {
     static void server(WebServerConfig.Builder server) {
         Settings settings = TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("auth"),
                                                   TestServices.uniqueName("auth"))
-                .toBuilder().auth(new Settings.Auth(SECRET, "kvstream-tests", "kvstream", Duration.ofSeconds(5), false)).build();
+                .toBuilder().auth(new Settings.Auth(SECRET, "kvstream-tests", "kvstream", Duration.ofSeconds(5), false, false, false)).build();
         app = RunningRole.start(settings);
         app.configure(server);
     }
@@ -122,6 +125,52 @@ class AuthTest {
         String writer = token().withClaim("scope", Authenticator.READ + " " + Authenticator.WRITE)
                 .sign(Algorithm.HMAC256(SECRET));
         assertThat(put("auth-scope", "Bearer " + writer).status(), is(Status.OK_200));
+    }
+
+    @Test
+    void scopeAsAnArrayOfStringsIsHonoured() {
+        String readOnly = token().withClaim("scope", List.of(Authenticator.READ)).sign(Algorithm.HMAC256(SECRET));
+        assertThat(put("auth-array", "Bearer " + readOnly).status(), is(Status.FORBIDDEN_403));
+        String writer = token().withClaim("scope", List.of(Authenticator.READ, Authenticator.WRITE))
+                .sign(Algorithm.HMAC256(SECRET));
+        assertThat(put("auth-array", "Bearer " + writer).status(), is(Status.OK_200));
+    }
+
+    @Test
+    void scopeOfAnyOtherTypeIs401AndStoresNothing() {
+        for (String scope : List.of("{\"kvstream:write\":true}", "7", "null", "true", "[\"kvstream:write\",1]")) {
+            ClientResponseTyped<String> res = put("auth-scope-type", "Bearer " + signed(claims("\"scope\":" + scope)));
+            assertThat(scope, res.status(), is(Status.UNAUTHORIZED_401));
+            assertThat(scope, res.entity(), containsString("\"error\":\"invalid_token\""));
+        }
+        assertThat(client.get("/values/auth-scope-type").request(String.class).status(), is(Status.NOT_FOUND_404));
+    }
+
+    @Test
+    void registeredClaimsOfTheWrongTypeAre401() {
+        for (String claim : List.of("\"exp\":\"tomorrow\"", "\"nbf\":\"now\"", "\"exp\":true", "\"iss\":5",
+                                    "\"aud\":{\"x\":1}", "\"iat\":\"yesterday\"")) {
+            String json = claims(claim);
+            assertThat(json, put("auth-claim-type", "Bearer " + signed(json)).status(), is(Status.UNAUTHORIZED_401));
+        }
+        assertThat(client.get("/values/auth-claim-type").request(String.class).status(), is(Status.NOT_FOUND_404));
+    }
+
+    /** This test's valid issuer, audience and expiry, with {@code claim} replacing or adding one member. */
+    private static String claims(String claim) {
+        String name = claim.substring(0, claim.indexOf(':'));
+        StringBuilder json = new StringBuilder("{");
+        for (String member : List.of("\"iss\":\"kvstream-tests\"", "\"aud\":\"kvstream\"",
+                                     "\"exp\":" + Instant.now().plusSeconds(300).getEpochSecond())) {
+            if (!member.startsWith(name + ":")) {
+                json.append(member).append(',');
+            }
+        }
+        return json.append(claim).append('}').toString();
+    }
+
+    private static String signed(String payloadJson) {
+        return Tokens.hs256(SECRET, payloadJson);
     }
 
     @Test

@@ -35,7 +35,7 @@ class ProtectedReadsTest {
     static void start() {
         node = TestNode.start(TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("reads"),
                                                     TestServices.uniqueName("reads"))
-                                      .toBuilder().auth(new Settings.Auth(SECRET, "", "", Duration.ofSeconds(5), true)).build());
+                                      .toBuilder().auth(new Settings.Auth(SECRET, "", "", Duration.ofSeconds(5), true, false, false)).build());
     }
 
     @AfterAll

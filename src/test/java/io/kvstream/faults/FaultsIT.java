@@ -7,9 +7,18 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
 
 import io.kvstream.config.Settings;
 import io.kvstream.embedded.EmbeddedPostgres;
@@ -19,6 +28,8 @@ import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
 import io.kvstream.testing.Tools;
 import io.kvstream.testing.WsClient;
+import io.kvstream.wire.Names;
+import io.kvstream.ws.KvHttp;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -94,6 +105,77 @@ class FaultsIT {
             StoredEvents.assertConsistent(TestServices.db(schema), load,
                                           List.of(api1, api2));
         }
+    }
+
+    @Test
+    void brokerThatLostItsDefinitionsGetsThemBackQuietly() throws Exception {
+        Tools.require(TestServices.realServers(), "the machine's RabbitMQ (rabbitmqctl); CI sets KVSTREAM_TEST_*");
+        String prefix = TestServices.uniqueName("lost");
+        Settings settings = TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("lost"), prefix);
+        Names names = new Names(prefix);
+        List<String> recoveryErrors = new CopyOnWriteArrayList<>();
+        Handler recorder = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                String thrown = record.getThrown() == null ? "" : record.getThrown().toString();
+                if (record.getLevel().intValue() >= Level.WARNING.intValue()
+                    && (thrown + record.getMessage()).contains("TopologyRecovery")) {
+                    recoveryErrors.add(record.getMessage() + " " + thrown);
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Logger.getLogger("").addHandler(recorder);
+        try (TestNode node = TestNode.start(settings)) {
+            KvHttp.put(node.port(), "before", "1");
+            // What a broker that was reset (or replaced) no longer knows.
+            ConnectionFactory factory = new ConnectionFactory();
+            factory.setUri(settings.amqp().uri());
+            try (Connection admin = factory.newConnection("test-admin"); Channel channel = admin.createChannel()) {
+                channel.queueDelete(names.commandQueue());
+                for (String exchange : List.of(names.eventsExchange(), names.eventBatchesExchange(),
+                                               names.presenceExchange())) {
+                    channel.exchangeDelete(exchange);
+                }
+            }
+            rabbitmqctl("close_connection", connectionPid("kvstream-all@" + prefix), "test: broker lost its definitions");
+
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
+                try (Connection admin = factory.newConnection("test-admin"); Channel channel = admin.createChannel()) {
+                    channel.queueDeclarePassive(names.commandQueue());
+                    channel.exchangeDeclarePassive(names.eventsExchange());
+                    channel.exchangeDeclarePassive(names.eventBatchesExchange());
+                    channel.exchangeDeclarePassive(names.presenceExchange());
+                    return true;
+                }
+            });
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+                    .until(() -> KvHttp.put(node.port(), "after", "2") > 1);
+            assertThat(node.value("after").orElseThrow().value(), is("2"));
+            assertThat(recoveryErrors, is(List.of()));
+        } finally {
+            Logger.getLogger("").removeHandler(recorder);
+        }
+    }
+
+    /** The broker's id of the connection with this name, for rabbitmqctl close_connection. */
+    private static String connectionPid(String connectionName) throws Exception {
+        Process process = new ProcessBuilder("rabbitmqctl", "-q", "list_connections", "pid", "client_properties")
+                .redirectErrorStream(true).start();
+        String listing = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(process.waitFor(60, TimeUnit.SECONDS), is(true));
+        return listing.lines()
+                .filter(line -> line.contains("\"" + connectionName + "\""))
+                .map(line -> line.substring(0, line.indexOf('\t')))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no connection named " + connectionName + " in " + listing));
     }
 
     @Test
@@ -209,11 +291,13 @@ class FaultsIT {
         return builder.start();
     }
 
-    private static void rabbitmqctl(String command) throws Exception {
-        Process process = new ProcessBuilder("rabbitmqctl", command).redirectErrorStream(true)
+    private static void rabbitmqctl(String... command) throws Exception {
+        List<String> line = new java.util.ArrayList<>(List.of("rabbitmqctl"));
+        line.addAll(List.of(command));
+        Process process = new ProcessBuilder(line).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         assertThat(process.waitFor(60, TimeUnit.SECONDS), is(true));
-        assertThat("rabbitmqctl " + command, process.exitValue(), is(0));
+        assertThat(String.join(" ", line), process.exitValue(), is(0));
     }
 
     private static int freePort() throws IOException {

@@ -72,7 +72,7 @@ class LandingPageBrowserTest {
     void protectedPageStreamsWithTheTokenItWasOpenedWith() {
         String secret = "browser-test-secret-long-enough-for-hs256";
         try (TestNode guarded = TestNode.start(settings.toBuilder().auth(
-                new Settings.Auth(secret, "", "", Duration.ofSeconds(5), true)).build())) {
+                new Settings.Auth(secret, "", "", Duration.ofSeconds(5), true, false, false)).build())) {
             String token = JWT.create().withClaim("scope", Authenticator.READ)
                     .withExpiresAt(Instant.now().plusSeconds(300)).sign(Algorithm.HMAC256(secret));
             browser.driver.get(guarded.uri("/?access_token=" + token).toString());
