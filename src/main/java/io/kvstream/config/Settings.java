@@ -22,7 +22,8 @@ public record Settings(Role role,
                        int workerBatchSize,
                        Events events,
                        Ws ws,
-                       Auth auth) {
+                       Auth auth,
+                       boolean replicaEndpoint) {
 
     public enum Role {
         API, WORKER, WEBSOCKET, ALL;
@@ -132,7 +133,8 @@ public record Settings(Role role,
                              duration(auth.get("clock-skew")),
                              auth.get("protect-reads").asBoolean().get(),
                              auth.get("require-scope").asBoolean().get(),
-                             auth.get("require-expiry").asBoolean().get()));
+                             auth.get("require-expiry").asBoolean().get()),
+                    kv.get("replica-endpoint").asBoolean().get());
         } catch (ConfigException e) {
             throw new IllegalArgumentException("Invalid configuration: " + e.getMessage(), e);
         }
@@ -160,6 +162,7 @@ public record Settings(Role role,
         private Events events;
         private Ws ws;
         private Auth auth;
+        private boolean replicaEndpoint;
 
         private Builder(Settings from) {
             role = from.role;
@@ -173,6 +176,7 @@ public record Settings(Role role,
             events = from.events;
             ws = from.ws;
             auth = from.auth;
+            replicaEndpoint = from.replicaEndpoint;
         }
 
         public Builder role(Role role) {
@@ -210,9 +214,14 @@ public record Settings(Role role,
             return this;
         }
 
+        public Builder replicaEndpoint(boolean replicaEndpoint) {
+            this.replicaEndpoint = replicaEndpoint;
+            return this;
+        }
+
         public Settings build() {
             return new Settings(role, mode, dataDir, maxValueBytes, commandTimeout, db, amqp, workerBatchSize,
-                                events, ws, auth);
+                                events, ws, auth, replicaEndpoint);
         }
     }
 

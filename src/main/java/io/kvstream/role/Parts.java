@@ -125,14 +125,16 @@ final class Parts implements AutoCloseable {
         return eventLog::committedRevision;
     }
 
-    /** {@code /values}, the landing page and {@code /replica}, with the API's JSON errors. */
+    /** {@code /values}, the landing page and (when asked for) {@code /replica}, with the API's JSON errors. */
     void apiRoutes(HttpRouting.Builder routing, Replica replica, CommandBus commandBus, Authenticator auth) {
         ApiMetrics metrics = new ApiMetrics();
         ApiErrorHandlers.register(routing, metrics);
         routing.register("/values", new ValuesService(replica, commandBus, databaseMonitor, settings.maxValueBytes(),
                                                        settings.commandTimeout(), metrics, auth));
         routing.register(new LandingPage(replica, auth));
-        routing.register("/replica", new ReplicaService(replica, new SnapshotReader(database)));
+        if (settings.replicaEndpoint()) {
+            routing.register("/replica", new ReplicaService(replica, new SnapshotReader(database)));
+        }
     }
 
     /** Is the process ready: database and broker reachable, the replica (if any) loaded. */
