@@ -6,6 +6,7 @@ import io.helidon.http.HttpException;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRouting;
 import io.kvstream.auth.AuthException;
+import io.kvstream.storage.StorageException;
 
 /** Maps every failure of a request to a JSON error; no stack trace ever reaches a client. */
 public final class ApiErrorHandlers {
@@ -22,6 +23,11 @@ public final class ApiErrorHandlers {
         routing.error(AuthException.class, (req, res, e) -> {
             metrics.rejected(e.code());
             ApiError.send(res, e.status(), e.code(), e.getMessage());
+        });
+        // The database went away under a read of the history.
+        routing.error(StorageException.class, (req, res, e) -> {
+            metrics.rejected("unavailable");
+            ApiError.send(res, Status.SERVICE_UNAVAILABLE_503, "unavailable", "The database is unavailable");
         });
         routing.error(TimedOutException.class, (req, res, e) -> {
             metrics.rejected("timeout");

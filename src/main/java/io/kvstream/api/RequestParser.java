@@ -115,6 +115,18 @@ final class RequestParser {
                                       "For writes If-None-Match must be *");
     }
 
+    /** {@code ?revision=R}: a read of the store as it was at revision R (0 or more); empty when absent. */
+    static Optional<Long> atRevision(ServerRequest req) {
+        if (!req.query().contains("revision")) {
+            return Optional.empty();
+        }
+        String digits = req.query().first("revision").orElse("");
+        if (digits.isEmpty() || digits.length() > 18 || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            throw new ApiException(Status.BAD_REQUEST_400, "bad_revision", "revision must be a non-negative integer");
+        }
+        return Optional.of(Long.parseLong(digits));
+    }
+
     /** A strong ETag holding a revision, {@code "7"}. */
     static Optional<Long> revisionTag(String tag) {
         if (tag.length() < 3 || tag.charAt(0) != '"' || tag.charAt(tag.length() - 1) != '"') {

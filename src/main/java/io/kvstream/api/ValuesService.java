@@ -2,6 +2,7 @@ package io.kvstream.api;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
 
@@ -19,6 +20,7 @@ import io.kvstream.domain.Command;
 import io.kvstream.domain.CommandOutcome;
 import io.kvstream.domain.Entry;
 import io.kvstream.replica.Replica;
+import io.kvstream.storage.History;
 import io.kvstream.wire.BrokerUnavailableException;
 import io.kvstream.wire.Json;
 
@@ -38,6 +40,7 @@ public final class ValuesService implements HttpService {
     private static final int MAX_LIMIT = 1000;
 
     private final Replica replica;
+    private final History history;
     private final CommandBus commandBus;
     private final BooleanSupplier storageAvailable;
     private final RequestParser parser;
@@ -45,9 +48,10 @@ public final class ValuesService implements HttpService {
     private final ApiMetrics metrics;
     private final Authenticator auth;
 
-    public ValuesService(Replica replica, CommandBus commandBus, BooleanSupplier storageAvailable, int maxValueBytes,
-                         Duration commandTimeout, ApiMetrics metrics, Authenticator auth) {
+    public ValuesService(Replica replica, History history, CommandBus commandBus, BooleanSupplier storageAvailable,
+                         int maxValueBytes, Duration commandTimeout, ApiMetrics metrics, Authenticator auth) {
         this.replica = replica;
+        this.history = history;
         this.commandBus = commandBus;
         this.storageAvailable = storageAvailable;
         this.parser = new RequestParser(maxValueBytes);
@@ -70,6 +74,11 @@ public final class ValuesService implements HttpService {
     private void get(ServerRequest req, ServerResponse res) {
         auth.requireRead(req, res);
         String key = parser.key(req);
+        Optional<Long> at = RequestParser.atRevision(req);
+        if (at.isPresent()) {
+            getAt(key, at.get(), req, res);
+            return;
+        }
         if (!replica.loaded()) {
             throw unavailable("The replica is still loading");
         }
@@ -88,20 +97,62 @@ public final class ValuesService implements HttpService {
         res.send(ValueBodyWriter.write(key, entry.value()));
     }
 
+    /**
+     * {@code GET /values/{key}?revision=R}: the value the key had at revision R, with its mod revision (the ETag);
+     * 404 if it did not exist then, 410 if R is older than the retained history, 400 if R is in the future.
+     */
+    private void getAt(String key, long revision, ServerRequest req, ServerResponse res) {
+        Optional<Entry> entry = found(history.get(key, revision), revision);
+        if (entry.isEmpty()) {
+            res.status(Status.NOT_FOUND_404).send();
+            return;
+        }
+        String etag = etag(entry.get().modRevision());
+        res.header(HeaderNames.ETAG, etag);
+        if (req.headers().first(HeaderNames.IF_NONE_MATCH).map(etag::equals).orElse(false)) {
+            res.status(Status.NOT_MODIFIED_304).send();
+            return;
+        }
+        sendJson(res, Status.OK_200, new ListedValue(key, entry.get().value(), entry.get().modRevision()));
+    }
+
+    /** The value of a read at a revision, or the error that says why there is none. */
+    private static <T> T found(History.At<T> at, long revision) {
+        return switch (at) {
+            case History.Found<T> found -> found.value();
+            case History.Compacted<T> compacted -> throw new ApiException(
+                    Status.create(410, "Gone"), "compacted",
+                    "Revision " + revision + " is older than the retained history (compacted up to "
+                    + compacted.compacted() + ")");
+            case History.Future<T> future -> throw new ApiException(
+                    Status.BAD_REQUEST_400, "future_revision",
+                    "Revision " + revision + " is above the current revision " + future.current());
+        };
+    }
+
     /** {@code GET /values?prefix=a&limit=100&after=k}: one sorted page, consistent at one revision. */
     private void list(ServerRequest req, ServerResponse res) {
         auth.requireRead(req, res);
-        if (!replica.loaded()) {
-            throw unavailable("The replica is still loading");
-        }
         String prefix = req.query().first("prefix").orElse("");
         String after = req.query().first("after").orElse(null);
         int limit = limit(req.query().first("limit").asOptional());
+        Optional<Long> at = RequestParser.atRevision(req);
+        if (at.isPresent()) {
+            History.Page page = found(history.list(prefix, after, limit, at.get()), at.get());
+            sendJson(res, Status.OK_200, new ListBody(at.get(), listed(page.values()), page.next()));
+            return;
+        }
+        if (!replica.loaded()) {
+            throw unavailable("The replica is still loading");
+        }
         Replica.Page page = replica.list(prefix, after, limit);
-        List<ListedValue> values = page.values().stream()
+        sendJson(res, Status.OK_200, new ListBody(page.revision(), listed(page.values()), page.next()));
+    }
+
+    private static List<ListedValue> listed(List<Map.Entry<String, Entry>> values) {
+        return values.stream()
                 .map(e -> new ListedValue(e.getKey(), e.getValue().value(), e.getValue().modRevision()))
                 .toList();
-        sendJson(res, Status.OK_200, new ListBody(page.revision(), values, page.next()));
     }
 
     /** {@code PUT /values/{key}}: stores the body; 200 once visible here, 202 with {@code Prefer: respond-async}. */

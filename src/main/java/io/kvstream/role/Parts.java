@@ -28,6 +28,7 @@ import io.kvstream.storage.BatchStore;
 import io.kvstream.storage.Database;
 import io.kvstream.storage.DatabaseMonitor;
 import io.kvstream.storage.EventLog;
+import io.kvstream.storage.History;
 import io.kvstream.storage.SnapshotReader;
 import io.kvstream.wire.Broker;
 import io.kvstream.wire.EventSubscriber;
@@ -129,8 +130,9 @@ final class Parts implements AutoCloseable {
     void apiRoutes(HttpRouting.Builder routing, Replica replica, CommandBus commandBus, Authenticator auth) {
         ApiMetrics metrics = new ApiMetrics();
         ApiErrorHandlers.register(routing, metrics);
-        routing.register("/values", new ValuesService(replica, commandBus, databaseMonitor, settings.maxValueBytes(),
-                                                       settings.commandTimeout(), metrics, auth));
+        routing.register("/values", new ValuesService(replica, new History(database), commandBus, databaseMonitor,
+                                                       settings.maxValueBytes(), settings.commandTimeout(), metrics,
+                                                       auth));
         routing.register(new LandingPage(replica, auth));
         if (settings.replicaEndpoint()) {
             routing.register("/replica", new ReplicaService(replica, new SnapshotReader(database)));

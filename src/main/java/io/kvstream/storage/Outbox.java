@@ -93,13 +93,22 @@ public final class Outbox implements AutoCloseable {
         }
     }
 
-    /** Drops the events, and the remembered command ids, up to {@code revision}; readers behind it must resync. */
+    /**
+     * Drops the events, and the remembered command ids, up to {@code revision}; readers behind it must resync. Of a
+     * key changed since, its value at {@code revision} stays, so {@link History} can read any revision from there
+     * on; every other key's value there is its current one, in {@code kv_values}.
+     */
     public void compactThrough(long revision) {
-        try (PreparedStatement events = connection.prepareStatement("DELETE FROM kv_events WHERE revision <= ?");
+        try (PreparedStatement events = connection.prepareStatement(
+                "DELETE FROM kv_events e WHERE e.revision <= ? AND (e.kind = 'value_deleted'"
+                + " OR EXISTS (SELECT 1 FROM kv_events n WHERE n.key COLLATE \"C\" = e.key COLLATE \"C\""
+                + "            AND n.revision > e.revision AND n.revision <= ?)"
+                + " OR EXISTS (SELECT 1 FROM kv_values v WHERE v.key = e.key AND v.mod_revision = e.revision))");
              PreparedStatement commands = connection.prepareStatement("DELETE FROM kv_commands WHERE revision <= ?");
              PreparedStatement meta = connection.prepareStatement(
                      "UPDATE kv_relay SET compacted_revision = ? WHERE id = 1 AND compacted_revision < ?")) {
             events.setLong(1, revision);
+            events.setLong(2, revision);
             events.executeUpdate();
             commands.setLong(1, revision);
             commands.executeUpdate();

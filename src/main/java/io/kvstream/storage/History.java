@@ -1,0 +1,145 @@
+package io.kvstream.storage;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import javax.sql.DataSource;
+
+import io.kvstream.domain.Entry;
+
+/**
+ * The store as it was at a past revision, from the events table: a key's value is its last change at or before the
+ * revision. Compaction keeps each key's last value at the compacted revision (as etcd keeps the latest version of
+ * each key), so any revision from the compacted one up to the current one can be read; an older one is gone.
+ * Each read runs in one repeatable-read transaction, so the bounds it checks and the rows it reads agree.
+ */
+public final class History {
+    /** What a read at a revision found. */
+    public sealed interface At<T> permits Found, Compacted, Future {
+    }
+
+    public record Found<T>(T value) implements At<T> {
+    }
+
+    /** The revision is older than the retained history; {@code compacted} is the oldest readable one. */
+    public record Compacted<T>(long compacted) implements At<T> {
+    }
+
+    /** The revision is newer than anything committed; {@code current} is the newest. */
+    public record Future<T>(long current) implements At<T> {
+    }
+
+    /** One page of a listing at a revision; {@code next} is the key to continue after. */
+    public record Page(List<Map.Entry<String, Entry>> values, String next) {
+    }
+
+    private static final String LAST_CHANGE = "SELECT kind, value, revision FROM ("
+            + " SELECT kind, value, revision FROM kv_events WHERE key COLLATE \"C\" = ? AND revision <= ?"
+            // A value older than every stored event of its key (compacted before history was kept per key)
+            + " UNION ALL SELECT 'value_put', value, mod_revision FROM kv_values WHERE key = ? AND mod_revision <= ?"
+            + ") changes ORDER BY revision DESC LIMIT 1";
+
+    private static final String PAGE = "SELECT key, value, revision FROM ("
+            + " SELECT DISTINCT ON (key) key, kind, value, revision FROM ("
+            + "  SELECT key COLLATE \"C\" AS key, kind, value, revision FROM kv_events"
+            + "   WHERE starts_with(key, ?) AND key COLLATE \"C\" > ? AND revision <= ?"
+            + "  UNION ALL SELECT key, 'value_put', value, mod_revision FROM kv_values"
+            + "   WHERE starts_with(key, ?) AND key > ? AND mod_revision <= ?"
+            + " ) changes ORDER BY key, revision DESC"
+            + ") last WHERE kind = 'value_put' ORDER BY key LIMIT ?";
+
+    private final DataSource dataSource;
+
+    public History(Database database) {
+        this.dataSource = database.dataSource();
+    }
+
+    /** The key's value and mod revision at {@code revision}; an empty {@link Found} if it did not exist then. */
+    public At<Optional<Entry>> get(String key, long revision) {
+        return read(revision, connection -> {
+            try (PreparedStatement statement = connection.prepareStatement(LAST_CHANGE)) {
+                statement.setString(1, key);
+                statement.setLong(2, revision);
+                statement.setString(3, key);
+                statement.setLong(4, revision);
+                try (ResultSet rs = statement.executeQuery()) {
+                    if (!rs.next() || !"value_put".equals(rs.getString(1))) {
+                        return Optional.empty();
+                    }
+                    return Optional.of(new Entry(rs.getString(2), rs.getLong(3)));
+                }
+            }
+        });
+    }
+
+    /** Keys starting with {@code prefix} that existed at {@code revision}, sorted, after {@code after}. */
+    public At<Page> list(String prefix, String after, int limit, long revision) {
+        return read(revision, connection -> {
+            try (PreparedStatement statement = connection.prepareStatement(PAGE)) {
+                String from = after == null ? "" : after;
+                statement.setString(1, prefix);
+                statement.setString(2, from);
+                statement.setLong(3, revision);
+                statement.setString(4, prefix);
+                statement.setString(5, from);
+                statement.setLong(6, revision);
+                statement.setInt(7, limit + 1);
+                List<Map.Entry<String, Entry>> values = new ArrayList<>();
+                try (ResultSet rs = statement.executeQuery()) {
+                    while (rs.next()) {
+                        values.add(Map.entry(rs.getString(1), new Entry(rs.getString(2), rs.getLong(3))));
+                    }
+                }
+                if (values.size() <= limit) {
+                    return new Page(values, null);
+                }
+                List<Map.Entry<String, Entry>> page = values.subList(0, limit);
+                return new Page(List.copyOf(page), page.getLast().getKey());
+            }
+        });
+    }
+
+    @FunctionalInterface
+    private interface Query<T> {
+        T run(Connection connection) throws SQLException;
+    }
+
+    private <T> At<T> read(long revision, Query<T> query) {
+        try (Connection connection = dataSource.getConnection()) {
+            connection.setAutoCommit(false);
+            connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            connection.setReadOnly(true);
+            try {
+                long current;
+                long compacted;
+                try (PreparedStatement bounds = connection.prepareStatement(
+                        "SELECT m.revision, r.compacted_revision FROM kv_meta m, kv_relay r");
+                     ResultSet rs = bounds.executeQuery()) {
+                    rs.next();
+                    current = rs.getLong(1);
+                    compacted = rs.getLong(2);
+                }
+                if (revision > current) {
+                    return new Future<>(current);
+                }
+                if (revision < compacted) {
+                    return new Compacted<>(compacted);
+                }
+                return new Found<>(query.run(connection));
+            } finally {
+                connection.rollback();
+                connection.setReadOnly(false);
+                connection.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+                connection.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw new StorageException("Cannot read the history", e);
+        }
+    }
+}

@@ -1,0 +1,169 @@
+package io.kvstream.api;
+
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.kvstream.config.Settings;
+import io.kvstream.storage.Database;
+import io.kvstream.storage.EventLog;
+import io.kvstream.testing.TestNode;
+import io.kvstream.testing.TestServices;
+import io.kvstream.wire.Json;
+import io.kvstream.ws.KvHttp;
+import org.junit.jupiter.api.Test;
+
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.startsWith;
+
+/** {@code GET /values/{key}?revision=R} and {@code GET /values?revision=R}: the store as it was, from the history. */
+class ReadAtRevisionTest {
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    private static Settings settings(String name) {
+        return TestServices.settings(Settings.Role.ALL, TestServices.uniqueName(name), TestServices.uniqueName(name));
+    }
+
+    private static HttpResponse<String> get(TestNode node, String pathAndQuery) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(node.uri(pathAndQuery)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static long delete(TestNode node, String key) throws Exception {
+        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(node.uri("/values/" + key)).DELETE().build(),
+                                                  HttpResponse.BodyHandlers.ofString());
+        assertThat(response.body(), response.statusCode(), is(200));
+        return Json.read(response.body(), JsonNode.class).path("revision").asLong();
+    }
+
+    @Test
+    void aKeyReadsAsItWasAtEachRevision() throws Exception {
+        try (TestNode node = TestNode.start(settings("history"))) {
+            long first = KvHttp.put(node.port(), "a", "1");
+            long second = KvHttp.put(node.port(), "a", "2");
+            long deleted = delete(node, "a");
+            long other = KvHttp.put(node.port(), "b", "x");
+            long recreated = KvHttp.put(node.port(), "a", "3");
+
+            HttpResponse<String> atFirst = get(node, "/values/a?revision=" + first);
+            assertThat(atFirst.statusCode(), is(200));
+            assertThat(atFirst.body(), is("{\"key\":\"a\",\"value\":\"1\",\"revision\":" + first + "}"));
+            assertThat(atFirst.headers().firstValue("ETag").orElseThrow(), is("\"" + first + "\""));
+            assertThat(atFirst.headers().firstValue("Content-Type").orElseThrow(), is("application/json"));
+            assertThat(get(node, "/values/a?revision=" + second).body(),
+                       is("{\"key\":\"a\",\"value\":\"2\",\"revision\":" + second + "}"));
+            for (long absent : new long[] {0, deleted, other}) {
+                HttpResponse<String> response = get(node, "/values/a?revision=" + absent);
+                assertThat("a@" + absent, response.statusCode(), is(404));
+                assertThat("a@" + absent, response.body(), is(""));
+            }
+            assertThat(get(node, "/values/a?revision=" + recreated).body(),
+                       is("{\"key\":\"a\",\"value\":\"3\",\"revision\":" + recreated + "}"));
+
+            HttpResponse<String> future = get(node, "/values/a?revision=" + (recreated + 1));
+            assertThat(future.statusCode(), is(400));
+            assertThat(future.body(), startsWith("{\"error\":\"future_revision\","));
+            for (String bad : List.of("abc", "-1", "", "1.5", "99999999999999999999")) {
+                HttpResponse<String> response = get(node, "/values/a?revision=" + URLEncoder.encode(bad, StandardCharsets.UTF_8));
+                assertThat(bad, response.statusCode(), is(400));
+                assertThat(bad, response.body(), startsWith("{\"error\":\"bad_revision\","));
+            }
+
+            assertThat(get(node, "/values?revision=" + second).body(),
+                       is("{\"revision\":" + second + ",\"values\":[{\"key\":\"a\",\"value\":\"2\",\"revision\":" + second + "}]}"));
+            assertThat(get(node, "/values?revision=" + other).body(),
+                       is("{\"revision\":" + other + ",\"values\":[{\"key\":\"b\",\"value\":\"x\",\"revision\":" + other + "}]}"));
+            assertThat(get(node, "/values?limit=1&revision=" + recreated).body(),
+                       is("{\"revision\":" + recreated + ",\"values\":[{\"key\":\"a\",\"value\":\"3\",\"revision\":"
+                          + recreated + "}],\"next\":\"a\"}"));
+            assertThat(get(node, "/values?limit=1&after=a&prefix=b&revision=" + recreated).body(),
+                       is("{\"revision\":" + recreated + ",\"values\":[{\"key\":\"b\",\"value\":\"x\",\"revision\":"
+                          + other + "}]}"));
+        }
+    }
+
+    /** One acknowledged change: its revision, key, and value (null for a delete). */
+    private record Change(long revision, String key, String value) {
+    }
+
+    @Test
+    void everyRetainedRevisionMatchesTheAcknowledgedWritesUnderConcurrencyAndCompaction() throws Exception {
+        // Keep 20 revisions, compact every 10: the writes below cross several compactions.
+        Settings settings = settings("history_compact");
+        settings = settings.toBuilder().events(new Settings.Events(20, 10)).build();
+        List<Change> changes = new CopyOnWriteArrayList<>();
+        try (TestNode node = TestNode.start(settings); Database database = Database.open(settings.db(), "history-test")) {
+            ExecutorService writers = Executors.newFixedThreadPool(4);
+            for (int w = 0; w < 4; w++) {
+                int writer = w;
+                writers.submit(() -> {
+                    for (int i = 0; i < 30; i++) {
+                        String key = "k" + (i % 5);
+                        if (i % 7 == writer) {
+                            HttpResponse<String> response = HTTP.send(
+                                    HttpRequest.newBuilder(node.uri("/values/" + key)).DELETE().build(),
+                                    HttpResponse.BodyHandlers.ofString());
+                            JsonNode body = Json.read(response.body(), JsonNode.class);
+                            if ("1".equals(body.path("message").asText())) {
+                                changes.add(new Change(body.path("revision").asLong(), key, null));
+                            }
+                        } else {
+                            String value = "w" + writer + "-" + i;
+                            changes.add(new Change(KvHttp.put(node.port(), key, value), key, value));
+                        }
+                    }
+                    return null;
+                });
+            }
+            writers.shutdown();
+            assertThat(writers.awaitTermination(2, TimeUnit.MINUTES), is(true));
+            EventLog log = new EventLog(database);
+            long current = log.committedRevision();
+            assertThat("every change was acknowledged", (long) changes.size(), is(current));
+            await().until(() -> log.compactedRevision() >= current - 30);
+            long compacted = log.compactedRevision();
+
+            HttpResponse<String> gone = get(node, "/values/k0?revision=" + (compacted - 1));
+            assertThat(gone.statusCode(), is(410));
+            assertThat(gone.body(), startsWith("{\"error\":\"compacted\","));
+            assertThat(get(node, "/values?revision=" + (compacted - 1)).statusCode(), is(410));
+
+            for (long revision = compacted; revision <= current; revision++) {
+                Map<String, Change> state = new TreeMap<>();
+                for (Change change : changes) {
+                    if (change.revision() <= revision) {
+                        state.merge(change.key(), change, (a, b) -> a.revision() > b.revision() ? a : b);
+                    }
+                }
+                List<String> expectedListing = new ArrayList<>();
+                for (int k = 0; k < 5; k++) {
+                    String key = "k" + k;
+                    Change last = state.get(key);
+                    HttpResponse<String> response = get(node, "/values/" + key + "?revision=" + revision);
+                    if (last == null || last.value() == null) {
+                        assertThat(key + "@" + revision, response.statusCode(), is(404));
+                    } else {
+                        String body = "{\"key\":\"" + key + "\",\"value\":\"" + last.value() + "\",\"revision\":"
+                                      + last.revision() + "}";
+                        assertThat(key + "@" + revision, response.body(), is(body));
+                        expectedListing.add(body);
+                    }
+                }
+                assertThat("listing @" + revision, get(node, "/values?prefix=k&revision=" + revision).body(),
+                           is("{\"revision\":" + revision + ",\"values\":[" + String.join(",", expectedListing) + "]}"));
+            }
+        }
+    }
+}
