@@ -84,7 +84,11 @@ public record Settings(Role role,
     public record Events(long retention, long compactionInterval) {
     }
 
-    public record Ws(int queueSize, Duration heartbeat, String allowedOrigins) {
+    /**
+     * The {@code /events} sessions: at most {@code queueSize} messages and {@code maxBufferedBytes} bytes of them wait
+     * for one client (its replay pages are read within the same byte bound); a slower client is dropped.
+     */
+    public record Ws(int queueSize, long maxBufferedBytes, Duration heartbeat, String allowedOrigins) {
     }
 
     /**
@@ -125,6 +129,7 @@ public record Settings(Role role,
                     new Events(events.get("retention").asLong().get(),
                                events.get("compaction-interval").asLong().get()),
                     new Ws(ws.get("queue-size").asInt().get(),
+                           ws.get("max-buffered-bytes").asLong().get(),
                            duration(ws.get("heartbeat")),
                            ws.get("allowed-origins").asString().get()),
                     new Auth(unlessSet(auth.get("jwt-secret")),

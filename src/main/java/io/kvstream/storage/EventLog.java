@@ -24,6 +24,22 @@ public final class EventLog {
         }
     }
 
+    /**
+     * Like {@link #after(long, int)}, but the page also ends before its keys and values add up to more than
+     * {@code maxBytes} (UTF-8); only a first event larger than that comes alone. What a reader holds is bounded.
+     */
+    public List<DomainEvent> after(long revision, int limit, long maxBytes) {
+        try (Stream<DbRow> rows = db.execute().query(
+                "SELECT revision, kind, key, value, command_id, at FROM ("
+                + " SELECT revision, kind, key, value, command_id, at,"
+                + " octet_length(key) + coalesce(octet_length(value), 0) AS size,"
+                + " sum(octet_length(key) + coalesce(octet_length(value), 0)) OVER (ORDER BY revision) AS upto"
+                + " FROM kv_events WHERE revision > ? ORDER BY revision LIMIT ?) page"
+                + " WHERE upto <= ? OR upto = size ORDER BY revision", revision, limit, maxBytes)) {
+            return rows.map(EventLog::event).toList();
+        }
+    }
+
     /** Events up to this revision have been compacted away; a reader behind it must reload a snapshot. */
     public long compactedRevision() {
         return db.execute().get("SELECT compacted_revision FROM kv_relay WHERE id = 1")

@@ -5,7 +5,9 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 import io.helidon.common.buffers.BufferData;
@@ -21,13 +23,17 @@ import io.helidon.websocket.WsUpgradeException;
 import io.kvstream.domain.DomainEvent;
 
 /**
- * One client of {@code /events}. Everything it is sent goes through a bounded queue drained by its own
- * virtual-thread writer, so the threads that fan out events never touch its socket: a client whose queue
- * overflows is closed with 1008 (and its socket dropped if the writer is stuck on it), and nobody else waits.
+ * One client of {@code /events}. Everything it is sent goes through a queue bounded in messages and in bytes,
+ * drained by its own virtual-thread writer, so the threads that fan out events never touch its socket: a client
+ * whose queue overflows is closed with 1008 (and its socket dropped if the writer is stuck on it), and a client on
+ * which one send has been stuck for the heartbeat timeout is dropped; nobody else waits.
  *
- * <p>With {@code ?since=R} the connection is registered for live events first (they queue up), then the writer
- * replays the stored events after R from the event log, then drains the queue, skipping live events it already
- * sent during the replay: no gap and no duplicate.
+ * <p>With {@code ?since=R} the writer first catches up from the event log while live events are not queued at all
+ * (etcd's unsynced watchers): page by page, each page bounded in events and bytes, until the log has nothing after
+ * what it sent. Then it hands over: from that moment live events after the last replayed revision are queued, and
+ * one more pass over the log sends whatever the live feed delivered before the handover (it is committed, so the
+ * log has it). The writer skips revisions it already sent: no gap and no duplicate, and a long replay never counts
+ * against the live queue.
  */
 final class EventsConnection implements WsListener {
     private static final System.Logger LOG = System.getLogger(EventsConnection.class.getName());
@@ -55,18 +61,28 @@ final class EventsConnection implements WsListener {
     private final EventsEndpoint endpoint;
     private final String id;
     private final int capacity;
+    private final long maxBufferedBytes;
     private final LinkedBlockingDeque<Outgoing> queue;
+    /** Characters of the messages in {@link #queue} (one byte each for ASCII JSON). */
+    private final AtomicLong queuedBytes = new AtomicLong();
     private final AtomicBoolean closing = new AtomicBoolean();
     private final AtomicBoolean ended = new AtomicBoolean();
     private volatile WsSession session;
     private volatile Thread writer;
+    /** Domain events at or below this revision are not queued: being replayed (all of them), or replayed already. */
+    private volatile long liveAfter;
+    /** When the send in progress started; 0 when the writer is not sending. */
+    private volatile long sendingSinceNanos;
+    /** The last revision the writer sent; the writer's own. */
+    private long lastSent;
     /** When the oldest ping still unanswered was sent; 0 when the client has answered everything. */
     private volatile long unansweredPingNanos;
 
-    EventsConnection(EventsEndpoint endpoint, int capacity) {
+    EventsConnection(EventsEndpoint endpoint, int capacity, long maxBufferedBytes) {
         this.endpoint = endpoint;
         this.id = "%012x".formatted(ThreadLocalRandom.current().nextLong() & 0xffff_ffff_ffffL);
         this.capacity = capacity;
+        this.maxBufferedBytes = maxBufferedBytes;
         this.queue = new LinkedBlockingDeque<>(capacity);
     }
 
@@ -99,12 +115,13 @@ final class EventsConnection implements WsListener {
         try {
             since = since(session.prologue().query());
         } catch (IllegalArgumentException e) {
-            WsMetrics.dropped("bad_request");
+            dropped(Level.DEBUG, "bad_request", e.getMessage());
             session.send(Envelope.error(e.getMessage()).json(), true);
             session.close(WsCloseCodes.VIOLATED_POLICY, e.getMessage());
             return;
         }
-        // Registered before the replay starts: whatever is delivered from now on waits in the queue.
+        // Registered for presence at once; for domain events only once a replay has caught up (see write).
+        liveAfter = since == null ? 0 : Long.MAX_VALUE;
         endpoint.opened(this);
         writer = Thread.ofVirtual().name("events-writer-" + id).start(() -> write(since));
     }
@@ -138,32 +155,51 @@ final class EventsConnection implements WsListener {
 
     /** Queues a message for this client; a client that cannot keep up is closed, never waited for. */
     void send(String json, long revision) {
-        if (closing.get()) {
+        if (closing.get() || (revision > 0 && revision <= liveAfter)) {
             return;
         }
-        if (!queue.offer(new Message(json, revision))) {
+        long size = json.length();
+        long queued = queuedBytes.addAndGet(size);
+        // One message larger than the bound still goes out when nothing else waits.
+        if ((queued > maxBufferedBytes && queued != size) || !queue.offer(new Message(json, revision))) {
+            queuedBytes.addAndGet(-size);
             tooSlow();
         }
     }
 
     private void tooSlow() {
-        if (close(WsCloseCodes.VIOLATED_POLICY, "Too slow: more than " + capacity + " messages waiting", null, true)) {
-            WsMetrics.dropped("slow");
+        String reason = "Too slow: more than " + capacity + " messages or " + maxBufferedBytes + " bytes waiting";
+        if (close(WsCloseCodes.VIOLATED_POLICY, reason, null, true)) {
+            dropped(Level.INFO, "slow", reason);
         }
+    }
+
+    /** Counts and logs a client the server ends, with why. */
+    void dropped(Level level, String reason, String detail) {
+        WsMetrics.dropped(reason);
+        LOG.log(level, "Dropping /events connection " + id + " (" + reason + "): " + detail);
     }
 
     /**
      * Queues a ping, or drops the client if a ping it was sent more than {@code timeoutNanos} ago is still
-     * unanswered (a dead peer or a half-open connection). A client still being replayed to is not pinged meanwhile.
+     * unanswered (a dead peer or a half-open connection), or if one send to it has been stuck that long (a client
+     * that stopped reading: its socket buffers are full).
      */
     void heartbeat(long timeoutNanos) {
         if (closing.get()) {
             return;
         }
+        long now = System.nanoTime();
         long unanswered = unansweredPingNanos;
-        if (unanswered != 0 && System.nanoTime() - unanswered > timeoutNanos) {
-            LOG.log(Level.DEBUG, "Connection " + id + " answered no ping, dropping it");
-            WsMetrics.dropped("unresponsive");
+        if (unanswered != 0 && now - unanswered > timeoutNanos) {
+            dropped(Level.INFO, "unresponsive", "answered no ping");
+            forceClose();
+            return;
+        }
+        long sending = sendingSinceNanos;
+        if (sending != 0 && now - sending > timeoutNanos) {
+            dropped(Level.INFO, "stalled", "takes no data: a send has been blocked for "
+                                           + TimeUnit.NANOSECONDS.toMillis(now - sending) + " ms");
             forceClose();
             return;
         }
@@ -182,7 +218,7 @@ final class EventsConnection implements WsListener {
         }
         Close close = new Close(lastMessage, code, reason);
         if (dropQueued || !queue.offer(close)) {
-            queue.clear();
+            clearQueue();
             queue.offer(close);
         }
         endpoint.forceCloseLater(this);
@@ -207,45 +243,23 @@ final class EventsConnection implements WsListener {
             return;
         }
         closing.set(true);
-        queue.clear();
+        clearQueue();
         queue.offer(new Stop());
         endpoint.closed(this);
     }
 
+    private void clearQueue() {
+        queue.clear();
+        queuedBytes.set(0);
+    }
+
     private void write(Long since) {
         try {
-            long lastSent = 0;
-            if (since != null) {
-                lastSent = replay(since);
-                if (lastSent < 0) {
-                    return;
-                }
+            if (since != null && !replay(since)) {
+                return;
             }
-            while (true) {
-                switch (queue.take()) {
-                case Message message -> {
-                    if (message.revision() > 0) {
-                        if (message.revision() <= lastSent) {
-                            continue;
-                        }
-                        lastSent = message.revision();
-                    }
-                    session.send(message.json(), true);
-                }
-                case Ping ping -> {
-                    if (unansweredPingNanos == 0) {
-                        unansweredPingNanos = System.nanoTime();
-                    }
-                    session.ping(BufferData.empty());
-                }
-                case Close close -> {
-                    sendClose(close);
-                    return;
-                }
-                case Stop stop -> {
-                    return;
-                }
-                }
+            while (handle(queue.take())) {
+                // until closed
             }
         } catch (InterruptedException e) {
             // told to stop
@@ -260,41 +274,105 @@ final class EventsConnection implements WsListener {
         }
     }
 
+    /** Sends one queued item; false when the writer is done. */
+    private boolean handle(Outgoing next) {
+        switch (next) {
+        case Message message -> {
+            queuedBytes.addAndGet(-message.json().length());
+            if (message.revision() > 0) {
+                if (message.revision() <= lastSent) {
+                    return true;
+                }
+                lastSent = message.revision();
+            }
+            transmit(() -> session.send(message.json(), true));
+        }
+        case Ping ping -> {
+            if (unansweredPingNanos == 0) {
+                unansweredPingNanos = System.nanoTime();
+            }
+            transmit(() -> session.ping(BufferData.empty()));
+        }
+        case Close close -> {
+            sendClose(close);
+            return false;
+        }
+        case Stop stop -> {
+            return false;
+        }
+        }
+        return true;
+    }
+
+    /** Runs one send on the socket, marked so that a send stuck on a client that does not read can be noticed. */
+    private void transmit(Runnable send) {
+        sendingSinceNanos = System.nanoTime();
+        try {
+            send.run();
+        } finally {
+            sendingSinceNanos = 0;
+        }
+    }
+
     /**
-     * Sends every stored event after {@code since}; returns the last revision sent, or -1 when the log no longer
-     * has them (compacted, or {@code since} is from another history) and the client was told to resync.
+     * Sends every stored event after {@code since}, then hands over to the live queue; false when the writer is
+     * done: the log no longer has them (compacted, or {@code since} is from another history) and the client was told
+     * to resync, or the connection was closed meanwhile.
      */
-    private long replay(long since) {
+    private boolean replay(long since) {
         long compacted = read(endpoint.eventLog()::compactedRevision);
         long committed = read(endpoint.eventLog()::committedRevision);
         if (since < compacted || since > committed) {
             resync();
-            return -1;
+            return false;
         }
-        long last = since;
+        lastSent = since;
+        // Catch up while live events are not queued; between pages, send what else waits (presence, pings, close).
+        if (!replayFromLog(true)) {
+            return false;
+        }
+        // Hand over. Every event the live feed delivered before this line is committed, so the pass below finds it;
+        // every later one after lastSent is queued. handle() skips what both bring.
+        liveAfter = lastSent;
+        if (!replayFromLog(false)) {
+            return false;
+        }
+        liveAfter = lastSent;
+        return true;
+    }
+
+    /**
+     * Sends the logged events after {@link #lastSent}, one page (bounded in events and bytes) at a time, until the
+     * log has nothing more; with {@code serveQueue} the queue is served between pages (it then holds no domain
+     * event). False when the writer is done.
+     */
+    private boolean replayFromLog(boolean serveQueue) {
         while (true) {
-            long after = last;
-            List<DomainEvent> page = read(() -> endpoint.eventLog().after(after, REPLAY_PAGE));
+            long after = lastSent;
+            List<DomainEvent> page = read(() -> endpoint.eventLog().after(after, REPLAY_PAGE, maxBufferedBytes));
             if (page.isEmpty()) {
-                return last;
+                return true;
             }
-            if (page.getFirst().revision() != last + 1) {
+            if (page.getFirst().revision() != after + 1) {
                 // compacted while we were reading
                 resync();
-                return -1;
+                return false;
             }
             for (DomainEvent event : page) {
-                session.send(Envelope.domainEvent(event).json(), true);
-                last = event.revision();
+                String json = Envelope.domainEvent(event).json();
+                transmit(() -> session.send(json, true));
+                lastSent = event.revision();
             }
-            if (page.size() < REPLAY_PAGE) {
-                return last;
+            for (Outgoing waiting = serveQueue ? queue.poll() : null; waiting != null; waiting = queue.poll()) {
+                if (!handle(waiting)) {
+                    return false;
+                }
             }
         }
     }
 
     private void resync() {
-        WsMetrics.dropped("resync");
+        dropped(Level.DEBUG, "resync", "its revision is no longer in the event log");
         closing.set(true);
         sendClose(new Close(Envelope.resyncRequired(endpoint.revision()).json(), WsCloseCodes.NORMAL_CLOSE,
                             "Resync required"));
@@ -304,9 +382,9 @@ final class EventsConnection implements WsListener {
         closing.set(true);
         try {
             if (close.lastMessage() != null) {
-                session.send(close.lastMessage(), true);
+                transmit(() -> session.send(close.lastMessage(), true));
             }
-            session.close(close.code(), close.reason());
+            transmit(() -> session.close(close.code(), close.reason()));
         } catch (RuntimeException e) {
             LOG.log(Level.DEBUG, "Closing connection " + id + " failed: " + e.getMessage());
             forceClose();

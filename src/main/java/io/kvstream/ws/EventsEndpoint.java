@@ -59,6 +59,9 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
         if (settings.queueSize() < 1) {
             throw new IllegalArgumentException("kvstream.ws.queue-size must be at least 1");
         }
+        if (settings.maxBufferedBytes() < 1) {
+            throw new IllegalArgumentException("kvstream.ws.max-buffered-bytes must be at least 1");
+        }
         this.settings = settings;
         this.eventLog = eventLog;
         this.sequencer = sequencer;
@@ -88,7 +91,8 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
      */
     public void configure(WebServerConfig.Builder server) {
         server.addRouting(WsRouting.builder()
-                                  .endpoint("/events", () -> new EventsConnection(this, settings.queueSize())));
+                                  .endpoint("/events", () -> new EventsConnection(this, settings.queueSize(),
+                                                                                  settings.maxBufferedBytes())));
         Set<String> origins = allowedOrigins(settings.allowedOrigins());
         if (!origins.isEmpty()) {
             server.addProtocol(WsConfig.builder().origins(origins).build());
@@ -117,7 +121,7 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
         String json = Envelope.resyncRequired(revision).json();
         connections.forEach(c -> {
             if (c.close(WsCloseCodes.NORMAL_CLOSE, "Resync required", json, false)) {
-                WsMetrics.dropped("resync");
+                c.dropped(Level.DEBUG, "resync", "events after its revision were compacted before this process saw them");
             }
         });
     }
@@ -185,7 +189,7 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
         shuttingDown = true;
         connections.forEach(c -> {
             if (c.close(WsCloseCodes.GOING_AWAY, "Server shutting down", null, false)) {
-                WsMetrics.dropped("shutdown");
+                c.dropped(Level.DEBUG, "shutdown", "server shutting down");
             }
         });
         long deadline = System.nanoTime() + CLOSE_GRACE.toNanos();

@@ -8,7 +8,7 @@ import io.helidon.metrics.api.Tag;
 
 /**
  * What an operator watches on a WebSocket process: connections opened and closed (open now = opened - closed),
- * and the clients the server dropped, by reason ({@code slow}, {@code unresponsive}, {@code resync},
+ * and the clients the server dropped, by reason ({@code slow}, {@code stalled}, {@code unresponsive}, {@code resync},
  * {@code shutdown}, {@code bad_request}).
  */
 final class WsMetrics {

@@ -59,7 +59,7 @@ class EventsConnectionTest {
     @Test
     void overflowingClientGetsPolicyCloseWithReasonWhileOthersKeepReceiving() throws Exception {
         EventSequencer sequencer = new EventSequencer(new EventLog(database));
-        EventsEndpoint endpoint = new EventsEndpoint(new Settings.Ws(4, Duration.ofHours(1), ""),
+        EventsEndpoint endpoint = new EventsEndpoint(new Settings.Ws(4, 4 * 1024 * 1024, Duration.ofHours(1), ""),
                                                      new EventLog(database), sequencer, broker,
                                                      new Authenticator(settings.auth()));
         try {
@@ -84,7 +84,7 @@ class EventsConnectionTest {
 
             release.countDown();
             await().atMost(WAIT).until(() -> !stuck.closes.isEmpty());
-            assertThat(stuck.closes, is(List.of("1008 Too slow: more than 4 messages waiting")));
+            assertThat(stuck.closes, is(List.of("1008 Too slow: more than 4 messages or 4194304 bytes waiting")));
             // Only what was already on its way; everything queued behind it was dropped.
             assertThat(stuck.sent.size(), is(1));
             await().atMost(WAIT).until(stuckConnection::ended);
@@ -106,7 +106,7 @@ class EventsConnectionTest {
         }
 
         EventsConnection open(EventsEndpoint endpoint, int queueSize) {
-            connection = new EventsConnection(endpoint, queueSize);
+            connection = new EventsConnection(endpoint, queueSize, 4 * 1024 * 1024);
             connection.onOpen(this);
             return connection;
         }

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
 
@@ -104,6 +105,101 @@ class EventsEndpointTest {
 
             await().atMost(WAIT).until(() -> client.revisions().contains(last));
             assertThat(client.revisions(), is(LongStream.rangeClosed(since + 1, last).boxed().toList()));
+        }
+    }
+
+    /**
+     * Issue 15: a client resuming from far back while writes keep coming was closed "Too slow" because the live
+     * events queued up behind its replay. The replay must not count against the live queue: with a queue of 4 the
+     * client still gets every revision once, in order, and stays open.
+     */
+    @Test
+    void resumingFarBehindWhileWritesContinueGetsEveryRevisionOnceAndStaysOpen() throws Exception {
+        Settings.Ws smallQueue = new Settings.Ws(4, 4 * 1024 * 1024, Duration.ofHours(1), "");
+        try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(smallQueue).build())) {
+            long since = KvHttp.put(writer.port(), "backlog-start", "x");
+            int backlog = 1500;
+            IntStream.range(0, backlog).forEach(i -> KvHttp.putAsync(writer.port(), "backlog-" + (i % 50), "v" + i));
+            AtomicBoolean writing = new AtomicBoolean(true);
+            Thread writes = Thread.ofVirtual().start(() -> {
+                for (int i = 0; writing.get(); i++) {
+                    KvHttp.put(writer.port(), "under-load-" + (i % 20), "v" + i);
+                }
+            });
+            try (WsClient client = WsClient.connect(WsClient.events(node.port(), "since=" + since))) {
+                // Past the backlog and 50 writes into the live stream, the writes still going on.
+                await().atMost(WAIT.multipliedBy(3))
+                        .until(() -> client.closed.isDone() || client.revisions().size() > backlog + 50);
+                assertThat(client.closeReason, is(nullValue()));
+                writing.set(false);
+                writes.join();
+                long last = KvHttp.put(writer.port(), "backlog-end", "y");
+
+                await().atMost(WAIT).until(() -> client.revisions().contains(last));
+                assertThat(client.revisions(), is(LongStream.rangeClosed(since + 1, last).boxed().toList()));
+                assertThat(client.closed.isDone(), is(false));
+            } finally {
+                writing.set(false);
+            }
+        }
+    }
+
+    /**
+     * D4: a client that opens {@code ?since=R} over large values and never reads used to pin a whole replay page
+     * (500 events of up to 1 MiB) forever. Now its replay is read in pages bounded by bytes and it is dropped once a
+     * send to it has stalled for three heartbeats; a reading client replaying the same events gets all of them.
+     */
+    @Test
+    void clientThatStopsReadingDuringReplayIsDroppedWhileOthersGetEverything() throws Exception {
+        Settings.Ws defaults = settings(Settings.Role.WEBSOCKET).ws();
+        Settings.Ws fastHeartbeat = new Settings.Ws(defaults.queueSize(), defaults.maxBufferedBytes(),
+                                                    Duration.ofSeconds(1), "");
+        try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(fastHeartbeat).build());
+             WsClient watcher = connectLive(node, "")) {
+            String watcherId = watcher.openedIds().getFirst();
+            long since = KvHttp.put(writer.port(), "large-start", "x");
+            String large = "x".repeat(1000 * 1024);
+            List<Long> written = IntStream.range(0, 12).mapToObj(i -> KvHttp.put(writer.port(), "large-" + i, large))
+                    .toList();
+
+            try (java.net.Socket stuck = new java.net.Socket()) {
+                stuck.setReceiveBufferSize(4096); // before connecting: a small window, no autotuning
+                stuck.connect(new java.net.InetSocketAddress("127.0.0.1", node.port()));
+                stuck.getOutputStream().write(("GET /events?since=" + since + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                        + "Sec-WebSocket-Version: 13\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                await().atMost(WAIT).until(() -> watcher.openedIds().size() == 2);
+                String stuckId = watcher.openedIds().stream().filter(id -> !id.equals(watcherId)).findFirst().orElseThrow();
+
+                await().atMost(WAIT.multipliedBy(3)).until(() -> watcher.ofType("connection_closed").contains(closed(stuckId)));
+                // Its socket is gone too: what it finally reads ends, instead of the stream going on.
+                stuck.setSoTimeout((int) WAIT.toMillis());
+                assertThat(readsToTheEnd(stuck), is(true));
+            }
+
+            try (WsClient reader = WsClient.connect(WsClient.events(node.port(), "since=" + since))) {
+                await().atMost(WAIT.multipliedBy(3)).until(() -> reader.revisions().size() == written.size());
+                assertThat(reader.revisions(), is(written));
+                assertThat(reader.closed.isDone(), is(false));
+            }
+            long after = KvHttp.put(writer.port(), "large-after", "small");
+            await().atMost(WAIT).until(() -> watcher.revisions().contains(after));
+            assertThat(watcher.closed.isDone(), is(false));
+        }
+    }
+
+    /** True when the server ended the connection (end of stream or reset); false when it is still open. */
+    private static boolean readsToTheEnd(java.net.Socket socket) throws java.io.IOException {
+        byte[] buffer = new byte[64 * 1024];
+        try {
+            while (socket.getInputStream().read(buffer) != -1) {
+                // what was already in the socket buffers
+            }
+            return true;
+        } catch (java.net.SocketTimeoutException stillOpen) {
+            return false;
+        } catch (java.net.SocketException reset) {
+            return true;
         }
     }
 
@@ -220,7 +316,7 @@ class EventsEndpointTest {
 
     @Test
     void slowClientIsDisconnectedWhileOthersGetEverything() {
-        Settings.Ws smallQueue = new Settings.Ws(4, Duration.ofHours(1), "");
+        Settings.Ws smallQueue = new Settings.Ws(4, 4 * 1024 * 1024, Duration.ofHours(1), "");
         try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(smallQueue).build());
              WsClient normal = connectLive(node, "")) {
             String normalId = normal.openedIds().getFirst();
@@ -298,7 +394,7 @@ class EventsEndpointTest {
 
     @Test
     void heartbeatPingsIdleClientsAndDropsOnesThatNeverAnswer() {
-        Settings.Ws fastHeartbeat = new Settings.Ws(1024, Duration.ofMillis(200), "");
+        Settings.Ws fastHeartbeat = new Settings.Ws(1024, 4 * 1024 * 1024, Duration.ofMillis(200), "");
         try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(fastHeartbeat).build());
              WsClient client = connectLive(node, "")) {
             String clientId = client.openedIds().getFirst();
@@ -323,7 +419,7 @@ class EventsEndpointTest {
      */
     @Test
     void connectionsOfASilentProcessAreAnnouncedClosedOnce() throws Exception {
-        Settings.Ws fastHeartbeat = new Settings.Ws(1024, Duration.ofMillis(200), "");
+        Settings.Ws fastHeartbeat = new Settings.Ws(1024, 4 * 1024 * 1024, Duration.ofMillis(200), "");
         Settings settings = settings(Settings.Role.WEBSOCKET).toBuilder().ws(fastHeartbeat).build();
         ConnectionFactory factory = new ConnectionFactory();
         factory.setUri(settings.amqp().uri());
@@ -360,7 +456,7 @@ class EventsEndpointTest {
 
     @Test
     void originNotAllowedIsRefusedWith403() {
-        Settings.Ws onlyAllowed = new Settings.Ws(1024, Duration.ofSeconds(20), "http://allowed.example, https://also.example");
+        Settings.Ws onlyAllowed = new Settings.Ws(1024, 4 * 1024 * 1024, Duration.ofSeconds(20), "http://allowed.example, https://also.example");
         try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(onlyAllowed).build())) {
             CompletionException refused = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class,
                     () -> WsClient.connect(WsClient.events(node.port(), ""), true, Map.of("Origin", "http://evil.example")));
