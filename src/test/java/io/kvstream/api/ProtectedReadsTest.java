@@ -79,19 +79,17 @@ class ProtectedReadsTest {
     /** A refused upgrade of {@code /events} is answered like a refused read of the HTTP API: 401 with a challenge. */
     @Test
     void eventStreamUpgradeWithoutAValidTokenIs401WithAChallenge() throws Exception {
-        String upgrade = "GET /events%s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                         + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n";
         for (String[] attempt : new String[][] {{"", ""}, {"?access_token=not-a-jwt", ""},
                                                 {"", "Authorization: Bearer not-a-jwt\r\n"}}) {
-            RawHttp.Response refused = RawHttp.send(node.port(), upgrade.formatted(attempt[0], attempt[1]));
+            RawHttp.Response refused = RawHttp.send(node.port(), RawHttp.upgrade("/events" + attempt[0], attempt[1]));
             assertThat(refused.toString(), refused.status(), is(401));
             assertThat(refused.header("WWW-Authenticate").orElseThrow(),
                        is("Bearer realm=\"kvstream\", error=\"invalid_token\""));
             assertThat(refused.header("Content-Type").orElseThrow(), startsWith("application/json"));
             assertThat(refused.body(), startsWith("{\"error\":\""));
         }
-        RawHttp.Response writeOnly = RawHttp.send(node.port(), upgrade.formatted(
-                "", "Authorization: " + token(Authenticator.WRITE) + "\r\n"));
+        RawHttp.Response writeOnly = RawHttp.send(node.port(), RawHttp.upgrade(
+                "/events", "Authorization: " + token(Authenticator.WRITE) + "\r\n"));
         assertThat(writeOnly.status(), is(403));
         assertThat(writeOnly.body(), startsWith("{\"error\":\"forbidden\""));
     }

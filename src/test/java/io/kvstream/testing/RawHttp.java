@@ -27,6 +27,12 @@ public final class RawHttp {
         }
     }
 
+    /** A WebSocket upgrade request for {@code target} (e.g. {@code /events?since=3}), with extra header lines. */
+    public static String upgrade(String target, String extraHeaders) {
+        return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" + extraHeaders + "\r\n";
+    }
+
     public static Response send(int port, String request) throws IOException {
         return send(port, request.getBytes(StandardCharsets.ISO_8859_1));
     }

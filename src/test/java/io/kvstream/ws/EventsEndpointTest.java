@@ -15,6 +15,7 @@ import com.rabbitmq.client.ConnectionFactory;
 import io.kvstream.config.Settings;
 import io.kvstream.storage.Database;
 import io.kvstream.storage.EventLog;
+import io.kvstream.testing.RawHttp;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
 import io.kvstream.testing.WsClient;
@@ -149,9 +150,7 @@ class EventsEndpointTest {
                     // fine; what matters is that nothing else is disturbed.
                     socket.setSoTimeout(2_000);
                     var out = socket.getOutputStream();
-                    out.write(("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                               + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                               + "Sec-WebSocket-Version: 13\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                    out.write(RawHttp.upgrade("/events", "").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
                     out.write(frame);
                     out.flush();
                     var in = socket.getInputStream();
@@ -182,12 +181,10 @@ class EventsEndpointTest {
             try (java.net.Socket socket = new java.net.Socket("127.0.0.1", wsA.port())) {
                 socket.setSoTimeout(15_000);
                 var out = socket.getOutputStream();
-                out.write(("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                           + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                           + "Sec-WebSocket-Version: 13\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                out.write(RawHttp.upgrade("/events", "").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
                 out.write(new byte[] {(byte) (0x80 | opcode), (byte) 0x80, 1, 2, 3, 4}); // masked, empty payload
                 out.flush();
-                byte[] received = io.kvstream.testing.RawHttp.readAll(socket.getInputStream());
+                byte[] received = RawHttp.readAll(socket.getInputStream());
                 String text = new String(received, java.nio.charset.StandardCharsets.ISO_8859_1);
                 assertThat(text.startsWith("HTTP/1.1 101 Switching Protocols\r\n"), is(true));
                 int frames = text.indexOf("\r\n\r\n") + 4;
