@@ -23,16 +23,30 @@ public record ApiError(String error, String message, String support, String comm
     }
 
     public static void send(ServerResponse res, Status status, String error, String message, String command) {
-        String support = supportId();
+        ApiError body = new ApiError(error, message, supportId(), command);
+        body.log(status);
+        body.sendTo(res, status);
+    }
+
+    /** One line per failure, naming its support id: 5xx as a warning, 4xx for debugging. */
+    void log(Status status) {
         Level level = status.code() >= 500 ? Level.WARNING : Level.DEBUG;
         LOG.log(level, "support=" + support + " status=" + status.code() + " error=" + error + " " + message
                        + (command == null ? "" : " command=" + command));
+    }
+
+    /** Sends this error as the response; the caller has logged it. */
+    void sendTo(ServerResponse res, Status status) {
         if (status.code() == 503) {
             res.header(HeaderNames.RETRY_AFTER, "1");
         }
         res.status(status);
         res.header(HeaderValues.CONTENT_TYPE_JSON);
-        res.send(Json.write(new ApiError(error, message, support, command)));
+        res.send(json());
+    }
+
+    byte[] json() {
+        return Json.write(this);
     }
 
     static String supportId() {

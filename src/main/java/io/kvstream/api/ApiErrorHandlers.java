@@ -42,9 +42,11 @@ public final class ApiErrorHandlers {
         routing.error(Exception.class, (req, res, e) -> {
             metrics.rejected("internal");
             String support = ApiError.supportId();
-            LOG.log(Level.ERROR, "support=" + support + " unexpected failure of " + req.prologue().method().text()
-                                 + " " + req.path().path(), e);
-            ApiError.send(res, Status.INTERNAL_SERVER_ERROR_500, "internal", "Internal error, support id " + support);
+            // The one log line of this failure, with its stack trace; the body names the same id twice.
+            LOG.log(Level.ERROR, "support=" + support + " status=500 error=internal unexpected failure of "
+                                 + req.prologue().method().text() + " " + req.path().path(), e);
+            new ApiError("internal", "Internal error, support id " + support, support, null)
+                    .sendTo(res, Status.INTERNAL_SERVER_ERROR_500);
         });
     }
 }

@@ -3,7 +3,6 @@ package io.kvstream.api;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -11,7 +10,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Optional;
 
+import io.helidon.common.buffers.DataReader;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.RequestException;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
 import io.kvstream.domain.Command;
@@ -26,9 +27,16 @@ final class RequestParser {
         this.maxValueBytes = maxValueBytes;
     }
 
-    /** The key from the raw path {@code /values/<percent-encoded key>}, decoded as strict UTF-8. */
+    /**
+     * The key: the whole raw path segment after {@code /values/} (a {@code ;} is part of it, not a parameter),
+     * percent-decoded as strict UTF-8.
+     */
     String key(ServerRequest req) {
-        String raw = req.prologue().uriPath().rawPathNoParams();
+        if (req.prologue().fragment().hasValue()) {
+            // A request target has no fragment (RFC 9112 §3.2): a raw '#' would silently cut the key short.
+            throw new ApiException(Status.BAD_REQUEST_400, "bad_key", "A key cannot contain a raw '#'; encode it as %23");
+        }
+        String raw = req.prologue().uriPath().rawPath();
         int start = raw.indexOf("/values/");
         String encoded = start < 0 ? "" : raw.substring(start + "/values/".length());
         if (encoded.isEmpty()) {
@@ -52,8 +60,9 @@ final class RequestParser {
         if (key.indexOf('/') >= 0) {
             throw new ApiException(Status.BAD_REQUEST_400, "bad_key", "A key cannot contain '/'");
         }
-        if (key.indexOf('\0') >= 0) {
-            throw new ApiException(Status.BAD_REQUEST_400, "bad_key", "A key cannot contain NUL");
+        if (key.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+            throw new ApiException(Status.BAD_REQUEST_400, "bad_key",
+                                   "A key cannot contain NUL or another control character (U+0000-U+001F, U+007F)");
         }
         return key;
     }
@@ -155,14 +164,20 @@ final class RequestParser {
                 out.write(buffer, 0, n);
             }
             return out.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        } catch (IOException | DataReader.InsufficientDataAvailableException e) {
+            throw ApiException.bodyNotRead(Status.BAD_REQUEST_400, "bad_request",
+                                           "The body ended before its Content-Length or its last chunk");
+        } catch (RequestException | IllegalArgumentException | DataReader.IncorrectNewLineException e) {
+            // Helidon 4.5 reads the chunk-size line as a bare hex number: "3;ext=v" lands here too.
+            throw ApiException.bodyNotRead(Status.BAD_REQUEST_400, "bad_request",
+                                           "The chunked body is malformed (chunk sizes are hex digits ending in CRLF;"
+                                           + " chunk extensions are not supported)");
         }
     }
 
     private ApiException tooLarge() {
-        return new ApiException(Status.REQUEST_ENTITY_TOO_LARGE_413, "value_too_large",
-                                       "A value is at most " + maxValueBytes + " bytes");
+        return ApiException.bodyNotRead(Status.REQUEST_ENTITY_TOO_LARGE_413, "value_too_large",
+                                        "A value is at most " + maxValueBytes + " bytes");
     }
 
     private static ApiException keyTooLong() {

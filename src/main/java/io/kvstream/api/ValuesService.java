@@ -9,6 +9,7 @@ import java.util.function.BooleanSupplier;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -65,13 +66,23 @@ public final class ValuesService implements HttpService {
         rules.get("/", this::list)
                 .any("/", this::writeToCollection)
                 .get("/*", this::get)
+                .head("/*", this::head)
                 .put("/*", this::put)
                 .delete("/*", this::delete)
-                .any("/*", (req, res) -> methodNotAllowed(res, "GET, PUT, DELETE"));
+                .any("/*", (req, res) -> methodNotAllowed(res, "GET, HEAD, PUT, DELETE"));
     }
 
     /** {@code GET /values/{key}}: 200 with the value and its ETag, 404 with an empty body. */
     private void get(ServerRequest req, ServerResponse res) {
+        read(req, res, true);
+    }
+
+    /** {@code HEAD /values/{key}}: what GET answers, headers only (RFC 9110 §9.3.2). */
+    private void head(ServerRequest req, ServerResponse res) {
+        read(req, res, false);
+    }
+
+    private void read(ServerRequest req, ServerResponse res, boolean withBody) {
         auth.requireRead(req, res);
         String key = parser.key(req);
         Optional<Long> at = RequestParser.atRevision(req);
@@ -94,7 +105,13 @@ public final class ValuesService implements HttpService {
             return;
         }
         res.header(HeaderValues.CONTENT_TYPE_JSON);
-        res.send(ValueBodyWriter.write(key, entry.value()));
+        byte[] body = ValueBodyWriter.write(key, entry.value());
+        if (withBody) {
+            res.send(body);
+        } else {
+            res.header(HeaderNames.CONTENT_LENGTH, String.valueOf(body.length));
+            res.send();
+        }
     }
 
     /**
@@ -161,7 +178,7 @@ public final class ValuesService implements HttpService {
         String key = parser.key(req);
         Optional<Long> ifMatch = parser.ifMatch(req);
         boolean ifNoneMatch = parser.ifNoneMatchAny(req);
-        String value = parser.value(req);
+        String value = value(req, res);
         Command command = Command.put(newCommandId(), key, value, ifMatch.orElse(null), ifNoneMatch);
         if (respondAsync(req)) {
             enqueue(command);
@@ -175,6 +192,25 @@ public final class ValuesService implements HttpService {
         }
         res.header(HeaderNames.ETAG, etag(outcome.revision()));
         sendJson(res, Status.OK_200, new PutBody(key, value, "OK", outcome.revision()));
+    }
+
+    /**
+     * The body as the value. A body refused before its end (too large, malformed chunks, EOF before Content-Length)
+     * leaves the connection where no next request can be found: answer, then drop the connection, so that the rest
+     * of the body is never read as a request.
+     */
+    private String value(ServerRequest req, ServerResponse res) {
+        try {
+            return parser.value(req);
+        } catch (ApiException e) {
+            if (!e.closesConnection()) {
+                throw e;
+            }
+            metrics.rejected(e.code());
+            res.header(HeaderValues.CONNECTION_CLOSE);
+            ApiError.send(res, e.status(), e.code(), e.getMessage());
+            throw new CloseConnectionException("Request body refused before its end, connection closed after the answer");
+        }
     }
 
     /** {@code DELETE /values/{key}}: message "1" with the new revision, or "0" if there was no such key. */

@@ -72,6 +72,7 @@ public final class Authenticator {
      * For the landing page, which shows values: with {@code protect-reads} it needs a read token like
      * {@code GET /values}, as a header or, since a browser cannot set one on a navigation, as the
      * {@code access_token} query parameter (RFC 6750 §2.3), which the page's script reuses for {@code /events}.
+     * A refused {@code /events} upgrade is answered through the same check.
      */
     public void requirePageRead(ServerRequest req, ServerResponse res) {
         if (!protectReads) {

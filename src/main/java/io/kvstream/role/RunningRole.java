@@ -12,6 +12,7 @@ import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.observe.ObserveFeature;
 import io.helidon.webserver.observe.health.HealthObserver;
+import io.kvstream.api.PreRoutingErrors;
 import io.kvstream.config.Settings;
 import io.kvstream.ws.EventsEndpoint;
 
@@ -68,7 +69,13 @@ public final class RunningRole implements AutoCloseable {
     /** Adds this role's routes, its {@code /events} endpoint and the {@code /observe} endpoints to a server. */
     public void configure(WebServerConfig.Builder server) {
         server.addFeature(observe());
-        server.routing(routes::accept);
+        PreRoutingErrors.configure(server, stream == null ? () -> false : EventsEndpoint::closeReadingWithProtocolError);
+        server.routing(routing -> {
+            if (stream != null) {
+                stream.routing(routing);
+            }
+            routes.accept(routing);
+        });
         if (stream != null) {
             stream.configure(server);
         }

@@ -1,5 +1,7 @@
 package io.kvstream.role;
 
+import io.kvstream.api.ApiErrorHandlers;
+import io.kvstream.api.ApiMetrics;
 import io.kvstream.auth.Authenticator;
 import io.kvstream.config.Settings;
 import io.kvstream.event.EventSequencer;
@@ -19,7 +21,9 @@ public final class WebSocketRole {
             EventsEndpoint stream = parts.stream(feed, new Authenticator(settings.auth()));
             ListenerOrder.listen(feed, null, null, stream);
             feed.start(parts.committedRevision().getAsLong(), parts.committedRevision());
-            return new RunningRole.Serving(routing -> { }, stream, parts.readiness(null));
+            // The API's JSON errors, for a refused /events upgrade (401) and unknown paths.
+            return new RunningRole.Serving(routing -> ApiErrorHandlers.register(routing, new ApiMetrics()), stream,
+                                           parts.readiness(null));
         });
     }
 }

@@ -39,6 +39,8 @@ final class EventsConnection implements WsListener {
     private static final System.Logger LOG = System.getLogger(EventsConnection.class.getName());
     private static final int REPLAY_PAGE = 500;
     private static final int MAX_SINCE_DIGITS = 18;
+    /** The connection whose frames the current thread reads: Helidon reads each WebSocket on one thread. */
+    private static final ThreadLocal<EventsConnection> READING = new ThreadLocal<>();
 
     /** What the writer sends next. */
     private sealed interface Outgoing permits Message, Ping, Close, Stop {
@@ -122,6 +124,7 @@ final class EventsConnection implements WsListener {
         }
         // Registered for presence at once; for domain events only once a replay has caught up (see write).
         liveAfter = since == null ? 0 : Long.MAX_VALUE;
+        READING.set(this);
         endpoint.opened(this);
         writer = Thread.ofVirtual().name("events-writer-" + id).start(() -> write(since));
     }
@@ -144,13 +147,36 @@ final class EventsConnection implements WsListener {
 
     @Override
     public void onClose(WsSession session, int status, String reason) {
+        READING.remove();
         end();
     }
 
     @Override
     public void onError(WsSession session, Throwable t) {
+        READING.remove();
         LOG.log(Level.DEBUG, "Connection " + id + " failed: " + t.getMessage());
         end();
+    }
+
+    /**
+     * Closes with 1002 the connection whose frames the current thread was reading when Helidon failed to parse one
+     * (a reserved opcode escapes Helidon 4.5's frame reader as an exception, not as a protocol error); false if this
+     * thread reads no connection. The caller then drops the socket.
+     */
+    static boolean closeReadingWithProtocolError() {
+        EventsConnection connection = READING.get();
+        if (connection == null) {
+            return false;
+        }
+        READING.remove();
+        WsMetrics.dropped("protocol_error");
+        connection.end();
+        try {
+            connection.session.close(WsCloseCodes.PROTOCOL_ERROR, "Protocol error");
+        } catch (RuntimeException e) {
+            LOG.log(Level.DEBUG, "Closing connection " + connection.id + " failed: " + e.getMessage());
+        }
+        return true;
     }
 
     /** Queues a message for this client; a client that cannot keep up is closed, never waited for. */

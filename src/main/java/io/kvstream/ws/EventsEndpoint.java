@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 import io.helidon.webserver.WebServerConfig;
+import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.websocket.WsConfig;
 import io.helidon.webserver.websocket.WsRouting;
 import io.helidon.websocket.WsCloseCodes;
@@ -97,6 +98,25 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
         if (!origins.isEmpty()) {
             server.addProtocol(WsConfig.builder().origins(origins).build());
         }
+    }
+
+    /**
+     * Checks the token of an {@code /events} upgrade in an HTTP filter, which Helidon runs before it upgrades: a
+     * missing or bad token is answered as for {@code GET /values}, 401 with {@code WWW-Authenticate} (403 without
+     * the read scope), in the API's JSON error format, instead of the bare 400 of a refused WebSocket upgrade.
+     */
+    public void routing(HttpRouting.Builder routing) {
+        routing.addFilter((chain, req, res) -> {
+            if (req.path().path().equals("/events")) {
+                auth.requirePageRead(req, res);
+            }
+            chain.proceed();
+        });
+    }
+
+    /** For the server's pre-routing error handler; see {@link EventsConnection#closeReadingWithProtocolError()}. */
+    public static boolean closeReadingWithProtocolError() {
+        return EventsConnection.closeReadingWithProtocolError();
     }
 
     static Set<String> allowedOrigins(String commaSeparated) {

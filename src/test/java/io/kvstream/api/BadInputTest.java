@@ -2,9 +2,6 @@ package io.kvstream.api;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,6 +11,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 import io.kvstream.config.Settings;
+import io.kvstream.testing.RawHttp;
 import io.kvstream.testing.StoredContent;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
@@ -23,6 +21,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.startsWith;
 
 /**
  * A seeded, reproducible corpus of thousands of malformed requests, sent byte for byte over raw sockets
@@ -58,9 +57,14 @@ class BadInputTest {
         List<Case> corpus = corpus(new Random(SEED));
         Map<String, String> unexpected = new TreeMap<>();
         for (Case c : corpus) {
-            int status = send(c.request());
+            RawHttp.Response response = RawHttp.send(node.port(), c.request());
+            int status = response.status();
             if (!c.expected().contains(status)) {
                 unexpected.merge(c.kind() + " -> " + status, abbreviate(c.request()), (a, b) -> a);
+            } else if (status > 0 && !jsonError(response)) {
+                unexpected.merge(c.kind() + " -> " + status + " without a JSON error body",
+                                 abbreviate(c.request()) + " answered " + response.headers() + " " + response.body(),
+                                 (a, b) -> a);
             }
         }
         assertThat("seed " + SEED + ": requests with an undocumented answer: " + unexpected, unexpected.isEmpty(),
@@ -71,9 +75,26 @@ class BadInputTest {
         assertThat(stored.values().isEmpty(), is(true));
         assertThat(node.contents().size(), is(0));
         // ... and the server still serves.
-        assertThat(send(request("PUT", "/values/still-serving", Map.of(), "ok".getBytes(StandardCharsets.UTF_8))),
-                   is(200));
-        assertThat(send(request("GET", "/values/still-serving", Map.of(), null)), is(200));
+        assertThat(RawHttp.send(node.port(), request("PUT", "/values/still-serving", Map.of(),
+                                                     "ok".getBytes(StandardCharsets.UTF_8))).status(), is(200));
+        assertThat(RawHttp.send(node.port(), request("GET", "/values/still-serving", Map.of(), null)).status(), is(200));
+    }
+
+    /** Helidon 4 speaks HTTP/1.1 only; an HTTP/1.0 request is told so in the API's error format. */
+    @Test
+    void http10IsRefusedWith505AndAJsonError() throws IOException {
+        RawHttp.Response response = RawHttp.send(node.port(), "GET /values/k HTTP/1.0\r\n\r\n");
+        assertThat(response.status(), is(505));
+        assertThat(response.body(), startsWith("{\"error\":\"http_version_not_supported\",\"message\":\"Use HTTP/1.1\""));
+    }
+
+    /** An invalid method token is refused with 400 and the API's error format, as every bad request line. */
+    @Test
+    void invalidMethodTokenIs400() throws IOException {
+        RawHttp.Response response = RawHttp.send(node.port(), "GE(T /values/k HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertThat(response.status(), is(400));
+        assertThat(response.header("Connection").orElseThrow(), is("close"));
+        assertThat(response.body(), startsWith("{\"error\":\"bad_request\",\"message\":\"Malformed request\""));
     }
 
     static List<Case> corpus(Random random) {
@@ -120,11 +141,50 @@ class BadInputTest {
             corpus.add(new Case("oversized header", request("PUT", "/values/" + good,
                                                             Map.of("X-Big", "h".repeat(20_000 + random.nextInt(40_000))), body),
                                 Set.of(400, 413, 431)));
+            corpus.add(new Case("control character in key", request(method, "/values/" + good + controlCharacter(random),
+                                                                    Map.of(), body), Set.of(400)));
+            corpus.add(new Case("raw # in key", request(method, "/values/" + good + "#" + good, Map.of(), body),
+                                Set.of(400)));
+            corpus.add(new Case("malformed chunk size", chunked("/values/" + good,
+                                                                pick(random, "zz", " 8", "-5", "ffffffffffffffffff", "")
+                                                                + "\r\nabc\r\n0\r\n\r\n"), Set.of(400)));
+            corpus.add(new Case("chunk extension", chunked("/values/" + good, "3;a=b\r\nabc\r\n0\r\n\r\n"),
+                                Set.of(400)));
+            corpus.add(new Case("bare-LF chunk lines", chunked("/values/" + good, "3\nabc\n0\n\n"), Set.of(400)));
+            corpus.add(new Case("Content-Length above the body, then EOF", request("PUT", "/values/" + good,
+                                                                          Map.of("Content-Length", String.valueOf(2 + random.nextInt(100))),
+                                                                          "v".getBytes(StandardCharsets.UTF_8)),
+                                Set.of(400)));
+            corpus.add(new Case("invalid method token", raw(pick(random, "\u00ff\u00fe", "GE(T", "PUT\u000b", "G\u0000T", "P\u00e9T")
+                                                            + " /values/" + good + " HTTP/1.1\r\nHost: x\r\n\r\n"),
+                                Set.of(400, -1)));
+            corpus.add(new Case("EOF in the headers", raw(method + " /values/" + good + " HTTP/1.1\r\nHost: x\r\n"
+                                                          + pick(random, "Content-Le", "X-A: b", "X-A: b\r", "")),
+                                Set.of(400, -1)));
             corpus.add(new Case("bad Content-Length", request(method, "/values/" + good,
                                                               Map.of("Content-Length", pick(random, "abc", "-5", "1 2")), null),
                                 Set.of(400)));
         }
         return corpus;
+    }
+
+    private static String controlCharacter(Random random) {
+        int c = random.nextInt(33);
+        return "%%%02X".formatted(c == 32 ? 0x7f : c);
+    }
+
+    private static byte[] chunked(String target, String body) {
+        return raw("PUT " + target + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + body);
+    }
+
+    private static byte[] raw(String request) {
+        return request.getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    /** Every refusal is the API's JSON error: {@code {"error":..,"message":..,"support":..}}. */
+    private static boolean jsonError(RawHttp.Response response) {
+        return response.header("Content-Type").orElse("").startsWith("application/json")
+               && response.body().matches("\\{\"error\":\"[a-z_]+\",\"message\":\".*\",\"support\":\"[0-9a-f]{16}\"}");
     }
 
     private static String randomKey(Random random) {
@@ -175,28 +235,6 @@ class BadInputTest {
             out.writeBytes(body);
         }
         return out.toByteArray();
-    }
-
-    /** Sends the bytes, returns the response status; a hang fails the test through the socket timeout. */
-    static int send(byte[] request) throws IOException {
-        try (Socket socket = new Socket("127.0.0.1", node.port())) {
-            socket.setSoTimeout(15_000);
-            OutputStream out = socket.getOutputStream();
-            try {
-                out.write(request);
-                out.flush();
-            } catch (IOException e) {
-                // The server may answer and close before reading an oversized request: read what it said.
-            }
-            InputStream in = socket.getInputStream();
-            StringBuilder statusLine = new StringBuilder();
-            int b;
-            while ((b = in.read()) != -1 && b != '\n') {
-                statusLine.append((char) b);
-            }
-            String[] parts = statusLine.toString().split(" ");
-            return parts.length > 1 ? Integer.parseInt(parts[1]) : -1;
-        }
     }
 
     private static String abbreviate(byte[] request) {

@@ -13,6 +13,7 @@ import com.auth0.jwt.JWT;
 import com.auth0.jwt.algorithms.Algorithm;
 import io.kvstream.auth.Authenticator;
 import io.kvstream.config.Settings;
+import io.kvstream.testing.RawHttp;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
 import io.kvstream.testing.WsClient;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.startsWith;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -72,6 +74,24 @@ class ProtectedReadsTest {
                      WsClient.events(node.port(), "access_token=" + read.substring("Bearer ".length())))) {
             await().until(() -> !withHeader.openedIds().isEmpty() && !withParameter.openedIds().isEmpty());
         }
+    }
+
+    /** A refused upgrade of {@code /events} is answered like a refused read of the HTTP API: 401 with a challenge. */
+    @Test
+    void eventStreamUpgradeWithoutAValidTokenIs401WithAChallenge() throws Exception {
+        for (String[] attempt : new String[][] {{"", ""}, {"?access_token=not-a-jwt", ""},
+                                                {"", "Authorization: Bearer not-a-jwt\r\n"}}) {
+            RawHttp.Response refused = RawHttp.send(node.port(), RawHttp.upgrade("/events" + attempt[0], attempt[1]));
+            assertThat(refused.toString(), refused.status(), is(401));
+            assertThat(refused.header("WWW-Authenticate").orElseThrow(),
+                       is("Bearer realm=\"kvstream\", error=\"invalid_token\""));
+            assertThat(refused.header("Content-Type").orElseThrow(), startsWith("application/json"));
+            assertThat(refused.body(), startsWith("{\"error\":\""));
+        }
+        RawHttp.Response writeOnly = RawHttp.send(node.port(), RawHttp.upgrade(
+                "/events", "Authorization: " + token(Authenticator.WRITE) + "\r\n"));
+        assertThat(writeOnly.status(), is(403));
+        assertThat(writeOnly.body(), startsWith("{\"error\":\"forbidden\""));
     }
 
     /** The landing page shows values: it needs a read token too, as a header or as ?access_token=. */

@@ -16,6 +16,7 @@ import com.rabbitmq.client.ConnectionFactory;
 import io.kvstream.config.Settings;
 import io.kvstream.storage.Database;
 import io.kvstream.storage.EventLog;
+import io.kvstream.testing.RawHttp;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
 import io.kvstream.testing.WsClient;
@@ -245,9 +246,7 @@ class EventsEndpointTest {
                     // fine; what matters is that nothing else is disturbed.
                     socket.setSoTimeout(2_000);
                     var out = socket.getOutputStream();
-                    out.write(("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                               + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                               + "Sec-WebSocket-Version: 13\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                    out.write(RawHttp.upgrade("/events", "").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
                     out.write(frame);
                     out.flush();
                     var in = socket.getInputStream();
@@ -269,6 +268,45 @@ class EventsEndpointTest {
                 await().atMost(WAIT).until(() -> newcomer.revisions().contains(revision));
             }
         }
+    }
+
+    /** RFC 6455 §5.2: a frame with a reserved opcode is a protocol error, answered with close 1002, never HTTP. */
+    @Test
+    void reservedOpcodeIsClosedWithProtocolError() throws Exception {
+        for (int opcode : new int[] {0x3, 0xB}) {
+            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", wsA.port())) {
+                socket.setSoTimeout(15_000);
+                var out = socket.getOutputStream();
+                out.write(RawHttp.upgrade("/events", "").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                out.write(new byte[] {(byte) (0x80 | opcode), (byte) 0x80, 1, 2, 3, 4}); // masked, empty payload
+                out.flush();
+                byte[] received = RawHttp.readAll(socket.getInputStream());
+                String text = new String(received, java.nio.charset.StandardCharsets.ISO_8859_1);
+                assertThat(text.startsWith("HTTP/1.1 101 Switching Protocols\r\n"), is(true));
+                int frames = text.indexOf("\r\n\r\n") + 4;
+                assertThat("no HTTP inside the upgraded stream", text.indexOf("HTTP/1.1", frames), is(-1));
+                assertThat("opcode " + opcode, closeCode(received, frames), is(1002));
+            }
+        }
+    }
+
+    /** The status code of the first close frame among the server's (unmasked) frames, -1 if there is none. */
+    private static int closeCode(byte[] bytes, int offset) {
+        int i = offset;
+        while (i + 2 <= bytes.length) {
+            int opcode = bytes[i] & 0x0F;
+            int length = bytes[i + 1] & 0x7F;
+            int header = 2;
+            if (length == 126) {
+                length = (bytes[i + 2] & 0xFF) << 8 | bytes[i + 3] & 0xFF;
+                header = 4;
+            }
+            if (opcode == 0x8) {
+                return length >= 2 ? (bytes[i + header] & 0xFF) << 8 | bytes[i + header + 1] & 0xFF : -1;
+            }
+            i += header + length;
+        }
+        return -1;
     }
 
     /** The worker hands its events to the relay in memory; a replay reads them back from the table. */
