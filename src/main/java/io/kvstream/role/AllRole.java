@@ -1,5 +1,7 @@
 package io.kvstream.role;
 
+import java.util.List;
+
 import io.kvstream.auth.Authenticator;
 import io.kvstream.command.CommandBus;
 import io.kvstream.config.Settings;
@@ -27,7 +29,7 @@ public final class AllRole {
             ListenerOrder.listen(feed, replica, writers::applied, stream);
             feed.start(replica.load(), replica::load);
             return new RunningRole.Serving(routing -> parts.apiRoutes(routing, replica, writers, auth), stream,
-                                           parts.readiness(replica));
+                                           parts.readiness(replica), List.of(parts.openApi()));
         });
     }
 }

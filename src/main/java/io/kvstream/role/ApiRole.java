@@ -1,5 +1,7 @@
 package io.kvstream.role;
 
+import java.util.List;
+
 import io.kvstream.auth.Authenticator;
 import io.kvstream.command.CommandBus;
 import io.kvstream.config.Settings;
@@ -24,7 +26,7 @@ public final class ApiRole {
             ListenerOrder.listen(feed, replica, writers::applied, null);
             feed.start(replica.load(), replica::load);
             return new RunningRole.Serving(routing -> parts.apiRoutes(routing, replica, writers, auth), null,
-                                           parts.readiness(replica));
+                                           parts.readiness(replica), List.of(parts.openApi()));
         });
     }
 }

@@ -12,6 +12,7 @@ import java.util.function.LongSupplier;
 
 import io.helidon.metrics.api.Gauge;
 import io.helidon.metrics.api.Metrics;
+import io.helidon.openapi.OpenApiFeature;
 import io.helidon.webserver.http.HttpRouting;
 import io.kvstream.api.ApiErrorHandlers;
 import io.kvstream.api.ApiMetrics;
@@ -142,6 +143,14 @@ final class Parts implements AutoCloseable {
     /** Is the process ready: database and broker reachable, the replica (if any) loaded. */
     java.util.List<io.helidon.health.HealthCheck> readiness(Replica replica) {
         return Readiness.checks(databaseMonitor, broker, replica);
+    }
+
+    /** {@code /openapi}: the API's contract, {@code META-INF/openapi.yaml}, as YAML or JSON. */
+    OpenApiFeature openApi() {
+        return OpenApiFeature.builder()
+                .staticFile("META-INF/openapi.yaml")
+                .servicesDiscoverServices(false)
+                .build();
     }
 
     <T extends AutoCloseable> T own(T part) {

@@ -12,6 +12,7 @@ import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.observe.ObserveFeature;
 import io.helidon.webserver.observe.health.HealthObserver;
+import io.helidon.webserver.spi.ServerFeature;
 import io.kvstream.api.PreRoutingErrors;
 import io.kvstream.config.Settings;
 import io.kvstream.ws.EventsEndpoint;
@@ -25,9 +26,14 @@ public final class RunningRole implements AutoCloseable {
     private final Consumer<HttpRouting.Builder> routes;
     private final EventsEndpoint stream;
     private final List<HealthCheck> readiness;
+    private final List<ServerFeature> features;
 
-    /** What an assembler started: its HTTP routes, its {@code /events} endpoint and its readiness checks. */
-    record Serving(Consumer<HttpRouting.Builder> routes, EventsEndpoint stream, List<HealthCheck> readiness) {
+    /**
+     * What an assembler started: its HTTP routes, its {@code /events} endpoint, its readiness checks and the server
+     * features it adds (the API's OpenAPI document).
+     */
+    record Serving(Consumer<HttpRouting.Builder> routes, EventsEndpoint stream, List<HealthCheck> readiness,
+                   List<ServerFeature> features) {
     }
 
     /** Starts the parts of one role; throws what the start threw after stopping whatever had started. */
@@ -41,6 +47,7 @@ public final class RunningRole implements AutoCloseable {
         this.routes = serving.routes();
         this.stream = serving.stream();
         this.readiness = serving.readiness();
+        this.features = serving.features();
     }
 
     /** Starts the role the settings name. */
@@ -69,6 +76,7 @@ public final class RunningRole implements AutoCloseable {
     /** Adds this role's routes, its {@code /events} endpoint and the {@code /observe} endpoints to a server. */
     public void configure(WebServerConfig.Builder server) {
         server.addFeature(observe());
+        features.forEach(server::addFeature);
         PreRoutingErrors.configure(server, stream == null ? () -> false : EventsEndpoint::closeReadingWithProtocolError);
         server.routing(routing -> {
             if (stream != null) {

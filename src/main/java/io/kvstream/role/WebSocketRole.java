@@ -1,5 +1,7 @@
 package io.kvstream.role;
 
+import java.util.List;
+
 import io.kvstream.api.ApiErrorHandlers;
 import io.kvstream.api.ApiMetrics;
 import io.kvstream.auth.Authenticator;
@@ -23,7 +25,7 @@ public final class WebSocketRole {
             feed.start(parts.committedRevision().getAsLong(), parts.committedRevision());
             // The API's JSON errors, for a refused /events upgrade (401) and unknown paths.
             return new RunningRole.Serving(routing -> ApiErrorHandlers.register(routing, new ApiMetrics()), stream,
-                                           parts.readiness(null));
+                                           parts.readiness(null), List.of());
         });
     }
 }

@@ -1,5 +1,7 @@
 package io.kvstream.role;
 
+import java.util.List;
+
 import io.kvstream.config.Settings;
 
 /**
@@ -13,7 +15,7 @@ public final class WorkerRole {
     public static RunningRole start(Settings settings) {
         return RunningRole.assemble(settings, parts -> {
             parts.startWorker();
-            return new RunningRole.Serving(routing -> { }, null, parts.readiness(null));
+            return new RunningRole.Serving(routing -> { }, null, parts.readiness(null), List.of());
         });
     }
 }
