@@ -22,6 +22,10 @@ class BatchDecisionTest {
         return BatchDecision.decide(List.of(commands), state, AT);
     }
 
+    /** Command idem-1 (request fingerprint fp-a) applied at revision 4; the key was written again at 8. */
+    private static final StoredState IDEM_1_APPLIED_AT_4 = new StoredState(
+            9, Map.of("idem-1", new CommandOutcome("idem-1", Status.APPLIED, 4)), Map.of("a", 8L), Map.of("idem-1", "fp-a"));
+
     private static StoredState at(long revision, Map<String, Long> modRevisions) {
         return new StoredState(revision, Map.of(), modRevisions);
     }
@@ -118,9 +122,7 @@ class BatchDecisionTest {
 
     @Test
     void aRetryWithTheSameKeyAndRequestGetsTheFirstOutcomeMarkedAsARepeat() {
-        CommandOutcome first = new CommandOutcome("idem-1", Status.APPLIED, 4);
-        BatchDecision batch = decide(new StoredState(9, Map.of("idem-1", first), Map.of("a", 8L),
-                                                     Map.of("idem-1", "fp-a")),
+        BatchDecision batch = decide(IDEM_1_APPLIED_AT_4,
                                      Command.put("idem-1", "a", "1", null, true).idempotent("idem-1", "fp-a"));
 
         assertThat(batch.outcomes(), is(List.of(new CommandOutcome("idem-1", Status.APPLIED, 4, true))));
@@ -132,9 +134,7 @@ class BatchDecisionTest {
 
     @Test
     void theSameKeyWithAnotherRequestIsRefusedAndChangesNothing() {
-        CommandOutcome first = new CommandOutcome("idem-1", Status.APPLIED, 4);
-        BatchDecision batch = decide(new StoredState(9, Map.of("idem-1", first), Map.of("a", 8L),
-                                                     Map.of("idem-1", "fp-a")),
+        BatchDecision batch = decide(IDEM_1_APPLIED_AT_4,
                                      Command.put("idem-1", "a", "other", null, false).idempotent("idem-1", "fp-b"));
 
         assertThat(batch.outcomes(), is(List.of(new CommandOutcome("idem-1", Status.IDEMPOTENCY_KEY_REUSED, 9))));
