@@ -318,8 +318,10 @@ class LocalClusterIT {
         } finally {
             dbProxy.start();
         }
-        await().atMost(Duration.ofSeconds(60))
-                .until(() -> send(ingress, "PUT", "/values/after-outage", "back").statusCode() == 200);
+        for (int port : apis) {
+            await().atMost(Duration.ofSeconds(60))
+                    .until(() -> send(port, "PUT", "/values/after-outage-" + port, "back").statusCode() == 200);
+        }
     }
 
     /**
@@ -336,7 +338,7 @@ class LocalClusterIT {
         AtomicLong resent = new AtomicLong();
         List<Thread> writers = new ArrayList<>();
         try (LoadClient load = new LoadClient()) {
-            for (int w = 0; w < 6; w++) {
+            for (int w = 0; w < 16; w++) {
                 int writer = w;
                 writers.add(Thread.ofVirtual().name("creator-" + w).start(() -> {
                     for (int n = 0; running.get(); n++) {
