@@ -333,7 +333,7 @@ ingress_routes() {
 # ingress_nginx_http PORT SERVICE=[HOST:PORT[,HOST:PORT...]]... : the http {} body of an nginx that does what the
 # Ingress (k8s/base/ingress.yaml) does, listening on 127.0.0.1:PORT: its paths go to one upstream per Service,
 # named after it, holding the given endpoints (none: 503, like a Service without ready endpoints), and its
-# ingress-nginx annotations (timeouts, body size) apply to every path, as in ingress-nginx.
+# ingress-nginx annotations (timeouts, body size, next upstream) apply to every path, as in ingress-nginx.
 ingress_nginx_http() {
     local port="$1" arg kind a b c service
     shift
@@ -343,7 +343,7 @@ ingress_nginx_http() {
     done
     # ingress-nginx defaults, except a shorter connect timeout: an endpoint of this machine that does not accept
     # within 2 s is gone.
-    local read_timeout=60 send_timeout=60 connect_timeout=2 body_size=1m
+    local read_timeout=60 send_timeout=60 connect_timeout=2 body_size=1m next_upstream="error timeout"
     local routes=() services=()
     while read -r kind a b c; do
         case "$kind $a" in
@@ -351,6 +351,7 @@ ingress_nginx_http() {
             "annotation nginx.ingress.kubernetes.io/proxy-send-timeout") send_timeout="$b" ;;
             "annotation nginx.ingress.kubernetes.io/proxy-connect-timeout") connect_timeout="$b" ;;
             "annotation nginx.ingress.kubernetes.io/proxy-body-size") body_size="$b" ;;
+            "annotation nginx.ingress.kubernetes.io/proxy-next-upstream") next_upstream="$b${c:+ $c}" ;;
             "annotation nginx.ingress.kubernetes.io/"*) log "warning: Ingress annotation $a is not mirrored by the local nginx" ;;
             "route "*)
                 [[ -v "endpoints[$c]" ]] || die "the Ingress routes $a to Service $c: no endpoints given for it"
@@ -397,10 +398,10 @@ EOF
         proxy_connect_timeout ${connect_timeout}s;
         proxy_read_timeout ${read_timeout}s;
         proxy_send_timeout ${send_timeout}s;
-        # No retry on another endpoint by default: nginx counts PUT and DELETE as idempotent and would send them
-        # again after an error or timeout, even once the first endpoint had received (and maybe committed) them.
-        # GET and HEAD are sent on to the @SERVICE-read locations below, which do retry.
-        proxy_next_upstream off;
+        # The Ingress's proxy-next-upstream, for every method (ingress-nginx has no per-method setting). A 503 is
+        # never in it: kvstream's own 503 + Retry-After reaches the client, and does not count towards max_fails
+        # (only what proxy_next_upstream names does), so a database outage cannot mark every endpoint down.
+        proxy_next_upstream $next_upstream;
         proxy_next_upstream_tries 3;
 EOF
     local path type covers_root=""
@@ -422,24 +423,16 @@ EOF
             *) die "Ingress path $path: pathType $type is not mirrored (Exact and Prefix are)" ;;
         esac
     done
-    for service in "${services[@]}"; do
-        printf '        location @%s-read {\n            proxy_next_upstream error timeout http_502 http_503;\n            proxy_pass http://%s;\n        }\n' \
-            "$service" "$service"
-    done
     if [[ -z "$covers_root" ]]; then
         printf '        # Not in the Ingress.\n        location / {\n            return 404;\n        }\n'
     fi
     printf '    }\n'
 }
 
-# ingress_location MATCH SERVICE : one location of ingress_nginx_http; GET and HEAD go through @SERVICE-read
+# ingress_location MATCH SERVICE : one location of ingress_nginx_http
 ingress_location() {
     cat <<EOF
         location $1 {
-            error_page 418 = @$2-read;
-            if (\$request_method ~ ^(GET|HEAD)\$) {
-                return 418;
-            }
             proxy_pass http://$2;
         }
 EOF

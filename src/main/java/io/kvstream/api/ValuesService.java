@@ -34,7 +34,10 @@ import io.kvstream.wire.Json;
  * curl -X PUT -H 'If-Match: "1"' localhost:8080/values/mykey -d 'next'
  * curl 'localhost:8080/values?prefix=my&amp;limit=10'
  * curl -X DELETE localhost:8080/values/mykey
+ * curl -X PUT -H 'Idempotency-Key: "8e03978e-40d5-43e8-bc93-6894a57f9324"' localhost:8080/values/mykey -d 'once'
  * </pre>
+ * A PUT or DELETE with an {@code Idempotency-Key} is retried safely: the same request with the same key gets the
+ * first answer (see {@link IdempotencyKey}).
  */
 public final class ValuesService implements HttpService {
     private static final int DEFAULT_LIMIT = 100;
@@ -179,7 +182,8 @@ public final class ValuesService implements HttpService {
         Optional<Long> ifMatch = parser.ifMatch(req);
         boolean ifNoneMatch = parser.ifNoneMatchAny(req);
         String value = value(req, res);
-        Command command = Command.put(newCommandId(), key, value, ifMatch.orElse(null), ifNoneMatch);
+        Command command = IdempotencyKey.apply(req, Command.put(newCommandId(), key, value, ifMatch.orElse(null),
+                                                                ifNoneMatch));
         if (respondAsync(req)) {
             enqueue(command);
             sendJson(res, Status.ACCEPTED_202, new AcceptedBody(key, "Accepted", command.id()));
@@ -218,7 +222,7 @@ public final class ValuesService implements HttpService {
         auth.requireWrite(req, res);
         String key = parser.key(req);
         Optional<Long> ifMatch = parser.ifMatch(req);
-        Command command = Command.delete(newCommandId(), key, ifMatch.orElse(null));
+        Command command = IdempotencyKey.apply(req, Command.delete(newCommandId(), key, ifMatch.orElse(null)));
         if (respondAsync(req)) {
             enqueue(command);
             sendJson(res, Status.ACCEPTED_202, new AcceptedBody(key, "Accepted", command.id()));
@@ -277,6 +281,9 @@ public final class ValuesService implements HttpService {
         if (outcome.status() == CommandOutcome.Status.PRECONDITION_FAILED) {
             ApiError.send(res, Status.PRECONDITION_FAILED_412, "precondition_failed",
                           "The precondition on key '" + key + "' does not hold");
+        } else if (outcome.status() == CommandOutcome.Status.IDEMPOTENCY_KEY_REUSED) {
+            ApiError.send(res, Status.create(422, "Unprocessable Content"), "idempotency_key_reused",
+                          "This Idempotency-Key was used for another request; nothing was written");
         } else {
             ApiError.send(res, Status.create(422, "Unprocessable Content"), "rejected", "The value cannot be stored");
         }

@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import io.kvstream.domain.Command;
 import io.kvstream.domain.CommandOutcome;
@@ -40,10 +41,17 @@ public final class CommandBus implements AutoCloseable {
     private static final int MAX_QUEUED = 4096;
 
     private final CommandSender sender;
-    private final ConcurrentHashMap<String, CompletableFuture<CommandOutcome>> awaitingOutcome = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Awaiting> awaitingOutcome = new ConcurrentHashMap<>();
     private final BlockingQueue<Outgoing> outgoing = new ArrayBlockingQueue<>(MAX_QUEUED);
     private final Thread publisher;
     private volatile boolean running = true;
+
+    /**
+     * The outcome that the senders of one command id wait for: more than one when a client retries a write with the
+     * same Idempotency-Key before the first attempt is answered; all of them get the first outcome.
+     */
+    private record Awaiting(CompletableFuture<CommandOutcome> outcome, AtomicInteger senders) {
+    }
 
     /** A synchronous command waiting for the publisher thread, and the future its broker confirm completes. */
     private record Outgoing(Command command, CompletableFuture<Void> confirmed) {
@@ -60,8 +68,12 @@ public final class CommandBus implements AutoCloseable {
     /** Sends the command and waits for its outcome (committed, or refused by a precondition). */
     public CommandOutcome send(Command command, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        CompletableFuture<CommandOutcome> outcome = new CompletableFuture<>();
-        awaitingOutcome.put(command.id(), outcome);
+        Awaiting awaiting = awaitingOutcome.compute(command.id(), (id, earlier) -> {
+            Awaiting joined = earlier != null ? earlier : new Awaiting(new CompletableFuture<>(), new AtomicInteger());
+            joined.senders().incrementAndGet();
+            return joined;
+        });
+        CompletableFuture<CommandOutcome> outcome = awaiting.outcome();
         try {
             queue(command, deadline).whenComplete((ok, failure) -> {
                 if (failure != null) {
@@ -70,7 +82,8 @@ public final class CommandBus implements AutoCloseable {
             });
             return await(outcome, command, deadline - System.nanoTime());
         } finally {
-            awaitingOutcome.remove(command.id());
+            awaitingOutcome.computeIfPresent(command.id(), (id, current) ->
+                    current == awaiting && current.senders().decrementAndGet() == 0 ? null : current);
         }
     }
 
@@ -79,16 +92,17 @@ public final class CommandBus implements AutoCloseable {
         if (event.command() == null || awaitingOutcome.isEmpty()) {
             return;
         }
-        CompletableFuture<CommandOutcome> waiting = awaitingOutcome.remove(event.command());
+        Awaiting waiting = awaitingOutcome.remove(event.command());
         if (waiting != null) {
-            waiting.complete(new CommandOutcome(event.command(), CommandOutcome.Status.APPLIED, event.revision()));
+            waiting.outcome().complete(new CommandOutcome(event.command(), CommandOutcome.Status.APPLIED,
+                                                          event.revision()));
         }
     }
 
     private void replied(CommandOutcome outcome) {
-        CompletableFuture<CommandOutcome> waiting = awaitingOutcome.remove(outcome.command());
+        Awaiting waiting = awaitingOutcome.remove(outcome.command());
         if (waiting != null) {
-            waiting.complete(outcome);
+            waiting.outcome().complete(outcome);
         }
     }
 

@@ -6,9 +6,12 @@ import com.fasterxml.jackson.annotation.JsonValue;
 /**
  * A write request on its way from an API process to a worker.
  * {@code ifMatch} is the mod revision the key must have ({@code 0}: any, the key must exist);
- * {@code ifNoneMatch} means the key must not exist.
+ * {@code ifNoneMatch} means the key must not exist. {@code fingerprint} is set when the client named the command
+ * (an {@code Idempotency-Key}): it stands for the whole request, so that a second command with the same id but
+ * another fingerprint is told apart from a retry.
  */
-public record Command(String id, Op op, String key, String value, Long ifMatch, Boolean ifNoneMatch) {
+public record Command(String id, Op op, String key, String value, Long ifMatch, Boolean ifNoneMatch,
+                      String fingerprint) {
     /** {@code If-Match: *}: the key must exist, whatever its revision (revisions start at 1). */
     public static final long ANY_REVISION = 0L;
 
@@ -36,11 +39,16 @@ public record Command(String id, Op op, String key, String value, Long ifMatch, 
     }
 
     public static Command put(String id, String key, String value, Long ifMatch, boolean ifNoneMatch) {
-        return new Command(id, Op.PUT, key, value, ifMatch, ifNoneMatch ? Boolean.TRUE : null);
+        return new Command(id, Op.PUT, key, value, ifMatch, ifNoneMatch ? Boolean.TRUE : null, null);
     }
 
     public static Command delete(String id, String key, Long ifMatch) {
-        return new Command(id, Op.DELETE, key, null, ifMatch, null);
+        return new Command(id, Op.DELETE, key, null, ifMatch, null, null);
+    }
+
+    /** This command under an id its client chose, with the fingerprint of the request it stands for. */
+    public Command idempotent(String id, String fingerprint) {
+        return new Command(id, op, key, value, ifMatch, ifNoneMatch, fingerprint);
     }
 
     public boolean isPut() {

@@ -1,20 +1,28 @@
 package io.kvstream.domain;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonValue;
 
 /**
  * What became of a command. {@code revision} is the new revision for {@link Status#APPLIED}, else the revision the
- * decision was taken at.
+ * decision was taken at. {@code repeat}: this is the outcome of a command decided before, given again (no new event
+ * announces it, so its sender must be told by a reply); the worker's own mark, not sent: a reply is the same either way.
  */
-public record CommandOutcome(String command, Status status, long revision) {
+public record CommandOutcome(String command, Status status, long revision, @JsonIgnore boolean repeat) {
+    public CommandOutcome(String command, Status status, long revision) {
+        this(command, status, revision, false);
+    }
+
     public enum Status implements WireName {
         APPLIED("applied"),
         /** A delete of a key that does not exist: nothing changed. */
         UNCHANGED("unchanged"),
         PRECONDITION_FAILED("precondition_failed"),
         /** The command can never be stored (the database refused it). */
-        REJECTED("rejected");
+        REJECTED("rejected"),
+        /** The command's id (from an {@code Idempotency-Key}) was decided before for another request: nothing changed. */
+        IDEMPOTENCY_KEY_REUSED("idempotency_key_reused");
 
         private final String wireName;
 
@@ -37,5 +45,10 @@ public record CommandOutcome(String command, Status status, long revision) {
 
     public boolean applied() {
         return status == Status.APPLIED;
+    }
+
+    /** The same outcome, given again to a command decided before. */
+    public CommandOutcome asRepeat() {
+        return new CommandOutcome(command, status, revision, true);
     }
 }

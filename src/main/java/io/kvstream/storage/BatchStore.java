@@ -22,8 +22,8 @@ import io.kvstream.domain.DomainEvent;
  * one: lock and read, write, commit.
  */
 public final class BatchStore {
-    private static final String STATE = "SELECT 'c', id, status, revision FROM kv_commands WHERE id = ANY(?)"
-                                        + " UNION ALL SELECT 'v', key, NULL, mod_revision FROM kv_values WHERE key = ANY(?)";
+    private static final String STATE = "SELECT 'c', id, status, revision, fingerprint FROM kv_commands WHERE id = ANY(?)"
+                                        + " UNION ALL SELECT 'v', key, NULL, mod_revision, NULL FROM kv_values WHERE key = ANY(?)";
 
     private final DbClient db;
     private final String notifyChannel;
@@ -82,37 +82,44 @@ public final class BatchStore {
         String[] keys = commands.stream().map(Command::key).distinct().toArray(String[]::new);
         Map<String, CommandOutcome> outcomes = new HashMap<>();
         Map<String, Long> modRevisions = new HashMap<>();
+        Map<String, String> fingerprints = new HashMap<>();
         long[] locked = {-1};
         boolean[] snapshotCurrent = {false};
         try (Stream<DbRow> rows = tx.query(
                 "WITH locked AS (SELECT revision, xmin::text AS version FROM kv_meta WHERE id = 1 FOR UPDATE)"
                 + " SELECT 'm', NULL, CAST((SELECT version FROM locked) = (SELECT xmin::text FROM kv_meta WHERE id = 1)"
-                + " AS text), (SELECT revision FROM locked) UNION ALL " + STATE, ids, keys)) {
+                + " AS text), (SELECT revision FROM locked), NULL UNION ALL " + STATE, ids, keys)) {
             rows.forEach(row -> {
                 if ("m".equals(row.column(1).get(String.class))) {
                     locked[0] = row.column(4).get(Long.class);
                     snapshotCurrent[0] = "true".equals(row.column(3).get(String.class));
                 } else {
-                    collect(row, outcomes, modRevisions);
+                    collect(row, outcomes, modRevisions, fingerprints);
                 }
             });
         }
         if (!snapshotCurrent[0]) {
             outcomes.clear();
             modRevisions.clear();
+            fingerprints.clear();
             try (Stream<DbRow> rows = tx.query(STATE, ids, keys)) {
-                rows.forEach(row -> collect(row, outcomes, modRevisions));
+                rows.forEach(row -> collect(row, outcomes, modRevisions, fingerprints));
             }
         }
-        return new StoredState(locked[0], outcomes, modRevisions);
+        return new StoredState(locked[0], outcomes, modRevisions, fingerprints);
     }
 
-    private static void collect(DbRow row, Map<String, CommandOutcome> outcomes, Map<String, Long> modRevisions) {
+    private static void collect(DbRow row, Map<String, CommandOutcome> outcomes, Map<String, Long> modRevisions,
+                                Map<String, String> fingerprints) {
         String name = row.column(2).get(String.class);
         long revision = row.column(4).get(Long.class);
         if ("c".equals(row.column(1).get(String.class))) {
             outcomes.put(name, new CommandOutcome(name, CommandOutcome.Status.of(row.column(3).get(String.class)),
                                                   revision));
+            String fingerprint = row.column(5).get(String.class);
+            if (fingerprint != null) {
+                fingerprints.put(name, fingerprint);
+            }
         } else {
             modRevisions.put(name, revision);
         }
@@ -135,8 +142,8 @@ public final class BatchStore {
                + " events AS (INSERT INTO kv_events (revision, kind, key, value, command_id, at)"
                + "   SELECT r, k, key, v, c, CAST(? AS timestamptz) FROM unnest(CAST(? AS bigint[]), CAST(? AS text[]),"
                + "   CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[])) AS e(r, k, key, v, c)),"
-               + " commands AS (INSERT INTO kv_commands (id, status, revision)"
-               + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]))),"
+               + " commands AS (INSERT INTO kv_commands (id, status, revision, fingerprint)"
+               + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[]))),"
                + " meta AS (UPDATE kv_meta SET revision = ? WHERE id = 1)"
                + " SELECT pg_notify(?, '') WHERE ?",
                finalState.values().stream().filter(e -> !e.isPut()).map(DomainEvent::key).toArray(String[]::new),
@@ -152,6 +159,7 @@ public final class BatchStore {
                recorded.stream().map(CommandOutcome::command).toArray(String[]::new),
                recorded.stream().map(o -> o.status().wireName()).toArray(String[]::new),
                recorded.stream().mapToLong(CommandOutcome::revision).toArray(),
+               recorded.stream().map(o -> write.fingerprints().get(o.command())).toArray(String[]::new),
                write.revision(),
                notifyChannel,
                notify && !events.isEmpty());

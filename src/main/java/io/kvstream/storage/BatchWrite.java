@@ -2,6 +2,7 @@ package io.kvstream.storage;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 
 import io.kvstream.domain.CommandOutcome;
 import io.kvstream.domain.DomainEvent;
@@ -19,4 +20,7 @@ public interface BatchWrite {
 
     /** The outcomes of the commands not committed before, remembered so a redelivery gets them again. */
     List<CommandOutcome> recorded();
+
+    /** The request fingerprints of the recorded commands that have one, by command id. */
+    Map<String, String> fingerprints();
 }

@@ -29,6 +29,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.rabbitmq.client.ConnectionFactory;
+import io.kvstream.config.Settings;
+import io.kvstream.testing.LoadClient;
+import io.kvstream.testing.StoredEvents;
+import io.kvstream.testing.TcpProxy;
 import io.kvstream.testing.Tools;
 import io.kvstream.testing.WsClient;
 import org.junit.jupiter.api.AfterAll;
@@ -44,13 +48,19 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
+import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.oneOf;
 import static org.hamcrest.Matchers.startsWith;
 
 /**
  * The Kubernetes topology as processes, through a real load balancer: {@code scripts/local-cluster.sh up} starts
  * 3 API processes, a worker, a WebSocket process and nginx as the Ingress on the machine's PostgreSQL and
  * RabbitMQ (own schema, prefix and ports), and this test talks to it through nginx as a browser would.
- * A rolling restart of one API process during a write loop must drop no acknowledged write.
+ * A rolling restart of one API process during a write loop must drop no acknowledged write; a database outage
+ * answers kvstream's own 503 through nginx; an API process killed under writes doubles and misreports none of them.
+ * The processes reach PostgreSQL through a {@link TcpProxy} of this test, so that the database can go away for them
+ * alone while it keeps serving every other test on the machine.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LocalClusterIT {
@@ -76,6 +86,8 @@ class LocalClusterIT {
     private static int workerPort;
     private static int websocketPort;
     private static boolean started;
+    private static TcpProxy dbProxy;
+    private static String clusterDbUrl;
 
     @BeforeAll
     static void up() throws Exception {
@@ -85,6 +97,10 @@ class LocalClusterIT {
         workerPort = ports.get(4);
         websocketPort = ports.get(5);
         Files.createDirectories(RUN_DIR);
+        URI db = URI.create(DB_URL.substring("jdbc:".length()));
+        dbProxy = new TcpProxy(db.getHost(), db.getPort() < 0 ? 5432 : db.getPort()).start();
+        clusterDbUrl = "jdbc:postgresql://127.0.0.1:" + dbProxy.port() + db.getRawPath()
+                       + (db.getRawQuery() == null ? "" : "?" + db.getRawQuery());
         ScriptResult result = script(Duration.ofSeconds(180), "up");
         started = true;
         boolean noNginx = result.exitCode() != 0 && result.output().contains("nginx")
@@ -96,9 +112,11 @@ class LocalClusterIT {
     @AfterAll
     static void down() throws Exception {
         if (!started) {
+            dbProxy.close();
             return;
         }
         ScriptResult result = script(Duration.ofSeconds(120), "down", "--purge");
+        dbProxy.close();
         System.out.println(result.output());
         // The script drops the schema and the command queue; the exchanges go here.
         ConnectionFactory factory = new ConnectionFactory();
@@ -240,10 +258,7 @@ class LocalClusterIT {
             int afterRestart = acknowledged.size();
             await().atMost(Duration.ofSeconds(15)).until(() -> acknowledged.size() >= afterRestart + 60);
         } finally {
-            running.set(false);
-            for (Thread loop : loops) {
-                loop.join(Duration.ofSeconds(20));
-            }
+            stop(running, loops, Duration.ofSeconds(20));
         }
         System.out.printf("rolling restart: %d writes acknowledged, %d failed (allowed: 502/503/connection), %d GETs,"
                           + " %d GET failures%n", acknowledged.size(), putFailures.size(), gets.get(), getFailures.size());
@@ -272,9 +287,122 @@ class LocalClusterIT {
         }
     }
 
+    /**
+     * nginx must pass kvstream's own 503 and its Retry-After to the client: a 503 in proxy_next_upstream would count
+     * towards max_fails=1 and, after one 503 per API process, leave the client a 502 from nginx instead.
+     */
+    @Test
+    @Order(4)
+    void databaseOutageAnswers503WithRetryAfterThroughTheIngressNot502() throws Exception {
+        assertThat(Files.readString(RUN_DIR.resolve("nginx/nginx.conf")), not(containsString("http_503")));
+        int unavailable = 0;
+        dbProxy.stop();
+        try {
+            // Each API process notices within its monitor's second; a write sent before may time out (504).
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            for (int i = 0; unavailable < 4 * apis.size() && System.nanoTime() < deadline; i++) {
+                HttpResponse<String> put = send(ingress, "PUT", "/values/outage-" + i, "v");
+                assertThat(put.statusCode() + " " + put.body(), put.statusCode(), is(oneOf(503, 504)));
+                if (put.statusCode() == 503) {
+                    assertThat(put.headers().firstValue("Retry-After"), is(Optional.of("1")));
+                    assertThat(JSON.readTree(put.body()).get("error").asText(), is("unavailable"));
+                    unavailable++;
+                }
+            }
+            assertThat(unavailable, is(4 * apis.size()));
+            // No API process was marked down by those 503s: every one still answers through nginx.
+            for (int i = 0; i < 2 * apis.size(); i++) {
+                HttpResponse<String> get = send(ingress, "GET", "/values/streamed", null);
+                assertThat(get.body(), get.statusCode(), is(200));
+            }
+        } finally {
+            dbProxy.start();
+        }
+        for (int port : apis) {
+            await().atMost(Duration.ofSeconds(60))
+                    .until(() -> send(port, "PUT", "/values/after-outage-" + port, "back").statusCode() == 200);
+        }
+    }
+
+    /**
+     * SIGKILL of an API process under create-only writes through nginx, each retried by its client with the same
+     * Idempotency-Key after a 502, 503, 504 or a dropped connection: every acknowledged write is stored exactly
+     * once, none is applied twice, and no client is told 412 about a key that holds its own value.
+     */
+    @Test
+    @Order(5)
+    void apiProcessKilledUnderWritesThroughTheIngressDoublesNoWriteAndMisreportsNone() throws Exception {
+        AtomicBoolean running = new AtomicBoolean(true);
+        Map<String, String> attempted = new ConcurrentHashMap<>();
+        Map<String, LoadClient.Attempts> refused = new ConcurrentHashMap<>();
+        AtomicLong resent = new AtomicLong();
+        List<Thread> writers = new ArrayList<>();
+        try (LoadClient load = new LoadClient()) {
+            for (int w = 0; w < 16; w++) {
+                int writer = w;
+                writers.add(Thread.ofVirtual().name("creator-" + w).start(() -> {
+                    for (int n = 0; running.get(); n++) {
+                        String key = "kill-" + writer + "-" + n;
+                        String value = "v-" + writer + "-" + n;
+                        attempted.put(key, value);
+                        LoadClient.Attempts attempts = load.createOnce(URI.create("http://127.0.0.1:" + ingress),
+                                                                       key, value, Duration.ofSeconds(30));
+                        resent.addAndGet(attempts.sent() - 1);
+                        if (attempts.status() != 200) {
+                            refused.put(key, attempts);
+                        }
+                    }
+                }));
+            }
+            try {
+                await().atMost(Duration.ofSeconds(20)).until(() -> load.acknowledged() >= 60);
+                ProcessHandle api = ProcessHandle.of(Long.parseLong(Files.readString(RUN_DIR.resolve("api-2.pid")).trim()))
+                        .orElseThrow();
+                api.destroyForcibly();
+                await().atMost(Duration.ofSeconds(10)).until(() -> !api.isAlive());
+                long afterKill = load.acknowledged();
+                await().atMost(Duration.ofSeconds(60)).until(() -> load.acknowledged() >= afterKill + 200);
+            } finally {
+                stop(running, writers, Duration.ofSeconds(40));
+            }
+            System.out.printf("api-2 killed: %d writes, %d acknowledged, %d resent, statuses %s%n", attempted.size(),
+                              load.acknowledged(), resent.get(), load.statuses());
+            ScriptResult restart = script(Duration.ofSeconds(120), "restart-api", "2");
+            assertThat("restart-api 2 failed:\n" + restart.output(), restart.exitCode(), is(0));
+
+            assertThat("writes that ended without 200", refused, is(Map.of()));
+            assertThat("requests resent after the kill", resent.get(), greaterThan(0L));
+            Settings.Db db = new Settings.Db(DB_URL, DB_USER, DB_PASSWORD, SCHEMA, 1);
+            StoredEvents.assertConsistent(db, load, List.of());
+            Map<String, List<String>> events = new HashMap<>();
+            try (Connection c = DriverManager.getConnection(DB_URL, DB_USER, DB_PASSWORD);
+                 PreparedStatement query = c.prepareStatement(
+                         "SELECT key, command_id FROM \"" + SCHEMA + "\".kv_events WHERE key LIKE 'kill-%'");
+                 ResultSet rows = query.executeQuery()) {
+                while (rows.next()) {
+                    events.computeIfAbsent(rows.getString(1), k -> new ArrayList<>()).add(rows.getString(2));
+                }
+            }
+            attempted.keySet().forEach(key -> assertThat(key, events.getOrDefault(key, List.of()).size(),
+                                                         is(lessThanOrEqualTo(1))));
+            load.acknowledgedWrites().keySet().forEach(key -> {
+                assertThat(key, events.get(key).size(), is(1));
+                assertThat(events.get(key).getFirst(), startsWith("idem-"));
+            });
+        }
+    }
+
     // ---- helpers --------------------------------------------------------------------------------------------
 
     record Ack(String value, long revision) {
+    }
+
+    /** Tells the loops to stop and waits for each (for the request in hand to finish). */
+    private static void stop(AtomicBoolean running, List<Thread> loops, Duration each) throws InterruptedException {
+        running.set(false);
+        for (Thread loop : loops) {
+            loop.join(each);
+        }
     }
 
     record ScriptResult(int exitCode, String output) {
@@ -295,7 +423,7 @@ class LocalClusterIT {
         env.put("LC_API_PORTS", apis.stream().map(String::valueOf).reduce((a, b) -> a + " " + b).orElseThrow());
         env.put("LC_WORKER_PORT", Integer.toString(workerPort));
         env.put("LC_WS_PORT", Integer.toString(websocketPort));
-        env.put("LC_DB_URL", DB_URL);
+        env.put("LC_DB_URL", clusterDbUrl);
         env.put("LC_DB_USERNAME", DB_USER);
         env.put("LC_DB_PASSWORD", DB_PASSWORD);
         env.put("LC_DB_SCHEMA", SCHEMA);

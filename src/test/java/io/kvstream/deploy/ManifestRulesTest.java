@@ -203,6 +203,20 @@ class ManifestRulesTest {
                                      "Prefix /events", "websocket")));
     }
 
+    /**
+     * ingress-nginx retries a request on the next pod after an error or timeout ({@code error timeout} by default),
+     * and nginx counts PUT and DELETE as idempotent: a PUT whose pod died after the worker committed it would be
+     * sent again. The Ingress turns retries off (GETs included: ingress-nginx has no per-method setting).
+     */
+    @ParameterizedTest
+    @MethodSource("sources")
+    void ingressNeverResendsARequestToAnotherPod(Source source) {
+        for (V1Ingress ingress : source.manifests().get().all(V1Ingress.class)) {
+            assertThat(ingress.getMetadata().getAnnotations().get("nginx.ingress.kubernetes.io/proxy-next-upstream"),
+                       is("off"));
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("sources")
     void appEnvVarsAreKeysTheAppReads(Source source) {

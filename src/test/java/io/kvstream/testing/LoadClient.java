@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -99,6 +100,55 @@ public final class LoadClient implements AutoCloseable {
             failed.incrementAndGet();
             return -1;
         }
+    }
+
+    /**
+     * Creates {@code key} ({@code If-None-Match: *}) under one fresh {@code Idempotency-Key}, sending the same request
+     * again after whatever may hide a committed write (no answer, 502, 503, 504) until a final answer or
+     * {@code patience} runs out; records it if acknowledged with 200. Returns the final status (-1: none) and how
+     * many times the request was sent.
+     */
+    public Attempts createOnce(URI base, String key, String value, Duration patience) {
+        String idempotencyKey = "\"" + UUID.randomUUID() + "\"";
+        long deadline = System.nanoTime() + patience.toNanos();
+        int status = -1;
+        int sent = 0;
+        while (System.nanoTime() < deadline) {
+            sent++;
+            try {
+                HttpResponse<String> res = http.send(
+                        HttpRequest.newBuilder(base.resolve("/values/" + key))
+                                .timeout(Duration.ofSeconds(15))
+                                .header("If-None-Match", "*")
+                                .header("Idempotency-Key", idempotencyKey)
+                                .PUT(HttpRequest.BodyPublishers.ofString(value)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                status = res.statusCode();
+                statuses.merge(status, 1L, Long::sum);
+                if (status == 200) {
+                    long revision = Long.parseLong(res.headers().firstValue("ETag").orElseThrow().replace("\"", ""));
+                    acknowledgedWrites.put(key, new Acknowledged(value, revision));
+                    acknowledged.incrementAndGet();
+                    return new Attempts(status, sent, res.body());
+                }
+                if (status != 502 && status != 503 && status != 504) {
+                    failed.incrementAndGet();
+                    return new Attempts(status, sent, res.body());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (Exception e) {
+                status = -1;
+                statuses.merge(-1, 1L, Long::sum);
+            }
+        }
+        failed.incrementAndGet();
+        return new Attempts(status, sent, null);
+    }
+
+    /** The final answer of {@link #createOnce} and how many times its request was sent. */
+    public record Attempts(int status, int sent, String body) {
     }
 
     /** The last acknowledged write of each key: its value and the revision the server answered. */

@@ -22,6 +22,10 @@ class BatchDecisionTest {
         return BatchDecision.decide(List.of(commands), state, AT);
     }
 
+    /** Command idem-1 (request fingerprint fp-a) applied at revision 4; the key was written again at 8. */
+    private static final StoredState IDEM_1_APPLIED_AT_4 = new StoredState(
+            9, Map.of("idem-1", new CommandOutcome("idem-1", Status.APPLIED, 4)), Map.of("a", 8L), Map.of("idem-1", "fp-a"));
+
     private static StoredState at(long revision, Map<String, Long> modRevisions) {
         return new StoredState(revision, Map.of(), modRevisions);
     }
@@ -50,7 +54,8 @@ class BatchDecisionTest {
         BatchDecision batch = decide(new StoredState(7, Map.of("c1", earlier), Map.of()),
                                      Command.put("c1", "a", "again", null, false));
 
-        assertThat(batch.outcomes(), is(List.of(earlier)));
+        assertThat(batch.outcomes(), is(List.of(earlier.asRepeat())));
+        assertThat(batch.outcomes().getFirst().repeat(), is(true));
         assertThat(batch.events(), is(List.of()));
         assertThat(batch.recorded(), is(List.of()));
         assertThat(batch.revision(), is(7L));
@@ -62,7 +67,7 @@ class BatchDecisionTest {
         BatchDecision batch = decide(at(0, Map.of()), put, put);
 
         assertThat(batch.outcomes(), is(List.of(new CommandOutcome("c1", Status.APPLIED, 1),
-                                                new CommandOutcome("c1", Status.APPLIED, 1))));
+                                                new CommandOutcome("c1", Status.APPLIED, 1, true))));
         assertThat(batch.events().size(), is(1));
         assertThat(batch.recorded().size(), is(1));
     }
@@ -102,5 +107,53 @@ class BatchDecisionTest {
         assertThat(batch.events(), is(List.of()));
         assertThat(batch.recorded(), is(batch.outcomes()));
         assertThat(batch.revision(), is(3L));
+    }
+
+    @Test
+    void anIdempotentCommandRecordsItsFingerprintWithItsOutcome() {
+        BatchDecision batch = decide(at(3, Map.of()),
+                                     Command.put("idem-1", "a", "1", null, true).idempotent("idem-1", "fp-a"),
+                                     Command.put("plain", "b", "2", null, false));
+
+        assertThat(batch.outcomes(), is(List.of(new CommandOutcome("idem-1", Status.APPLIED, 4),
+                                                new CommandOutcome("plain", Status.APPLIED, 5))));
+        assertThat(batch.fingerprints(), is(Map.of("idem-1", "fp-a")));
+    }
+
+    @Test
+    void aRetryWithTheSameKeyAndRequestGetsTheFirstOutcomeMarkedAsARepeat() {
+        BatchDecision batch = decide(IDEM_1_APPLIED_AT_4,
+                                     Command.put("idem-1", "a", "1", null, true).idempotent("idem-1", "fp-a"));
+
+        assertThat(batch.outcomes(), is(List.of(new CommandOutcome("idem-1", Status.APPLIED, 4, true))));
+        assertThat(batch.events(), is(List.of()));
+        assertThat(batch.recorded(), is(List.of()));
+        assertThat(batch.fingerprints(), is(Map.of()));
+        assertThat(batch.revision(), is(9L));
+    }
+
+    @Test
+    void theSameKeyWithAnotherRequestIsRefusedAndChangesNothing() {
+        BatchDecision batch = decide(IDEM_1_APPLIED_AT_4,
+                                     Command.put("idem-1", "a", "other", null, false).idempotent("idem-1", "fp-b"));
+
+        assertThat(batch.outcomes(), is(List.of(new CommandOutcome("idem-1", Status.IDEMPOTENCY_KEY_REUSED, 9))));
+        assertThat(batch.events(), is(List.of()));
+        assertThat(batch.recorded(), is(List.of()));
+        assertThat(batch.revision(), is(9L));
+    }
+
+    @Test
+    void theSameKeyWithAnotherRequestInTheSameBatchIsRefused() {
+        BatchDecision batch = decide(at(0, Map.of()),
+                                     Command.put("idem-1", "a", "1", null, false).idempotent("idem-1", "fp-a"),
+                                     Command.delete("idem-1", "a", null).idempotent("idem-1", "fp-b"),
+                                     Command.put("idem-1", "a", "1", null, false).idempotent("idem-1", "fp-a"));
+
+        assertThat(batch.outcomes(), is(List.of(new CommandOutcome("idem-1", Status.APPLIED, 1),
+                                                new CommandOutcome("idem-1", Status.IDEMPOTENCY_KEY_REUSED, 1),
+                                                new CommandOutcome("idem-1", Status.APPLIED, 1, true))));
+        assertThat(batch.events().size(), is(1));
+        assertThat(batch.fingerprints(), is(Map.of("idem-1", "fp-a")));
     }
 }

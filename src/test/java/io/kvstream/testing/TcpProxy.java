@@ -1,0 +1,109 @@
+package io.kvstream.testing;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A TCP forwarder on a loopback port to a shared server (the machine's PostgreSQL): processes pointed at it lose
+ * that server when it {@link #stop() stops} (open connections cut, new ones refused) and get it back when it
+ * {@link #start() starts} again on the same port, while the server itself, which other tests use, keeps running.
+ */
+public final class TcpProxy implements AutoCloseable {
+    private final InetSocketAddress target;
+    private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+    private volatile ServerSocket server;
+    private int port;
+
+    public TcpProxy(String targetHost, int targetPort) {
+        this.target = new InetSocketAddress(targetHost, targetPort);
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** Listens (on the same port as before, after a {@link #stop()}) and forwards every connection. */
+    public synchronized TcpProxy start() throws IOException {
+        ServerSocket socket = new ServerSocket();
+        socket.setReuseAddress(true);
+        socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 128);
+        port = socket.getLocalPort();
+        server = socket;
+        Thread.ofVirtual().name("tcp-proxy-accept").start(() -> accept(socket));
+        return this;
+    }
+
+    /** Refuses new connections and cuts the open ones, as a server that went down does. */
+    public synchronized void stop() {
+        ServerSocket socket = server;
+        server = null;
+        close(socket);
+        open.forEach(TcpProxy::close);
+        open.clear();
+    }
+
+    private void accept(ServerSocket socket) {
+        while (!socket.isClosed()) {
+            try {
+                Socket client = socket.accept();
+                Socket upstream = new Socket();
+                try {
+                    upstream.connect(target, 2000);
+                } catch (IOException e) {
+                    close(client);
+                    continue;
+                }
+                open.add(client);
+                open.add(upstream);
+                if (server != socket) {
+                    // stopped while connecting
+                    close(client);
+                    close(upstream);
+                    continue;
+                }
+                Thread.ofVirtual().start(() -> pump(client, upstream));
+                Thread.ofVirtual().start(() -> pump(upstream, client));
+            } catch (IOException e) {
+                return;
+            }
+        }
+    }
+
+    private void pump(Socket from, Socket to) {
+        byte[] buffer = new byte[16 * 1024];
+        try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+            for (int n; (n = in.read(buffer)) >= 0; ) {
+                out.write(buffer, 0, n);
+            }
+        } catch (IOException e) {
+            // one side is gone: close both below
+        } finally {
+            close(from);
+            close(to);
+            open.remove(from);
+            open.remove(to);
+        }
+    }
+
+    private static void close(AutoCloseable closeable) {
+        try {
+            if (closeable != null) {
+                closeable.close();
+            }
+        } catch (Exception e) {
+            // closing what is already broken
+        }
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+}
