@@ -109,6 +109,11 @@ class OpenApiContractTest {
         exchanges.add(send(key, at("/values/oa-b").DELETE()));
         exchanges.add(send(key, at("/values/oa-b").DELETE()));
         exchanges.add(send(key, at("/values/oa-a").header("Prefer", "respond-async").DELETE()));
+        exchanges.add(send(key, at("/values/oa-a").method("HEAD", HttpRequest.BodyPublishers.noBody())));
+        exchanges.add(send(key, at("/values/oa-idem").header("Idempotency-Key", "\"oa-1\"")
+                .PUT(HttpRequest.BodyPublishers.ofString("first"))));
+        exchanges.add(send(key, at("/values/oa-idem").header("Idempotency-Key", "\"oa-1\"")
+                .PUT(HttpRequest.BodyPublishers.ofString("other"))));
         exchanges.add(send("/", at("/")));
 
         Set<String> exercised = new LinkedHashSet<>();
@@ -134,7 +139,7 @@ class OpenApiContractTest {
         Set<String> documented = new LinkedHashSet<>();
         for (Iterator<Map.Entry<String, JsonNode>> paths = document.path("paths").properties().iterator(); paths.hasNext();) {
             Map.Entry<String, JsonNode> path = paths.next();
-            for (String method : List.of("get", "put", "delete", "post")) {
+            for (String method : List.of("get", "head", "put", "delete", "post")) {
                 if (path.getValue().has(method) && !path.getKey().equals("/events")) {
                     documented.add(method.toUpperCase() + " " + path.getKey());
                 }
