@@ -1,6 +1,5 @@
 package io.kvstream.storage;
 
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -105,17 +104,9 @@ public final class History {
         });
     }
 
-    @FunctionalInterface
-    private interface Query<T> {
-        T run(Connection connection) throws SQLException;
-    }
-
-    private <T> At<T> read(long revision, Query<T> query) {
-        try (Connection connection = dataSource.getConnection()) {
-            connection.setAutoCommit(false);
-            connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-            connection.setReadOnly(true);
-            try {
+    private <T> At<T> read(long revision, ConsistentRead.Reads<T> query) {
+        try {
+            return ConsistentRead.run(dataSource, connection -> {
                 long current;
                 long compacted;
                 try (PreparedStatement bounds = connection.prepareStatement(
@@ -132,12 +123,7 @@ public final class History {
                     return new Compacted<>(compacted);
                 }
                 return new Found<>(query.run(connection));
-            } finally {
-                connection.rollback();
-                connection.setReadOnly(false);
-                connection.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
-                connection.setAutoCommit(true);
-            }
+            });
         } catch (SQLException e) {
             throw new StorageException("Cannot read the history", e);
         }

@@ -1,6 +1,5 @@
 package io.kvstream.storage;
 
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -32,11 +31,8 @@ public final class SnapshotReader {
 
     /** Streams all values to {@code sink} and returns the revision the snapshot is at. */
     public long read(Sink sink) {
-        try (Connection connection = dataSource.getConnection()) {
-            connection.setAutoCommit(false);
-            connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-            connection.setReadOnly(true);
-            try {
+        try {
+            return ConsistentRead.run(dataSource, connection -> {
                 long revision;
                 try (Statement statement = connection.createStatement();
                      ResultSet rs = statement.executeQuery("SELECT revision FROM kv_meta WHERE id = 1")) {
@@ -52,14 +48,8 @@ public final class SnapshotReader {
                         }
                     }
                 }
-                connection.commit();
                 return revision;
-            } finally {
-                connection.rollback();
-                connection.setReadOnly(false);
-                connection.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
-                connection.setAutoCommit(true);
-            }
+            });
         } catch (SQLException e) {
             throw new DbClientException("Cannot read a snapshot: " + e.getMessage(), e);
         }
