@@ -2,6 +2,7 @@ package io.kvstream.role;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -10,8 +11,10 @@ import io.helidon.health.HealthCheckResponse;
 import io.helidon.health.HealthCheckType;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http1.Http1Config;
 import io.helidon.webserver.observe.ObserveFeature;
 import io.helidon.webserver.observe.health.HealthObserver;
+import io.helidon.webserver.spi.ProtocolConfig;
 import io.kvstream.config.Settings;
 import io.kvstream.ws.EventsEndpoint;
 
@@ -24,6 +27,7 @@ public final class RunningRole implements AutoCloseable {
     private final Consumer<HttpRouting.Builder> routes;
     private final EventsEndpoint stream;
     private final List<HealthCheck> readiness;
+    private final RequestDeadlines deadlines;
 
     /** What an assembler started: its HTTP routes, its {@code /events} endpoint and its readiness checks. */
     record Serving(Consumer<HttpRouting.Builder> routes, EventsEndpoint stream, List<HealthCheck> readiness) {
@@ -35,11 +39,12 @@ public final class RunningRole implements AutoCloseable {
         Serving assemble(Parts parts) throws IOException;
     }
 
-    private RunningRole(Parts parts, Serving serving) {
+    private RunningRole(Parts parts, Serving serving, Settings.Http http) {
         this.parts = parts;
         this.routes = serving.routes();
         this.stream = serving.stream();
         this.readiness = serving.readiness();
+        this.deadlines = new RequestDeadlines(http);
     }
 
     /** Starts the role the settings name. */
@@ -55,7 +60,7 @@ public final class RunningRole implements AutoCloseable {
     static RunningRole assemble(Settings settings, Assembler assembler) {
         Parts parts = Parts.open(settings);
         try {
-            return new RunningRole(parts, assembler.assemble(parts));
+            return new RunningRole(parts, assembler.assemble(parts), settings.http());
         } catch (IOException e) {
             parts.close();
             throw new UncheckedIOException(e);
@@ -65,13 +70,38 @@ public final class RunningRole implements AutoCloseable {
         }
     }
 
-    /** Adds this role's routes, its {@code /events} endpoint and the {@code /observe} endpoints to a server. */
+    /**
+     * Adds this role's routes, its {@code /events} endpoint and the {@code /observe} endpoints to a server, and the
+     * deadlines for reading each request ({@code kvstream.http.*}).
+     */
     public void configure(WebServerConfig.Builder server) {
         server.addFeature(observe());
-        server.routing(routes::accept);
+        server.routing(routing -> {
+            routing.addFilter(deadlines::filter);
+            routes.accept(routing);
+        });
         if (stream != null) {
             stream.configure(server);
         }
+        listenToRequestReads(server);
+    }
+
+    /**
+     * Makes {@link #deadlines} the receive listener of the HTTP/1.1 protocol as configured
+     * ({@code server.protocols.http_1_1}), or of a default one. It must be the only one: Helidon 4.5.0 combines several
+     * receive listeners into one that forwards no event to any of them ({@code Http1ConnectionListenerUtil}); the one
+     * it replaces is Helidon's TRACE logger of received requests.
+     */
+    private void listenToRequestReads(WebServerConfig.Builder server) {
+        List<ProtocolConfig> protocols = new ArrayList<>(server.protocols());
+        Http1Config http1 = protocols.stream()
+                .filter(Http1Config.class::isInstance)
+                .map(Http1Config.class::cast)
+                .findFirst()
+                .orElseGet(Http1Config::create);
+        protocols.remove(http1);
+        protocols.add(Http1Config.builder().from(http1).receiveListeners(List.of(deadlines)).build());
+        server.protocols(protocols);
     }
 
     private ObserveFeature observe() {
@@ -98,6 +128,7 @@ public final class RunningRole implements AutoCloseable {
     /** Stops in reverse order of start: the worker finishes its batch before the connections close. */
     @Override
     public void close() {
+        deadlines.close();
         parts.close();
     }
 }
