@@ -23,7 +23,8 @@ public record Settings(Role role,
                        Events events,
                        Ws ws,
                        Auth auth,
-                       boolean replicaEndpoint) {
+                       boolean replicaEndpoint,
+                       Http http) {
 
     public enum Role {
         API, WORKER, WEBSOCKET, ALL;
@@ -102,6 +103,13 @@ public record Settings(Role role,
         }
     }
 
+    /**
+     * How long a client may take to send a request: its headers within {@code headerTimeout} of its request line,
+     * its body within {@code bodyTimeout} of its headers (until it is answered); a slower connection is closed.
+     */
+    public record Http(Duration headerTimeout, Duration bodyTimeout) {
+    }
+
     /** Reads the {@code kvstream} node of {@code root}; a value that does not parse is an {@link IllegalArgumentException}. */
     public static Settings from(Config root) {
         Config kv = root.get("kvstream");
@@ -110,6 +118,7 @@ public record Settings(Role role,
         Config events = kv.get("events");
         Config ws = kv.get("ws");
         Config auth = kv.get("auth");
+        Config http = kv.get("http");
         try {
             return new Settings(
                     Role.parse(kv.get("role").asString().get()),
@@ -139,7 +148,8 @@ public record Settings(Role role,
                              auth.get("protect-reads").asBoolean().get(),
                              auth.get("require-scope").asBoolean().get(),
                              auth.get("require-expiry").asBoolean().get()),
-                    kv.get("replica-endpoint").asBoolean().get());
+                    kv.get("replica-endpoint").asBoolean().get(),
+                    new Http(duration(http.get("header-timeout")), duration(http.get("body-timeout"))));
         } catch (ConfigException e) {
             throw new IllegalArgumentException("Invalid configuration: " + e.getMessage(), e);
         }
@@ -168,6 +178,7 @@ public record Settings(Role role,
         private Ws ws;
         private Auth auth;
         private boolean replicaEndpoint;
+        private Http http;
 
         private Builder(Settings from) {
             role = from.role;
@@ -182,6 +193,7 @@ public record Settings(Role role,
             ws = from.ws;
             auth = from.auth;
             replicaEndpoint = from.replicaEndpoint;
+            http = from.http;
         }
 
         public Builder role(Role role) {
@@ -224,9 +236,14 @@ public record Settings(Role role,
             return this;
         }
 
+        public Builder http(Http http) {
+            this.http = http;
+            return this;
+        }
+
         public Settings build() {
             return new Settings(role, mode, dataDir, maxValueBytes, commandTimeout, db, amqp, workerBatchSize,
-                                events, ws, auth, replicaEndpoint);
+                                events, ws, auth, replicaEndpoint, http);
         }
     }
 

@@ -2,6 +2,7 @@ package io.kvstream.role;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -10,8 +11,10 @@ import io.helidon.health.HealthCheckResponse;
 import io.helidon.health.HealthCheckType;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http1.Http1Config;
 import io.helidon.webserver.observe.ObserveFeature;
 import io.helidon.webserver.observe.health.HealthObserver;
+import io.helidon.webserver.spi.ProtocolConfig;
 import io.helidon.webserver.spi.ServerFeature;
 import io.kvstream.api.PreRoutingErrors;
 import io.kvstream.config.Settings;
@@ -27,6 +30,7 @@ public final class RunningRole implements AutoCloseable {
     private final EventsEndpoint stream;
     private final List<HealthCheck> readiness;
     private final List<ServerFeature> features;
+    private final RequestDeadlines deadlines;
 
     /**
      * What an assembler started: its HTTP routes, its {@code /events} endpoint, its readiness checks and the server
@@ -42,12 +46,13 @@ public final class RunningRole implements AutoCloseable {
         Serving assemble(Parts parts) throws IOException;
     }
 
-    private RunningRole(Parts parts, Serving serving) {
+    private RunningRole(Parts parts, Serving serving, Settings.Http http) {
         this.parts = parts;
         this.routes = serving.routes();
         this.stream = serving.stream();
         this.readiness = serving.readiness();
         this.features = serving.features();
+        this.deadlines = new RequestDeadlines(http);
     }
 
     /** Starts the role the settings name. */
@@ -63,7 +68,7 @@ public final class RunningRole implements AutoCloseable {
     static RunningRole assemble(Settings settings, Assembler assembler) {
         Parts parts = Parts.open(settings);
         try {
-            return new RunningRole(parts, assembler.assemble(parts));
+            return new RunningRole(parts, assembler.assemble(parts), settings.http());
         } catch (IOException e) {
             parts.close();
             throw new UncheckedIOException(e);
@@ -73,12 +78,16 @@ public final class RunningRole implements AutoCloseable {
         }
     }
 
-    /** Adds this role's routes, its {@code /events} endpoint and the {@code /observe} endpoints to a server. */
+    /**
+     * Adds this role's routes, its {@code /events} endpoint and the {@code /observe} endpoints to a server, and the
+     * deadlines for reading each request ({@code kvstream.http.*}).
+     */
     public void configure(WebServerConfig.Builder server) {
         server.addFeature(observe());
         features.forEach(server::addFeature);
         PreRoutingErrors.configure(server, stream == null ? () -> false : EventsEndpoint::closeReadingWithProtocolError);
         server.routing(routing -> {
+            routing.addFilter(deadlines::filter);
             if (stream != null) {
                 stream.routing(routing);
             }
@@ -87,6 +96,25 @@ public final class RunningRole implements AutoCloseable {
         if (stream != null) {
             stream.configure(server);
         }
+        listenToRequestReads(server);
+    }
+
+    /**
+     * Makes {@link #deadlines} the receive listener of the HTTP/1.1 protocol as configured
+     * ({@code server.protocols.http_1_1}), or of a default one. It must be the only one: Helidon 4.5.0 combines several
+     * receive listeners into one that forwards no event to any of them ({@code Http1ConnectionListenerUtil}); the one
+     * it replaces is Helidon's TRACE logger of received requests.
+     */
+    private void listenToRequestReads(WebServerConfig.Builder server) {
+        List<ProtocolConfig> protocols = new ArrayList<>(server.protocols());
+        Http1Config http1 = protocols.stream()
+                .filter(Http1Config.class::isInstance)
+                .map(Http1Config.class::cast)
+                .findFirst()
+                .orElseGet(Http1Config::create);
+        protocols.remove(http1);
+        protocols.add(Http1Config.builder().from(http1).receiveListeners(List.of(deadlines)).build());
+        server.protocols(protocols);
     }
 
     private ObserveFeature observe() {
@@ -113,6 +141,7 @@ public final class RunningRole implements AutoCloseable {
     /** Stops in reverse order of start: the worker finishes its batch before the connections close. */
     @Override
     public void close() {
+        deadlines.close();
         parts.close();
     }
 }

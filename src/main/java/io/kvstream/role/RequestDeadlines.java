@@ -1,0 +1,154 @@
+package io.kvstream.role;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import io.helidon.common.socket.HelidonSocket;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.Headers;
+import io.helidon.http.HttpPrologue;
+import io.helidon.webserver.ConnectionContext;
+import io.helidon.webserver.http.FilterChain;
+import io.helidon.webserver.http.RoutingRequest;
+import io.helidon.webserver.http.RoutingResponse;
+import io.helidon.webserver.http1.Http1ConnectionListener;
+import io.kvstream.config.Settings;
+
+/**
+ * Closes a connection whose client is too slow to send its request (slowloris): the headers must be complete within
+ * {@code kvstream.http.header-timeout} of the request line, the body within {@code kvstream.http.body-timeout} of
+ * the headers. Helidon 4.5 bounds neither: its {@code idle-connection-timeout} only ends a connection waiting for a
+ * request line, and {@code connection-options.read-timeout} is not applied to accepted sockets.
+ * <p>
+ * Helidon reads each HTTP/1.1 connection on one (virtual) thread, and tells its receive listeners on that thread when
+ * a request line and when the headers have been read; the routing filter runs on it too, around the handler. So a
+ * deadline is kept per reading thread: set at the request line, moved at the headers when a body follows, dropped
+ * when the headers bring no body or when the request has been answered and its body read. A sweeper closes the
+ * socket of every connection past its deadline, which ends the blocked read. Nothing is watched between requests
+ * (idle keep-alive connections), after a protocol upgrade ({@code /events}), or while a response is written.
+ */
+final class RequestDeadlines implements Http1ConnectionListener, AutoCloseable {
+    private static final System.Logger LOGGER = System.getLogger(RequestDeadlines.class.getName());
+
+    private final Duration headerTimeout;
+    private final Duration bodyTimeout;
+    private final Map<Thread, Deadline> reading = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService sweeper;
+
+    /** The connection a thread reads, what it waits for, and until when ({@link System#nanoTime()}). */
+    private record Deadline(ConnectionContext connection, String waitingFor, long nanos) {
+    }
+
+    RequestDeadlines(Settings.Http settings) {
+        this.headerTimeout = settings.headerTimeout();
+        this.bodyTimeout = settings.bodyTimeout();
+        long period = Math.max(50, Math.min(headerTimeout.toMillis(), bodyTimeout.toMillis()) / 4);
+        this.sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform()
+                                                                          .name("kvstream-request-deadlines")
+                                                                          .daemon()
+                                                                          .factory());
+        sweeper.scheduleWithFixedDelay(this::closeLate, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void prologue(ConnectionContext connection, HttpPrologue prologue) {
+        watch(connection, "headers", headerTimeout);
+    }
+
+    @Override
+    public void headers(ConnectionContext connection, Headers headers) {
+        if (hasBody(headers)) {
+            watch(connection, "body", bodyTimeout);
+        } else {
+            reading.remove(Thread.currentThread());
+        }
+    }
+
+    /**
+     * Routing filter: once answered, the request is no longer watched. If the handler did not read the body, it is
+     * read here (as Helidon would after the filter) while the body deadline still runs; when the answer closes the
+     * connection or is not sent yet (an exception on its way to the error handler), the deadline stays until the
+     * thread reads its next request or ends.
+     */
+    void filter(FilterChain chain, RoutingRequest request, RoutingResponse response) {
+        try {
+            chain.proceed();
+        } finally {
+            if (request.content().consumed()) {
+                reading.remove(Thread.currentThread());
+            } else if (response.isSent() && !response.headers().containsToken(HeaderValues.CONNECTION_CLOSE)) {
+                drain(request);
+                reading.remove(Thread.currentThread());
+            }
+        }
+    }
+
+    private static void drain(RoutingRequest request) {
+        try {
+            request.content().consume();
+        } catch (RuntimeException e) {
+            // The client went away or was too slow and its socket closed: Helidon ends the connection.
+            LOGGER.log(System.Logger.Level.TRACE, "request body not read to its end", e);
+        }
+    }
+
+    private void watch(ConnectionContext connection, String waitingFor, Duration timeout) {
+        reading.put(Thread.currentThread(), new Deadline(connection, waitingFor, System.nanoTime() + timeout.toNanos()));
+    }
+
+    private static boolean hasBody(Headers headers) {
+        if (headers.contains(HeaderNames.TRANSFER_ENCODING)) {
+            return true;
+        }
+        try {
+            return headers.contentLength().orElse(0) > 0;
+        } catch (IllegalArgumentException e) {
+            return false;  // Helidon answers 400 itself
+        }
+    }
+
+    private void closeLate() {
+        long now = System.nanoTime();
+        int headers = 0;
+        int bodies = 0;
+        for (Map.Entry<Thread, Deadline> entry : reading.entrySet()) {
+            Thread thread = entry.getKey();
+            Deadline deadline = entry.getValue();
+            if (!thread.isAlive()) {
+                reading.remove(thread, deadline);
+            } else if (now - deadline.nanos() > 0 && reading.remove(thread, deadline)) {
+                close(deadline.connection());
+                if (deadline.waitingFor().equals("headers")) {
+                    headers++;
+                } else {
+                    bodies++;
+                }
+            }
+        }
+        if (headers + bodies > 0) {
+            LOGGER.log(System.Logger.Level.INFO,
+                       "closed {0} connection(s) whose headers took longer than {1} and {2} whose body took longer "
+                       + "than {3} (kvstream.http.header-timeout, kvstream.http.body-timeout)",
+                       headers, headerTimeout, bodies, bodyTimeout);
+        }
+    }
+
+    private static void close(ConnectionContext connection) {
+        try {
+            HelidonSocket socket = connection.serverSocket();
+            socket.close();
+        } catch (RuntimeException e) {
+            LOGGER.log(System.Logger.Level.DEBUG, "closing a late connection failed", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        sweeper.shutdownNow();
+    }
+}
