@@ -343,7 +343,7 @@ ingress_nginx_http() {
     done
     # ingress-nginx defaults, except a shorter connect timeout: an endpoint of this machine that does not accept
     # within 2 s is gone.
-    local read_timeout=60 send_timeout=60 connect_timeout=2 body_size=1m next_upstream="error timeout"
+    local read_timeout=60 send_timeout=60 connect_timeout=2 body_size=1m next_upstream="error timeout" limit_connections=""
     local routes=() services=()
     while read -r kind a b c; do
         case "$kind $a" in
@@ -352,6 +352,7 @@ ingress_nginx_http() {
             "annotation nginx.ingress.kubernetes.io/proxy-connect-timeout") connect_timeout="$b" ;;
             "annotation nginx.ingress.kubernetes.io/proxy-body-size") body_size="$b" ;;
             "annotation nginx.ingress.kubernetes.io/proxy-next-upstream") next_upstream="$b${c:+ $c}" ;;
+            "annotation nginx.ingress.kubernetes.io/limit-connections") limit_connections="${b//\"/}" ;;
             "annotation nginx.ingress.kubernetes.io/"*) log "warning: Ingress annotation $a is not mirrored by the local nginx" ;;
             "route "*)
                 [[ -v "endpoints[$c]" ]] || die "the Ingress routes $a to Service $c: no endpoints given for it"
@@ -374,6 +375,10 @@ ingress_nginx_http() {
         ''      '';
     }
 EOF
+    if [[ -n "$limit_connections" ]]; then
+        printf '    # limit-connections: concurrent connections per client address.\n'
+        printf '    limit_conn_zone $binary_remote_addr zone=per_address:10m;\n'
+    fi
     local servers endpoint
     for service in "${services[@]}"; do
         servers=""
@@ -404,6 +409,9 @@ EOF
         proxy_next_upstream $next_upstream;
         proxy_next_upstream_tries 3;
 EOF
+    if [[ -n "$limit_connections" ]]; then
+        printf '        limit_conn per_address %s;\n        limit_conn_status 503;\n' "$limit_connections"
+    fi
     local path type covers_root=""
     for arg in "${routes[@]}"; do
         read -r path type service <<<"$arg"
