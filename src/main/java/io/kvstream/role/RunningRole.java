@@ -3,12 +3,14 @@ package io.kvstream.role;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 import io.helidon.health.HealthCheck;
 import io.helidon.health.HealthCheckResponse;
 import io.helidon.health.HealthCheckType;
 import io.helidon.webserver.WebServerConfig;
+import io.helidon.webserver.cors.CorsFeature;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.observe.ObserveFeature;
 import io.helidon.webserver.observe.health.HealthObserver;
@@ -73,12 +75,20 @@ public final class RunningRole implements AutoCloseable {
         }
     }
 
-    /** Adds this role's routes, its {@code /events} endpoint and the {@code /observe} endpoints to a server. */
+    /**
+     * Adds this role's routes, its {@code /events} endpoint, the {@code /observe} endpoints and (when origins are
+     * allowed) CORS to a server.
+     */
     public void configure(WebServerConfig.Builder server) {
         server.addFeature(observe());
         features.forEach(server::addFeature);
+        Optional<CorsFeature> cors = CrossOrigin.feature(parts.settings);
+        cors.ifPresent(server::addFeature);
         PreRoutingErrors.configure(server, stream == null ? () -> false : EventsEndpoint::closeReadingWithProtocolError);
         server.routing(routing -> {
+            if (cors.isPresent()) {
+                CrossOrigin.completePreflights(routing);
+            }
             if (stream != null) {
                 stream.routing(routing);
             }
