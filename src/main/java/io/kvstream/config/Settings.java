@@ -1,7 +1,10 @@
 package io.kvstream.config;
 
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Locale;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 import io.helidon.config.Config;
 import io.helidon.config.ConfigException;
@@ -23,6 +26,7 @@ public record Settings(Role role,
                        Events events,
                        Ws ws,
                        Auth auth,
+                       Cors cors,
                        boolean replicaEndpoint,
                        Http http) {
 
@@ -110,6 +114,20 @@ public record Settings(Role role,
     public record Http(Duration headerTimeout, Duration bodyTimeout) {
     }
 
+    /**
+     * Cross-origin access for browser apps: the origins ({@code scheme://host[:port]}) that may call the API; none
+     * means CORS is off.
+     */
+    public record Cors(Set<String> allowedOrigins) {
+        public Cors {
+            allowedOrigins = Set.copyOf(allowedOrigins);
+        }
+
+        public boolean enabled() {
+            return !allowedOrigins.isEmpty();
+        }
+    }
+
     /** Reads the {@code kvstream} node of {@code root}; a value that does not parse is an {@link IllegalArgumentException}. */
     public static Settings from(Config root) {
         Config kv = root.get("kvstream");
@@ -148,11 +166,20 @@ public record Settings(Role role,
                              auth.get("protect-reads").asBoolean().get(),
                              auth.get("require-scope").asBoolean().get(),
                              auth.get("require-expiry").asBoolean().get()),
+                    new Cors(commaSeparated(kv.get("cors.allowed-origins").asString().get())),
                     kv.get("replica-endpoint").asBoolean().get(),
                     new Http(duration(http.get("header-timeout")), duration(http.get("body-timeout"))));
         } catch (ConfigException e) {
             throw new IllegalArgumentException("Invalid configuration: " + e.getMessage(), e);
         }
+    }
+
+    /** The entries of a comma-separated list, trimmed, without empty ones. */
+    public static Set<String> commaSeparated(String text) {
+        return Arrays.stream(text.split(","))
+                .map(String::trim)
+                .filter(s -> !s.isEmpty())
+                .collect(Collectors.toUnmodifiableSet());
     }
 
     /** A setting with no default (a URL, a credential, the JWT secret): empty when not configured. */
@@ -177,6 +204,7 @@ public record Settings(Role role,
         private Events events;
         private Ws ws;
         private Auth auth;
+        private Cors cors;
         private boolean replicaEndpoint;
         private Http http;
 
@@ -192,6 +220,7 @@ public record Settings(Role role,
             events = from.events;
             ws = from.ws;
             auth = from.auth;
+            cors = from.cors;
             replicaEndpoint = from.replicaEndpoint;
             http = from.http;
         }
@@ -231,6 +260,11 @@ public record Settings(Role role,
             return this;
         }
 
+        public Builder cors(Cors cors) {
+            this.cors = cors;
+            return this;
+        }
+
         public Builder replicaEndpoint(boolean replicaEndpoint) {
             this.replicaEndpoint = replicaEndpoint;
             return this;
@@ -243,7 +277,7 @@ public record Settings(Role role,
 
         public Settings build() {
             return new Settings(role, mode, dataDir, maxValueBytes, commandTimeout, db, amqp, workerBatchSize,
-                                events, ws, auth, replicaEndpoint, http);
+                                events, ws, auth, cors, replicaEndpoint, http);
         }
     }
 

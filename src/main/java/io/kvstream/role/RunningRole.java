@@ -4,12 +4,14 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 import io.helidon.health.HealthCheck;
 import io.helidon.health.HealthCheckResponse;
 import io.helidon.health.HealthCheckType;
 import io.helidon.webserver.WebServerConfig;
+import io.helidon.webserver.cors.CorsFeature;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http1.Http1Config;
 import io.helidon.webserver.observe.ObserveFeature;
@@ -79,15 +81,20 @@ public final class RunningRole implements AutoCloseable {
     }
 
     /**
-     * Adds this role's routes, its {@code /events} endpoint and the {@code /observe} endpoints to a server, and the
-     * deadlines for reading each request ({@code kvstream.http.*}).
+     * Adds this role's routes, its {@code /events} endpoint, the {@code /observe} endpoints and (when origins are
+     * allowed) CORS to a server, and the deadlines for reading each request ({@code kvstream.http.*}).
      */
     public void configure(WebServerConfig.Builder server) {
         server.addFeature(observe());
         features.forEach(server::addFeature);
+        Optional<CorsFeature> cors = CrossOrigin.feature(parts.settings);
+        cors.ifPresent(server::addFeature);
         PreRoutingErrors.configure(server, stream == null ? () -> false : EventsEndpoint::closeReadingWithProtocolError);
         server.routing(routing -> {
             routing.addFilter(deadlines::filter);
+            if (cors.isPresent()) {
+                CrossOrigin.completePreflights(routing);
+            }
             if (stream != null) {
                 stream.routing(routing);
             }

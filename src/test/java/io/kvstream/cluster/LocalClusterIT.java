@@ -97,10 +97,8 @@ class LocalClusterIT {
         workerPort = ports.get(4);
         websocketPort = ports.get(5);
         Files.createDirectories(RUN_DIR);
-        URI db = URI.create(DB_URL.substring("jdbc:".length()));
-        dbProxy = new TcpProxy(db.getHost(), db.getPort() < 0 ? 5432 : db.getPort()).start();
-        clusterDbUrl = "jdbc:postgresql://127.0.0.1:" + dbProxy.port() + db.getRawPath()
-                       + (db.getRawQuery() == null ? "" : "?" + db.getRawQuery());
+        dbProxy = TcpProxy.toDatabase(DB_URL);
+        clusterDbUrl = dbProxy.jdbcUrl(DB_URL);
         ScriptResult result = script(Duration.ofSeconds(180), "up");
         started = true;
         boolean noNginx = result.exitCode() != 0 && result.output().contains("nginx")

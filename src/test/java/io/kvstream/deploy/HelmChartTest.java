@@ -10,6 +10,7 @@ import com.marcnuri.helm.LintResult;
 import io.kubernetes.client.openapi.models.V1Container;
 import io.kubernetes.client.openapi.models.V1Deployment;
 import io.kubernetes.client.openapi.models.V1EnvVar;
+import io.kubernetes.client.openapi.models.V1HTTPIngressPath;
 import io.kubernetes.client.openapi.models.V1Ingress;
 import io.kubernetes.client.openapi.models.V1Secret;
 import io.kubernetes.client.openapi.models.V1StatefulSet;
@@ -163,6 +164,27 @@ class HelmChartTest {
 
         assertThat(chart.get(V1Ingress.class, "kvstream").getSpec().getRules().getFirst().getHost(), is("kv.example.com"));
         assertThat(helmDefault().get(V1Ingress.class, "kvstream").getSpec().getRules().getFirst().getHost(), is(nullValue()));
+    }
+
+    /** {@code /openapi} is served by the API pods, but the Ingress routes it only when {@code ingress.exposeOpenapi}. */
+    @Test
+    void ingressRoutesTheOpenApiDocumentOnlyWhenAsked() {
+        Manifests exposed = helm(Map.of("ingress.exposeOpenapi", true));
+
+        List<V1HTTPIngressPath> openapi = openapiPaths(exposed);
+        assertThat(openapi.size(), is(1));
+        assertThat(openapi.getFirst().getPathType(), is("Exact"));
+        assertThat(openapi.getFirst().getBackend().getService().getName(), is("kvstream-api"));
+        assertThat(openapi.getFirst().getBackend().getService().getPort().getName(), is("http"));
+        assertThat(openapiPaths(helmDefault()), is(List.of()));
+        assertThat(openapiPaths(Manifests.kustomize(Manifests.KUSTOMIZE_BASE)), is(List.of()));
+    }
+
+    private static List<V1HTTPIngressPath> openapiPaths(Manifests manifests) {
+        return manifests.get(V1Ingress.class, "kvstream").getSpec().getRules().stream()
+                .flatMap(rule -> rule.getHttp().getPaths().stream())
+                .filter(path -> path.getPath().startsWith("/openapi"))
+                .toList();
     }
 
     @Test

@@ -77,7 +77,9 @@ public final class RawHttp {
         Map<String, String> headers = new TreeMap<>();
         for (int i = 1; i < lines.length; i++) {
             int colon = lines[i].indexOf(':');
-            headers.put(lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT), lines[i].substring(colon + 1).trim());
+            // A header sent on several lines is one comma-separated list (RFC 9110 section 5.3).
+            headers.merge(lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT),
+                          lines[i].substring(colon + 1).trim(), (first, next) -> first + ", " + next);
         }
         String body = new String(bytes, headEnd + 4, bytes.length - headEnd - 4, StandardCharsets.UTF_8);
         return new Response(Integer.parseInt(lines[0].split(" ")[1]), headers, body);

@@ -7,6 +7,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.URI;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -23,6 +24,19 @@ public final class TcpProxy implements AutoCloseable {
 
     public TcpProxy(String targetHost, int targetPort) {
         this.target = new InetSocketAddress(targetHost, targetPort);
+    }
+
+    /** A started proxy in front of the server a JDBC URL ({@code jdbc:postgresql://host:port/db}) names. */
+    public static TcpProxy toDatabase(String jdbcUrl) throws IOException {
+        URI db = URI.create(jdbcUrl.substring("jdbc:".length()));
+        return new TcpProxy(db.getHost(), db.getPort() < 0 ? 5432 : db.getPort()).start();
+    }
+
+    /** The JDBC URL of the same database through this proxy. */
+    public String jdbcUrl(String jdbcUrl) {
+        URI db = URI.create(jdbcUrl.substring("jdbc:".length()));
+        return "jdbc:postgresql://127.0.0.1:" + port + db.getRawPath()
+               + (db.getRawQuery() == null ? "" : "?" + db.getRawQuery());
     }
 
     public int port() {
