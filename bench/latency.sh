@@ -44,7 +44,7 @@ drain() {
 # cpu_ticks : "component ticks" for each process a write crosses (utime + stime from /proc, all threads).
 cpu_ticks() {
     local name pid
-    for name in api-1 api-2 api-3 worker websocket; do
+    for name in api-1 api-2 api-3 worker-1 worker-2 websocket; do
         pid="$(cat "$LC_RUN_DIR/$name.pid")"
         echo "${name%-[0-9]} $(awk '{print $14 + $15}' "/proc/$pid/stat")"
     done
