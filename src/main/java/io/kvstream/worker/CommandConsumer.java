@@ -20,12 +20,14 @@ import io.kvstream.wire.CommandReceiver;
  * The worker's loop: takes what has arrived on the command queue (up to the batch size of commands), commits it as
  * one batch, answers the commands whose senders wait for a reply, and only then acks. A crash before the ack means
  * the broker redelivers, and the command ids recorded in the same transaction make the redelivery a no-op. While
- * the database is down, the batch goes back to the queue and the loop backs off.
+ * the database is down, the batch goes back to the queue and the loop backs off, briefly: the pool's connection
+ * timeout already paces the attempts, and a longer pause would only delay the first commit once the database is back.
  */
 public final class CommandConsumer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CommandConsumer.class.getName());
     private static final Duration MIN_BACKOFF = Duration.ofMillis(50);
-    private static final Duration MAX_BACKOFF = Duration.ofSeconds(2);
+    private static final Duration MAX_BACKOFF = Duration.ofMillis(250);
+    private static final int REHEARSALS = 50;
 
     private final BatchCommitter committer;
     private final WorkerMetrics metrics;
@@ -49,7 +51,16 @@ public final class CommandConsumer implements AutoCloseable {
         this.loop = Thread.ofVirtual().name("command-consumer").unstarted(this::run);
     }
 
+    /**
+     * Rehearses a few commits first ({@link BatchCommitter#rehearse}): the first batches of a cold worker would
+     * otherwise hold the revision lock for seconds while every other worker waits. Then consumes.
+     */
     public void start() throws IOException {
+        try {
+            committer.rehearse(REHEARSALS);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "Rehearsal of a commit failed (" + e.getMessage() + "); consuming anyway");
+        }
         loop.start();
         receiver.start();
     }
@@ -76,6 +87,7 @@ public final class CommandConsumer implements AutoCloseable {
                 if (process(batch)) {
                     backoff = MIN_BACKOFF;
                 } else {
+                    // Requeued: the database was unavailable.
                     Thread.sleep(backoff);
                     backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
                 }
@@ -90,7 +102,11 @@ public final class CommandConsumer implements AutoCloseable {
         }
     }
 
-    /** Commits, answers and acks one batch; returns false when the database was unavailable (requeued). */
+    /**
+     * Commits, answers and acks one batch; returns false when the database was unavailable (requeued). A broker that
+     * went away after the commit is no reason to pause: the deliveries still queued here are of the lost channel, and
+     * the broker redelivers them all to whichever worker consumes next.
+     */
     private boolean process(List<Incoming> batch) {
         List<Incoming> from = new ArrayList<>();
         List<Command> commands = new ArrayList<>();
@@ -119,7 +135,7 @@ public final class CommandConsumer implements AutoCloseable {
         } catch (IOException e) {
             // The broker went away after commit: redelivery will answer from the recorded outcomes.
             LOG.log(Level.WARNING, "Broker unavailable while acking: " + e.getMessage());
-            return false;
+            return true;
         }
     }
 
