@@ -28,10 +28,19 @@ public final class CommandConsumer implements AutoCloseable {
     private static final Duration MIN_BACKOFF = Duration.ofMillis(50);
     private static final Duration MAX_BACKOFF = Duration.ofMillis(250);
     private static final int REHEARSALS = 50;
+    /**
+     * A worker that has just started takes one message at a time (slow start) until it has committed this many
+     * batches or this long has passed, then its full prefetch. Its first batches are slow, however well rehearsed
+     * (a cold JVM); with the full prefetch it would take every other message of the queue meanwhile, and soon every
+     * waiting writer would wait for it, while the warm workers had nothing to do.
+     */
+    private static final int SLOW_START_BATCHES = 100;
+    private static final Duration SLOW_START = Duration.ofSeconds(5);
 
     private final BatchCommitter committer;
     private final WorkerMetrics metrics;
     private final int batchSize;
+    private final int prefetch;
     private final BlockingQueue<Incoming> deliveries;
     private final CommandReceiver receiver;
     private final Thread loop;
@@ -45,9 +54,9 @@ public final class CommandConsumer implements AutoCloseable {
         // Twice the batch size in flight: one batch commits while the next one arrives. The local queue
         // has room for more than the prefetch window because after a broker recovery the unacked
         // deliveries of the old channel are still queued here while the new channel redelivers them.
-        int prefetch = batchSize * 2;
+        this.prefetch = batchSize * 2;
         this.deliveries = new ArrayBlockingQueue<>(prefetch * 4);
-        this.receiver = new CommandReceiver(broker, prefetch, deliveries::add);
+        this.receiver = new CommandReceiver(broker, deliveries::add);
         this.loop = Thread.ofVirtual().name("command-consumer").unstarted(this::run);
     }
 
@@ -62,14 +71,20 @@ public final class CommandConsumer implements AutoCloseable {
             LOG.log(Level.WARNING, "Rehearsal of a commit failed (" + e.getMessage() + "); consuming anyway");
         }
         loop.start();
-        receiver.start();
+        receiver.start(1);
     }
 
     private void run() {
         Duration backoff = MIN_BACKOFF;
         List<Incoming> batch = new ArrayList<>();
+        long slowStartEnds = System.nanoTime() + SLOW_START.toNanos();
+        int slowStartBatches = 0;
+        boolean slowStart = true;
         while (running || !deliveries.isEmpty()) {
             try {
+                if (slowStart && (slowStartBatches >= SLOW_START_BATCHES || System.nanoTime() - slowStartEnds > 0)) {
+                    slowStart = !widenPrefetch();
+                }
                 Incoming first = deliveries.poll(200, TimeUnit.MILLISECONDS);
                 if (first == null) {
                     continue;
@@ -86,6 +101,7 @@ public final class CommandConsumer implements AutoCloseable {
                 }
                 if (process(batch)) {
                     backoff = MIN_BACKOFF;
+                    slowStartBatches++;
                 } else {
                     // Requeued: the database was unavailable.
                     Thread.sleep(backoff);
@@ -99,6 +115,18 @@ public final class CommandConsumer implements AutoCloseable {
             } finally {
                 batch.clear();
             }
+        }
+    }
+
+    /** Ends the slow start; false if the broker was away (the loop tries again on its next turn). */
+    private boolean widenPrefetch() {
+        try {
+            receiver.changePrefetch(prefetch);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "Could not widen the prefetch after the slow start (" + e.getMessage()
+                                   + "), trying again");
+            return false;
         }
     }
 
