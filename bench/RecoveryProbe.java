@@ -142,21 +142,14 @@ public final class RecoveryProbe {
             long start = Long.parseLong(f[1]);
             long end = Long.parseLong(f[2]);
             long until = Long.parseLong(f[3]);
+            // Gaps are cut at the end of the observation: what comes after belongs to the next fault.
             long gap = 0;
             long gapEnd = start;
-            for (int i = 0; i + 1 < times.length; i++) {
-                if (times[i + 1] > start && times[i] < until && times[i + 1] - times[i] > gap) {
-                    gap = times[i + 1] - times[i];
-                    gapEnd = times[i + 1];
-                }
-            }
-            int last = times.length - 1;
-            if (last < 0 || times[last] < until) {
-                // no acknowledged write from the last one until the end of the observation
-                long open = until - Math.max(start, last < 0 ? start : times[last]);
-                if (open > gap) {
-                    gap = open;
-                    gapEnd = until;
+            for (int i = 0; i < times.length && times[i] < until; i++) {
+                long next = Math.min(i + 1 < times.length ? times[i + 1] : until, until);
+                if (next > start && next - times[i] > gap) {
+                    gap = next - times[i];
+                    gapEnd = next;
                 }
             }
             long beyond = end == start ? gap : Math.max(0, gapEnd - end);

@@ -200,35 +200,49 @@ one_run() {
 
     touch "$SCRATCH/stop"
     wait "$probe"
-    "${PROBE[@]}" windows "$ACKS" "$FAULTS" | tee -a "$SCRATCH/windows.txt" >&2
+    "${PROBE[@]}" windows "$ACKS" "$FAULTS" >&2
     "${PROBE[@]}" verify "$ACKS" "${API_URLS[0]}" | tee -a "$SCRATCH/verify.txt" >&2
 }
 
-rm -rf "$SCRATCH" "$LC_RUN_DIR"
-mkdir -p "$SCRATCH"
-start_private_pg
-start_private_rabbitmq
-"$CLUSTER" up
 mkdir -p "$WORK/probe"
 "$(jdk_tool javac)" -d "$WORK/probe" "$BENCH_DIR/RecoveryProbe.java" || die "cannot compile the probe"
 PROBE=("$JAVA" -XX:+UseSerialGC -Xmx256m -cp "$WORK/probe" RecoveryProbe)
-LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
-for run in $(seq "$RUNS"); do
-    one_run "$run"
+# `bench/recovery.sh report` writes the report again from the files of the last runs (no run).
+if [[ "${1:-}" != report ]]; then
+    rm -rf "$SCRATCH" "$LC_RUN_DIR"
+    mkdir -p "$SCRATCH"
+    start_private_pg
+    start_private_rabbitmq
+    "$CLUSTER" up
+    {
+        echo "LOAD='$(cut -d' ' -f1-3 /proc/loadavg)' JAR_BUILT='$(date -u -r "$JAR" '+%Y-%m-%d %H:%M UTC')'"
+        echo "COMMIT='$(git -C "$ROOT" rev-parse --short HEAD)'"
+    } >"$SCRATCH/about"
+    for run in $(seq "$RUNS"); do
+        one_run "$run"
+    done
+    psql_db -Atc "SELECT 'DOUBLED=' || (count(*) - count(DISTINCT command_id)),
+                         'GAPS=' || (max(revision) - min(revision) + 1 - count(*))
+                  FROM \"$LC_DB_SCHEMA\".kv_events" | tr '|' ' ' >>"$SCRATCH/about"
+fi
+# shellcheck disable=SC1091
+source "$SCRATCH/about"
+rm -f "$SCRATCH/windows.txt"
+for faults in "$SCRATCH"/faults-*.txt; do
+    "${PROBE[@]}" windows "${faults/faults-/acks-}" "$faults" >>"$SCRATCH/windows.txt"
 done
-CHECK="$(psql_db -Atc "SELECT count(*) - count(DISTINCT command_id), max(revision) - min(revision) + 1 - count(*)
-                       FROM \"$LC_DB_SCHEMA\".kv_events" | tr '|' ' ')"
-read -r DOUBLED GAPS <<<"$CHECK"
+RUNS="$(find "$SCRATCH" -name 'faults-*.txt' | wc -l)"
 
 {
     echo "### Recovery windows: no write acknowledged beyond the outage itself"
     echo
     echo "\`bench/recovery.sh\` — \`scripts/local-cluster.sh\` (3 API, 2 workers, WebSocket, nginx) on a private PostgreSQL 15"
     echo "and a private RabbitMQ node; $WRITERS synchronous writers (one PUT of a new key every ${PERIOD_MS} ms at most each,"
-    echo "straight to the API processes), $RUNS runs. Outage: fault injected → restored (\`start_app\` / \`pg_ctl start -w\`"
-    echo "accepts connections again / \`pg_isready\` answers; 0 for a killed worker, as the other one is still there). Gap: the"
+    echo "straight to the API processes), $RUNS runs. Outage: fault injected → restored (the broker accepts connections"
+    echo "again / \`pg_isready\` answers; 0 for a killed worker, as the other one is still there). Gap: the"
     echo "longest time between two acknowledged writes around the fault (observed ${OBSERVE} s after it). Beyond: from the"
     echo "restoration to the end of that gap (for a killed worker: the gap). Load average before the runs: $LOAD."
+    echo "Jar built $JAR_BUILT, in a worktree at commit $COMMIT."
     echo
     echo "| fault | outage ms median | longest gap ms median (min–max) | beyond the outage ms median (min–max) |"
     echo "|---|---|---|---|"
