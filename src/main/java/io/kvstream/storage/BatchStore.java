@@ -63,8 +63,8 @@ public final class BatchStore {
      * Does what {@link #commit} does, rolled back and without taking the revision lock: {@code commands} are read
      * without it, {@code decide} is told a made-up negative revision, the write updates no revision counter and
      * notifies nobody. A worker that has just started rehearses before it consumes, so that it does not load and
-     * interpret this code for the first time while it holds the lock every other worker waits for (a cold first batch
-     * held it for seconds). The commands' ids and keys must be new (a random UUID each): nothing else waits for them.
+     * interpret this code for the first time while it holds the lock every other worker waits for. The commands' ids
+     * and keys must be new (a random UUID each): nothing else waits for them.
      */
     public void rehearse(List<Command> commands, Function<StoredState, ? extends BatchWrite> decide) {
         DbTransaction tx = db.transaction();

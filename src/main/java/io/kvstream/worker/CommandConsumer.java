@@ -61,8 +61,9 @@ public final class CommandConsumer implements AutoCloseable {
     }
 
     /**
-     * Rehearses a few commits first ({@link BatchCommitter#rehearse}): the first batches of a cold worker would
-     * otherwise hold the revision lock for seconds while every other worker waits. Then consumes.
+     * Rehearses a few commits first ({@link BatchCommitter#rehearse}), so that the first batches of a cold worker do
+     * not load and interpret the commit's code while holding the revision lock every other worker waits for. Then
+     * consumes, one message at a time at first (slow start).
      */
     public void start() throws IOException {
         try {
