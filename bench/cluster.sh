@@ -31,7 +31,7 @@ D="$(rps_of "$WORK/cluster-direct.txt")" ONE="$(rps_of "$WORK/cluster-1.txt")"
 {
     echo "### GET through the local cluster's Ingress with 1, 2, 3 API replicas"
     echo
-    echo "\`bench/cluster.sh\` — \`scripts/local-cluster.sh\` (3 API + worker + WebSocket + nginx Ingress, worker_processes auto,"
+    echo "\`bench/cluster.sh\` — \`scripts/local-cluster.sh\` (3 API + 2 workers + WebSocket + nginx Ingress, worker_processes auto,"
     echo "keepalive upstream), wrk -t$THREADS -c$CONNS through nginx, $RUNS × ${DURATION} s each, interleaved. Everything (wrk, nginx,"
     echo "the JVMs) shares the same $(nproc) cores, so more replicas add no CPU: this shows the balancing cost, not scale-out."
     echo "Load average before the runs: $LOAD."

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # PUT -> applied on all 3 API replicas and delivered to a WebSocket client, at a fixed ~1k PUT/s (open loop),
-# on the local cluster (3 API + worker + WebSocket + nginx, scripts/local-cluster.sh), vs etcd put -> watch
+# on the local cluster (3 API + 2 workers + WebSocket + nginx, scripts/local-cluster.sh), vs etcd put -> watch
 # event (JSON gateway /v3/watch stream) at the same rate. Client: bench/LatencyProbe.java.
 #   bench/latency.sh        -> bench/results/latency.md, latency.tsv
 # shellcheck source=bench/lib.sh
@@ -44,7 +44,7 @@ drain() {
 # cpu_ticks : "component ticks" for each process a write crosses (utime + stime from /proc, all threads).
 cpu_ticks() {
     local name pid
-    for name in api-1 api-2 api-3 worker websocket; do
+    for name in api-1 api-2 api-3 worker-1 worker-2 websocket; do
         pid="$(cat "$LC_RUN_DIR/$name.pid")"
         echo "${name%-[0-9]} $(awk '{print $14 + $15}' "/proc/$pid/stat")"
     done
@@ -93,7 +93,7 @@ ETW="$(p99m "$WORK/lat-etcd-$RATE.txt" etcd_watch_delivered)"
 {
     echo "### PUT → applied on 3 API replicas / delivered to a WebSocket client, at $RATES PUT/s${KV_JAVA_OPTS:+ (JVM options: $KV_JAVA_OPTS)}"
     echo
-    echo "\`bench/latency.sh\` — local cluster (\`scripts/local-cluster.sh\`: 3 API + worker + WebSocket + nginx), open-loop"
+    echo "\`bench/latency.sh\` — local cluster (\`scripts/local-cluster.sh\`: 3 API + 2 workers + WebSocket + nginx), open-loop"
     echo "$RATES PUT/s (each) round robin straight to the 3 API processes, a new key per PUT, $RUNS × ${DURATION} s (after ${WARMUP} s warm-up each),"
     echo "latency from the *scheduled* send time. WebSocket client through nginx (\`/events\`), arrival poll-free; \"all 3\" ="
     echo "the answering replica's 200 plus, for every max(10, rate/20)th key, the first GET on each other replica whose ETag is"

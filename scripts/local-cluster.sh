@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the Kubernetes topology of kvstream as plain processes on this machine (loopback only):
-#   3 API processes, 1 worker, 1 WebSocket process, and nginx as the Ingress on one port: its configuration is
+#   3 API processes, 2 workers (as the chart and kustomize run), 1 WebSocket process, and nginx as the Ingress on one port: its configuration is
 #   generated from k8s/base/ingress.yaml (paths to the API or WebSocket Service, annotations), the API Service
 #   being a round robin over the API processes with keepalive connections (scripts/lib.sh, ingress_nginx_http).
 # It uses the machine's PostgreSQL and RabbitMQ with its own schema and exchange/queue prefix.
@@ -16,7 +16,9 @@
 #
 # Everything is overridable by environment variables (defaults in brackets):
 #   LC_RUN_DIR [target/local-cluster]   pids, logs, nginx config
-#   LC_INGRESS_PORT [18080]  LC_API_PORTS ["18081 18082 18083"]  LC_WORKER_PORT [18090]  LC_WS_PORT [18091]
+#   LC_INGRESS_PORT [18080]  LC_API_PORTS ["18081 18082 18083"]  LC_WS_PORT [18091]
+#   LC_WORKERS [2]  LC_WORKER_PORT [18090]: worker N (worker-N) serves /observe on LC_WORKER_PORT + 2(N-1),
+#   unless LC_WORKER_PORTS ["18090 18092"] lists the ports (one worker per port)
 #   LC_DB_URL [jdbc:postgresql://127.0.0.1:5432/test]  LC_DB_USERNAME [postgres]  LC_DB_PASSWORD []
 #   LC_DB_SCHEMA [kvstream_local]  LC_AMQP_URI [amqp://guest:guest@127.0.0.1:5672/%2f]
 #   LC_AMQP_PREFIX [kvstream-local]  LC_JAR [target/kvstream.jar]  LC_READY_TIMEOUT [120] seconds
@@ -36,6 +38,16 @@ fi
 INGRESS_PORT="${LC_INGRESS_PORT:-18080}"
 read -r -a API_PORTS <<< "${LC_API_PORTS:-18081 18082 18083}"
 WORKER_PORT="${LC_WORKER_PORT:-18090}"
+WORKERS="${LC_WORKERS:-2}"
+[[ "$WORKERS" =~ ^[1-9][0-9]*$ ]] || die "LC_WORKERS must be a positive number: $WORKERS"
+if [[ -n "${LC_WORKER_PORTS:-}" ]]; then
+    read -r -a WORKER_PORTS <<< "$LC_WORKER_PORTS"
+else
+    WORKER_PORTS=()
+    for ((i = 0; i < WORKERS; i++)); do
+        WORKER_PORTS+=("$((WORKER_PORT + 2 * i))")
+    done
+fi
 WS_PORT="${LC_WS_PORT:-18091}"
 DB_URL="${LC_DB_URL:-jdbc:postgresql://127.0.0.1:5432/test}"
 DB_USERNAME="${LC_DB_USERNAME:-postgres}"
@@ -89,7 +101,7 @@ cmd_up() {
     {
         printf ': "${LC_INGRESS_PORT:=%q}"\n' "$INGRESS_PORT"
         printf ': "${LC_API_PORTS:=%q}"\n' "${API_PORTS[*]}"
-        printf ': "${LC_WORKER_PORT:=%q}"\n' "$WORKER_PORT"
+        printf ': "${LC_WORKER_PORTS:=%q}"\n' "${WORKER_PORTS[*]}"
         printf ': "${LC_WS_PORT:=%q}"\n' "$WS_PORT"
         printf ': "${LC_DB_URL:=%q}"\n' "$DB_URL"
         printf ': "${LC_DB_USERNAME:=%q}"\n' "$DB_USERNAME"
@@ -103,9 +115,12 @@ cmd_up() {
         printf ': "${LC_NGINX_WORKERS:=%q}"\n' "$NGINX_WORKERS"
     } >"$RUN_DIR/env"
     chmod 600 "$RUN_DIR/env"
-    # The worker first: it migrates the schema and declares the command queue before anyone writes.
-    start_kvstream worker worker "$WORKER_PORT" "$DB_SCHEMA" "$AMQP_PREFIX" "${JAVA_ARGS[@]}"
+    # The first worker alone: it migrates the schema and declares the command queue before anyone writes.
     local i
+    start_kvstream worker-1 worker "${WORKER_PORTS[0]}" "$DB_SCHEMA" "$AMQP_PREFIX" "${JAVA_ARGS[@]}"
+    for ((i = 1; i < ${#WORKER_PORTS[@]}; i++)); do
+        spawn_kvstream "worker-$((i + 1))" worker "${WORKER_PORTS[$i]}" "$DB_SCHEMA" "$AMQP_PREFIX" "${JAVA_ARGS[@]}"
+    done
     for i in "${!API_PORTS[@]}"; do
         spawn_kvstream "api-$((i + 1))" api "${API_PORTS[$i]}" "$DB_SCHEMA" "$AMQP_PREFIX" "${JAVA_ARGS[@]}"
     done
@@ -114,6 +129,9 @@ cmd_up() {
         wait_kvstream "api-$((i + 1))" "${API_PORTS[$i]}"
     done
     wait_kvstream websocket "$WS_PORT"
+    for ((i = 1; i < ${#WORKER_PORTS[@]}; i++)); do
+        wait_kvstream "worker-$((i + 1))" "${WORKER_PORTS[$i]}"
+    done
     rm -f "$RUN_DIR/routed-ports"
     # shellcheck disable=SC2046
     write_nginx_conf $(routed_ports)
@@ -129,8 +147,11 @@ cmd_down() {
     done
     stop_proc websocket &
     wait
-    # The worker last, so commands already sent by the API processes are committed and answered.
-    stop_proc worker
+    # The workers last, so commands already sent by the API processes are committed and answered.
+    for i in "${!WORKER_PORTS[@]}"; do
+        stop_proc "worker-$((i + 1))" &
+    done
+    wait
     rm -f "$RUN_DIR/routed-ports"
     if [[ "${1:-}" == "--purge" ]]; then
         drop_schema "$DB_SCHEMA"
@@ -141,9 +162,9 @@ cmd_down() {
 cmd_status() {
     local rc=0 i name port code
     printf '%-10s %-8s %-6s %-6s %s\n' NAME PID ALIVE READY URL
-    for name in worker websocket $(for i in "${!API_PORTS[@]}"; do echo "api-$((i + 1))"; done); do
+    for name in $(for i in "${!WORKER_PORTS[@]}"; do echo "worker-$((i + 1))"; done) websocket $(for i in "${!API_PORTS[@]}"; do echo "api-$((i + 1))"; done); do
         case "$name" in
-            worker) port="$WORKER_PORT" ;;
+            worker-*) port="${WORKER_PORTS[$((${name#worker-} - 1))]}" ;;
             websocket) port="$WS_PORT" ;;
             api-*) port="${API_PORTS[$((${name#api-} - 1))]}" ;;
         esac

@@ -27,7 +27,15 @@ public final class EventRelay implements AutoCloseable {
     private static final int PAGE = 1000;
     /** Between two reads of the outbox while leading (a safety net), and between two tries for the lead. */
     private static final Duration LEADER_WAKE_UP = Duration.ofSeconds(1);
-    private static final Duration STANDBY_WAKE_UP = Duration.ofSeconds(2);
+    private static final Duration STANDBY_WAKE_UP = Duration.ofMillis(500);
+    /**
+     * Before opening the outbox and a channel again after the database or the broker failed (and then for as long as
+     * the broker's connection is still recovering). Every write waits for the relay, so this pause adds to every
+     * outage; an attempt while the database is still down waits out the pool's connection timeout.
+     */
+    private static final Duration RETRY_PAUSE = Duration.ofMillis(100);
+    /** How often a relay waiting for the broker's connection to recover looks at it (no network involved). */
+    private static final Duration BROKER_POLL = Duration.ofMillis(20);
 
     private final Database database;
     private final Broker broker;
@@ -92,9 +100,11 @@ public final class EventRelay implements AutoCloseable {
     }
 
     private void run() {
+        boolean failing = false;
         while (running) {
             try (Outbox opened = Outbox.open(database);
                  EventPublisher channel = new EventPublisher(broker, publicEvents)) {
+                failing = false;
                 try {
                     lead(opened, channel);
                 } finally {
@@ -102,8 +112,14 @@ public final class EventRelay implements AutoCloseable {
                 }
             } catch (IOException | TimeoutException | RuntimeException e) {
                 if (running) {
-                    LOG.log(Level.WARNING, "Event relay interrupted (" + e.getMessage() + "), retrying");
-                    pause(Duration.ofSeconds(1));
+                    // Once per outage: while the database is down, each attempt waits out the pool's timeout.
+                    LOG.log(failing ? Level.DEBUG : Level.WARNING, "Event relay interrupted (" + e.getMessage()
+                                                                   + "), retrying");
+                    failing = true;
+                    pause(RETRY_PAUSE);
+                    while (running && !broker.isOpen()) {
+                        pause(BROKER_POLL);
+                    }
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import java.util.stream.Stream;
 
@@ -22,6 +23,9 @@ import io.kvstream.domain.DomainEvent;
  * one: lock and read, write, commit.
  */
 public final class BatchStore {
+    /** The id of the one row of {@code kv_meta}, and one that no row has (a rehearsal updates nothing). */
+    private static final int META_ROW = 1;
+    private static final int NO_META_ROW = 0;
     private static final String STATE = "SELECT 'c', id, status, revision, fingerprint FROM kv_commands WHERE id = ANY(?)"
                                         + " UNION ALL SELECT 'v', key, NULL, mod_revision, NULL FROM kv_values WHERE key = ANY(?)";
 
@@ -41,7 +45,7 @@ public final class BatchStore {
         DbTransaction tx = db.transaction();
         try {
             W write = decide.apply(lockAndRead(tx, commands));
-            write(tx, write, notify);
+            write(tx, write, notify, META_ROW);
             tx.commit();
             return write;
         } catch (RuntimeException e) {
@@ -52,6 +56,29 @@ public final class BatchStore {
                 e.addSuppressed(rollbackFailure);
             }
             throw e;
+        }
+    }
+
+    /**
+     * Does what {@link #commit} does, rolled back and without taking the revision lock: {@code commands} are read
+     * without it, {@code decide} is told a made-up negative revision, the write updates no revision counter and
+     * notifies nobody. A worker that has just started rehearses before it consumes, so that it does not load and
+     * interpret this code for the first time while it holds the lock every other worker waits for. The commands' ids
+     * and keys must be new (a random UUID each): nothing else waits for them.
+     */
+    public void rehearse(List<Command> commands, Function<StoredState, ? extends BatchWrite> decide) {
+        DbTransaction tx = db.transaction();
+        try {
+            Map<String, CommandOutcome> outcomes = new HashMap<>();
+            Map<String, Long> modRevisions = new HashMap<>();
+            Map<String, String> fingerprints = new HashMap<>();
+            try (Stream<DbRow> rows = tx.query(STATE, ids(commands), keys(commands))) {
+                rows.forEach(row -> collect(row, outcomes, modRevisions, fingerprints));
+            }
+            long revision = -ThreadLocalRandom.current().nextLong(1L << 40, 1L << 50);
+            write(tx, decide.apply(new StoredState(revision, outcomes, modRevisions, fingerprints)), false, NO_META_ROW);
+        } finally {
+            tx.rollback();
         }
     }
 
@@ -78,8 +105,8 @@ public final class BatchStore {
      * version than the snapshot's (every batch updates it), and the state is read again with the lock in hand.
      */
     private static StoredState lockAndRead(DbTransaction tx, List<Command> commands) {
-        String[] ids = commands.stream().map(Command::id).distinct().toArray(String[]::new);
-        String[] keys = commands.stream().map(Command::key).distinct().toArray(String[]::new);
+        String[] ids = ids(commands);
+        String[] keys = keys(commands);
         Map<String, CommandOutcome> outcomes = new HashMap<>();
         Map<String, Long> modRevisions = new HashMap<>();
         Map<String, String> fingerprints = new HashMap<>();
@@ -109,6 +136,14 @@ public final class BatchStore {
         return new StoredState(locked[0], outcomes, modRevisions, fingerprints);
     }
 
+    private static String[] ids(List<Command> commands) {
+        return commands.stream().map(Command::id).distinct().toArray(String[]::new);
+    }
+
+    private static String[] keys(List<Command> commands) {
+        return commands.stream().map(Command::key).distinct().toArray(String[]::new);
+    }
+
     private static void collect(DbRow row, Map<String, CommandOutcome> outcomes, Map<String, Long> modRevisions,
                                 Map<String, String> fingerprints) {
         String name = row.column(2).get(String.class);
@@ -129,7 +164,7 @@ public final class BatchStore {
      * All writes of the batch in one statement of data-modifying CTEs (one round trip). Each key's final state is
      * its last event, so the deleted and the upserted keys are disjoint and the parts cannot see each other's rows.
      */
-    private void write(DbTransaction tx, BatchWrite write, boolean notify) {
+    private void write(DbTransaction tx, BatchWrite write, boolean notify, int metaRow) {
         Map<String, DomainEvent> finalState = new LinkedHashMap<>();
         write.events().forEach(event -> finalState.put(event.key(), event));
         List<DomainEvent> upserted = finalState.values().stream().filter(DomainEvent::isPut).toList();
@@ -144,7 +179,7 @@ public final class BatchStore {
                + "   CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[])) AS e(r, k, key, v, c)),"
                + " commands AS (INSERT INTO kv_commands (id, status, revision, fingerprint)"
                + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[]))),"
-               + " meta AS (UPDATE kv_meta SET revision = ? WHERE id = 1)"
+               + " meta AS (UPDATE kv_meta SET revision = ? WHERE id = ?)"
                + " SELECT pg_notify(?, '') WHERE ?",
                finalState.values().stream().filter(e -> !e.isPut()).map(DomainEvent::key).toArray(String[]::new),
                upserted.stream().map(DomainEvent::key).toArray(String[]::new),
@@ -161,6 +196,7 @@ public final class BatchStore {
                recorded.stream().mapToLong(CommandOutcome::revision).toArray(),
                recorded.stream().map(o -> write.fingerprints().get(o.command())).toArray(String[]::new),
                write.revision(),
+               metaRow,
                notifyChannel,
                notify && !events.isEmpty());
     }

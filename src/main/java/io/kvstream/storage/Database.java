@@ -1,8 +1,10 @@
 package io.kvstream.storage;
 
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Properties;
 
 import javax.sql.DataSource;
 
@@ -40,6 +42,7 @@ public final class Database implements AutoCloseable {
         config.setPassword(settings.password().isBlank() ? null : settings.password());
         config.setMaximumPoolSize(settings.poolSize());
         config.setMinimumIdle(1);
+        // A borrower waits this long for a connection before it counts as an outage (503, batch requeued).
         config.setConnectionTimeout(Duration.ofSeconds(3).toMillis());
         config.setValidationTimeout(Duration.ofSeconds(2).toMillis());
         // Start even while the database is still down; requests fail fast until it is back.
@@ -91,6 +94,39 @@ public final class Database implements AutoCloseable {
         } catch (SQLException | RuntimeException e) {
             return false;
         }
+    }
+
+    /** The same round trip on a connection of its own, outside the pool, that gives up after a second. */
+    boolean reachableDirectly() {
+        Properties properties = new Properties();
+        if (dataSource.getUsername() != null) {
+            properties.setProperty("user", dataSource.getUsername());
+        }
+        if (dataSource.getPassword() != null) {
+            properties.setProperty("password", dataSource.getPassword());
+        }
+        properties.setProperty("connectTimeout", "1");
+        properties.setProperty("loginTimeout", "1");
+        properties.setProperty("socketTimeout", "2");
+        try (Connection connection = DriverManager.getConnection(dataSource.getJdbcUrl(), properties)) {
+            return connection.isValid(1);
+        } catch (SQLException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Cuts short the pool's wait before its next attempt to connect. While the database is down, HikariCP's connection
+     * adder doubles its pause after each failed attempt up to 5 s, so the pool could stay empty for seconds after the
+     * database is back. Interrupted, the adder stops; the next borrower starts a new one, which connects at once. (The
+     * adder is found by the thread name HikariCP gives it; if that ever changes, this does nothing and the pool
+     * reconnects on its own schedule.)
+     */
+    void connectNow() {
+        String adder = dataSource.getPoolName() + ":connection-adder";
+        Thread.getAllStackTraces().keySet().stream()
+                .filter(thread -> thread.getName().equals(adder))
+                .forEach(Thread::interrupt);
     }
 
     @Override

@@ -5,12 +5,15 @@ import java.time.Duration;
 import java.util.function.BooleanSupplier;
 
 /**
- * Pings the database once a second so that writes and readiness know at once whether it is up,
- * without a round trip per request.
+ * Pings the database so that writes and readiness know at once whether it is up, without a round trip per request:
+ * once a second through the pool while it is up, and every {@link #WHILE_DOWN} while it is down, then with a
+ * connection of its own (the pool waits longer and longer between its attempts while the database is away). When
+ * the database answers again, the pool is told to connect at once ({@link Database#connectNow}).
  */
 public final class DatabaseMonitor implements BooleanSupplier, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(DatabaseMonitor.class.getName());
-    private static final Duration INTERVAL = Duration.ofSeconds(1);
+    private static final Duration WHILE_UP = Duration.ofSeconds(1);
+    private static final Duration WHILE_DOWN = Duration.ofMillis(100);
 
     private final Database database;
     private final Thread loop;
@@ -26,16 +29,25 @@ public final class DatabaseMonitor implements BooleanSupplier, AutoCloseable {
     private void run() {
         while (running) {
             try {
-                Thread.sleep(INTERVAL);
+                Thread.sleep(up ? WHILE_UP : WHILE_DOWN);
             } catch (InterruptedException e) {
                 return;
             }
-            boolean now = database.reachable();
+            boolean now = up ? database.reachable() : backAgain();
             if (now != up) {
                 LOG.log(now ? Level.INFO : Level.WARNING, now ? "Database is reachable again" : "Database is unreachable");
             }
             up = now;
         }
+    }
+
+    /** While down: a connection of its own answers, and then the pool's (woken up) does too. */
+    private boolean backAgain() {
+        if (!database.reachableDirectly()) {
+            return false;
+        }
+        database.connectNow();
+        return database.reachable();
     }
 
     @Override

@@ -63,7 +63,9 @@ public final class Broker implements AutoCloseable {
         }
         factory.setAutomaticRecoveryEnabled(true);
         factory.setTopologyRecoveryEnabled(true);
-        factory.setNetworkRecoveryInterval(1000);
+        // Every write waits while the connection is down, so it is tried again soon: the first time after 100 ms, then
+        // every 250 ms (a refused connection costs next to nothing).
+        factory.setRecoveryDelayHandler(attempt -> attempt == 0 ? 100 : 250);
         factory.setConnectionTimeout(5000);
         factory.setHandshakeTimeout(5000);
         factory.setRequestedHeartbeat(10);

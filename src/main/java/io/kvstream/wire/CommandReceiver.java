@@ -34,18 +34,46 @@ public final class CommandReceiver implements AutoCloseable {
     private final String queue;
     private final Channel channel;
     private final Consumer<Incoming> onMessage;
-    private volatile String consumerTag;
+    /** Guards subscribing against stopping. */
+    private final Object subscription = new Object();
+    private String consumerTag;
+    private boolean stopped;
 
-    public CommandReceiver(Broker broker, int prefetch, Consumer<Incoming> onMessage) throws IOException {
+    public CommandReceiver(Broker broker, Consumer<Incoming> onMessage) throws IOException {
         this.queue = broker.names().commandQueue();
         this.onMessage = onMessage;
         this.channel = broker.openChannel();
-        channel.basicQos(prefetch);
     }
 
-    public void start() throws IOException {
-        consumerTag = channel.basicConsume(queue, false, (tag, delivery) -> onMessage.accept(incoming(delivery)),
-                                           tag -> { });
+    /** Consumes with at most {@code prefetch} messages delivered and not yet acknowledged. */
+    public void start(int prefetch) throws IOException {
+        synchronized (subscription) {
+            if (stopped) {
+                return;
+            }
+            // A consumer's prefetch is the one set on its channel when it subscribes.
+            channel.basicQos(prefetch);
+            consumerTag = channel.basicConsume(queue, false, (tag, delivery) -> onMessage.accept(incoming(delivery)),
+                                               tag -> { });
+        }
+    }
+
+    /**
+     * Consumes from now on with another prefetch: cancels the consumer and subscribes again (also after a failed
+     * attempt that cancelled and could not subscribe). What was delivered before stays unacknowledged on this channel
+     * and is acked (or requeued) as usual.
+     */
+    public void changePrefetch(int prefetch) throws IOException {
+        synchronized (subscription) {
+            if (stopped) {
+                return;
+            }
+            if (consumerTag != null) {
+                channel.basicCancel(consumerTag);
+                consumerTag = null;
+            }
+            start(prefetch);
+        }
     }
 
     private static Incoming incoming(Delivery delivery) {
@@ -95,12 +123,15 @@ public final class CommandReceiver implements AutoCloseable {
 
     /** Stops the deliveries; those already handed over are still answered and acked. */
     public void stopConsuming() {
-        try {
-            if (consumerTag != null && channel.isOpen()) {
-                channel.basicCancel(consumerTag);
+        synchronized (subscription) {
+            stopped = true;
+            try {
+                if (consumerTag != null && channel.isOpen()) {
+                    channel.basicCancel(consumerTag);
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.DEBUG, "Cancel failed", e);
             }
-        } catch (IOException | RuntimeException e) {
-            LOG.log(Level.DEBUG, "Cancel failed", e);
         }
     }
 

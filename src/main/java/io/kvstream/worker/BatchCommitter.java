@@ -3,6 +3,7 @@ package io.kvstream.worker;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.UUID;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
@@ -25,6 +26,23 @@ public final class BatchCommitter {
         this.store = store;
         this.committed = committed;
         this.othersRelay = othersRelay;
+    }
+
+    /**
+     * Runs a made-up batch (a put of one new key, a put and a delete of another) through the whole commit, rolled back
+     * and without the revision lock ({@link BatchStore#rehearse}), {@code times} times.
+     */
+    public void rehearse(int times) {
+        for (int i = 0; i < times; i++) {
+            // No real key has a "/" in it.
+            String kept = "rehearsal/" + UUID.randomUUID();
+            String deleted = "rehearsal/" + UUID.randomUUID();
+            List<Command> commands = List.of(Command.put(UUID.randomUUID().toString(), kept, "rehearsal", null, false),
+                                             Command.put(UUID.randomUUID().toString(), deleted, "rehearsal", null, false),
+                                             Command.delete(UUID.randomUUID().toString(), deleted, null));
+            Instant at = Instant.now().truncatedTo(ChronoUnit.MICROS);
+            store.rehearse(commands, state -> BatchDecision.decide(commands, state, at));
+        }
     }
 
     /** Outcomes in the order of {@code commands}; a command id seen before gets its first outcome again. */

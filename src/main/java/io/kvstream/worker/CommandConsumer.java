@@ -20,16 +20,27 @@ import io.kvstream.wire.CommandReceiver;
  * The worker's loop: takes what has arrived on the command queue (up to the batch size of commands), commits it as
  * one batch, answers the commands whose senders wait for a reply, and only then acks. A crash before the ack means
  * the broker redelivers, and the command ids recorded in the same transaction make the redelivery a no-op. While
- * the database is down, the batch goes back to the queue and the loop backs off.
+ * the database is down, the batch goes back to the queue and the loop backs off, briefly: the pool's connection
+ * timeout already paces the attempts, and a longer pause would only delay the first commit once the database is back.
  */
 public final class CommandConsumer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CommandConsumer.class.getName());
     private static final Duration MIN_BACKOFF = Duration.ofMillis(50);
-    private static final Duration MAX_BACKOFF = Duration.ofSeconds(2);
+    private static final Duration MAX_BACKOFF = Duration.ofMillis(250);
+    private static final int REHEARSALS = 50;
+    /**
+     * A worker that has just started takes one message at a time (slow start) until it has committed this many
+     * batches or this long has passed, then its full prefetch. Its first batches are slow, however well rehearsed
+     * (a cold JVM); with the full prefetch it would take every other message of the queue meanwhile, and soon every
+     * waiting writer would wait for it, while the warm workers had nothing to do.
+     */
+    private static final int SLOW_START_BATCHES = 100;
+    private static final Duration SLOW_START = Duration.ofSeconds(5);
 
     private final BatchCommitter committer;
     private final WorkerMetrics metrics;
     private final int batchSize;
+    private final int prefetch;
     private final BlockingQueue<Incoming> deliveries;
     private final CommandReceiver receiver;
     private final Thread loop;
@@ -43,22 +54,38 @@ public final class CommandConsumer implements AutoCloseable {
         // Twice the batch size in flight: one batch commits while the next one arrives. The local queue
         // has room for more than the prefetch window because after a broker recovery the unacked
         // deliveries of the old channel are still queued here while the new channel redelivers them.
-        int prefetch = batchSize * 2;
+        this.prefetch = batchSize * 2;
         this.deliveries = new ArrayBlockingQueue<>(prefetch * 4);
-        this.receiver = new CommandReceiver(broker, prefetch, deliveries::add);
+        this.receiver = new CommandReceiver(broker, deliveries::add);
         this.loop = Thread.ofVirtual().name("command-consumer").unstarted(this::run);
     }
 
+    /**
+     * Rehearses a few commits first ({@link BatchCommitter#rehearse}), so that the first batches of a cold worker do
+     * not load and interpret the commit's code while holding the revision lock every other worker waits for. Then
+     * consumes, one message at a time at first (slow start).
+     */
     public void start() throws IOException {
+        try {
+            committer.rehearse(REHEARSALS);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "Rehearsal of a commit failed (" + e.getMessage() + "); consuming anyway");
+        }
         loop.start();
-        receiver.start();
+        receiver.start(1);
     }
 
     private void run() {
         Duration backoff = MIN_BACKOFF;
         List<Incoming> batch = new ArrayList<>();
+        long slowStartEnds = System.nanoTime() + SLOW_START.toNanos();
+        int slowStartBatches = 0;
+        boolean slowStart = true;
         while (running || !deliveries.isEmpty()) {
             try {
+                if (slowStart && (slowStartBatches >= SLOW_START_BATCHES || System.nanoTime() - slowStartEnds > 0)) {
+                    slowStart = !widenPrefetch();
+                }
                 Incoming first = deliveries.poll(200, TimeUnit.MILLISECONDS);
                 if (first == null) {
                     continue;
@@ -75,7 +102,9 @@ public final class CommandConsumer implements AutoCloseable {
                 }
                 if (process(batch)) {
                     backoff = MIN_BACKOFF;
+                    slowStartBatches++;
                 } else {
+                    // Requeued: the database was unavailable.
                     Thread.sleep(backoff);
                     backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
                 }
@@ -90,7 +119,23 @@ public final class CommandConsumer implements AutoCloseable {
         }
     }
 
-    /** Commits, answers and acks one batch; returns false when the database was unavailable (requeued). */
+    /** Ends the slow start; false if the broker was away (the loop tries again on its next turn). */
+    private boolean widenPrefetch() {
+        try {
+            receiver.changePrefetch(prefetch);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "Could not widen the prefetch after the slow start (" + e.getMessage()
+                                   + "), trying again");
+            return false;
+        }
+    }
+
+    /**
+     * Commits, answers and acks one batch; returns false when the database was unavailable (requeued). A broker that
+     * went away after the commit is no reason to pause: the deliveries still queued here are of the lost channel, and
+     * the broker redelivers them all to whichever worker consumes next.
+     */
     private boolean process(List<Incoming> batch) {
         List<Incoming> from = new ArrayList<>();
         List<Command> commands = new ArrayList<>();
@@ -119,7 +164,7 @@ public final class CommandConsumer implements AutoCloseable {
         } catch (IOException e) {
             // The broker went away after commit: redelivery will answer from the recorded outcomes.
             LOG.log(Level.WARNING, "Broker unavailable while acking: " + e.getMessage());
-            return false;
+            return true;
         }
     }
 

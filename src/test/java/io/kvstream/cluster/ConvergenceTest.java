@@ -87,6 +87,32 @@ class ConvergenceTest {
     }
 
     /**
+     * A worker rehearses its commit before it consumes (so that its cold first batch does not hold the revision lock
+     * the other workers wait for): the rehearsal takes no lock, so it finishes while another batch holds it, and it
+     * leaves nothing behind.
+     */
+    @Test
+    void workerRehearsesWithoutTheRevisionLockAndLeavesNoTrace() throws Exception {
+        String schema = TestServices.uniqueName("rehearse");
+        String prefix = TestServices.uniqueName("rehearse");
+        Settings.Db db = TestServices.db(schema);
+        try (TestNode first = TestNode.start(TestServices.settings(Settings.Role.WORKER, schema, prefix));
+             java.sql.Connection holder = java.sql.DriverManager.getConnection(db.url(), db.username(), db.password());
+             java.sql.Statement lock = holder.createStatement()) {
+            holder.setAutoCommit(false);
+            lock.execute("SELECT revision FROM \"" + schema + "\".kv_meta WHERE id = 1 FOR UPDATE");
+
+            try (TestNode second = TestNode.start(TestServices.settings(Settings.Role.WORKER, schema, prefix))) {
+                holder.rollback();
+                StoredContent stored = StoredContent.read(db);
+                assertThat(stored.revision(), is(0L));
+                assertThat(stored.values(), is(Map.of()));
+                assertThat(stored.eventRevisions(), is(List.of()));
+            }
+        }
+    }
+
+    /**
      * kvstream's processes replicate from one message per committed batch; the documented events exchange still
      * gets every event as its own message, in revision order.
      */

@@ -420,6 +420,8 @@ class LocalClusterIT {
         env.put("LC_INGRESS_PORT", Integer.toString(ingress));
         env.put("LC_API_PORTS", apis.stream().map(String::valueOf).reduce((a, b) -> a + " " + b).orElseThrow());
         env.put("LC_WORKER_PORT", Integer.toString(workerPort));
+        // One worker: the test holds one free port for it (the script runs two by default).
+        env.put("LC_WORKERS", "1");
         env.put("LC_WS_PORT", Integer.toString(websocketPort));
         env.put("LC_DB_URL", clusterDbUrl);
         env.put("LC_DB_USERNAME", DB_USER);
