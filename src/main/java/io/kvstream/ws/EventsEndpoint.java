@@ -92,8 +92,7 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
      */
     public void configure(WebServerConfig.Builder server) {
         server.addRouting(WsRouting.builder()
-                                  .endpoint("/events", () -> new EventsConnection(this, settings.queueSize(),
-                                                                                  settings.maxBufferedBytes())));
+                                  .endpoint("/events", this::newConnection));
         Set<String> origins = allowedOrigins(settings.allowedOrigins());
         if (!origins.isEmpty()) {
             server.addProtocol(WsConfig.builder().origins(origins).build());
@@ -112,6 +111,12 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
             }
             chain.proceed();
         });
+        routing.get("/events", new ServerSentEvents(this)::serve);
+    }
+
+    /** A new client of {@code /events}, with this endpoint's queue bounds. */
+    EventsConnection newConnection() {
+        return new EventsConnection(this, settings.queueSize(), settings.maxBufferedBytes());
     }
 
     /** For the server's pre-routing error handler; see {@link EventsConnection#closeReadingWithProtocolError()}. */
@@ -132,15 +137,15 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
             return;
         }
         String json = Envelope.domainEvent(event).json();
-        connections.forEach(c -> c.send(json, event.revision()));
+        connections.forEach(c -> c.send(event, json));
     }
 
     /** Events were compacted away before this process saw them: every client has a gap and must reload. */
     @Override
     public void onResync(long revision) {
-        String json = Envelope.resyncRequired(revision).json();
+        Envelope resync = Envelope.resyncRequired(revision);
         connections.forEach(c -> {
-            if (c.close(WsCloseCodes.NORMAL_CLOSE, "Resync required", json, false)) {
+            if (c.close(WsCloseCodes.NORMAL_CLOSE, "Resync required", resync, false)) {
                 c.dropped(Level.DEBUG, "resync", "events after its revision were compacted before this process saw them");
             }
         });
@@ -159,7 +164,7 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
 
     private void onPresence(Envelope envelope) {
         String json = envelope.json();
-        connections.forEach(c -> c.send(json, 0));
+        connections.forEach(c -> c.send(envelope.type(), json, 0));
     }
 
     EventLog eventLog() {

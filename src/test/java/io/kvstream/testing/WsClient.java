@@ -104,6 +104,11 @@ public final class WsClient implements WebSocket.Listener, AutoCloseable {
         return ofType("domain_event").stream().map(m -> node(m).path("event").path("revision").asLong()).toList();
     }
 
+    /** Keys of the received domain events, in arrival order. */
+    public List<String> keys() {
+        return ofType("domain_event").stream().map(m -> node(m).path("event").path("key").asText()).toList();
+    }
+
     /** The connection ids of the received {@code connection_opened} events, in arrival order. */
     public List<String> openedIds() {
         return ofType("connection_opened").stream().map(m -> node(m).path("from").asText()).toList();
