@@ -34,6 +34,13 @@ import io.kvstream.domain.DomainEvent;
  * one more pass over the log sends whatever the live feed delivered before the handover (it is committed, so the
  * log has it). The writer skips revisions it already sent: no gap and no duplicate, and a long replay never counts
  * against the live queue.
+ *
+ * <p>With {@code ?prefix=P} or {@code ?key=K} ({@link EventFilter}) only matching domain events are queued and
+ * replayed; the replay still pages the log by revision and passes over the others, so the hand-over and the
+ * compaction check are the same as without a filter.
+ *
+ * <p>The same connection serves a Server-Sent Events client ({@link ServerSentEvents}): it writes through a
+ * {@link Peer}, and the request's own thread is its writer ({@link #stream}).
  */
 final class EventsConnection implements WsListener {
     private static final System.Logger LOG = System.getLogger(EventsConnection.class.getName());
