@@ -18,7 +18,7 @@ import java.util.stream.Stream;
  * and the events they make up.
  */
 public final class SseClient implements AutoCloseable {
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     /** One event: its {@code id} (null without), {@code event} name and {@code data}. */
     public record Event(String id, String event, String data) {
