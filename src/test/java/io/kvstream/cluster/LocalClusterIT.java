@@ -202,9 +202,9 @@ class LocalClusterIT {
     }
 
     /**
-     * Server-Sent Events through nginx: the server's {@code X-Accel-Buffering: no} turns nginx's response buffering
-     * off for the stream, so every event and ping passes at once; {@code Last-Event-ID} and the filter work as on a
-     * direct connection.
+     * Server-Sent Events through nginx: the stream stays open and a live event arrives at once (the server's
+     * {@code X-Accel-Buffering: no} turns nginx's response buffering off for it); {@code Last-Event-ID} and the
+     * filter work as on a direct connection.
      */
     @Test
     @Order(3)
@@ -221,7 +221,7 @@ class LocalClusterIT {
             HttpResponse<String> put = send(ingress, "PUT", "/values/nginx-sse:1", "live");
             long live = JSON.readTree(put.body()).get("revision").asLong();
 
-            // One small event, well under any proxy buffer: it arrives only because nothing buffers it.
+            // One small event, well under any proxy buffer, on a stream that does not end.
             await().atMost(Duration.ofSeconds(5)).until(() -> sse.revisions().contains(live));
             assertThat(sse.revisions(), contains(replayed, live));
             assertThat(sse.lines.get(sse.lines.indexOf("id: " + live) + 1), is("event: domain_event"));
