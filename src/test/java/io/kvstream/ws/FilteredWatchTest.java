@@ -48,9 +48,7 @@ class FilteredWatchTest {
     }
 
     private static WsClient connectLive(TestNode node, String query) {
-        WsClient client = WsClient.connect(WsClient.events(node.port(), query));
-        await().atMost(WAIT).until(() -> !client.openedIds().isEmpty());
-        return client;
+        return WsClient.connectLive(WsClient.events(node.port(), query));
     }
 
     @Test

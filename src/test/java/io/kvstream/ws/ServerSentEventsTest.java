@@ -3,10 +3,7 @@ package io.kvstream.ws;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.SocketException;
-import java.net.SocketTimeoutException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -17,12 +14,12 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.stream.IntStream;
 
 import com.auth0.jwt.JWT;
 import com.auth0.jwt.algorithms.Algorithm;
 import io.kvstream.auth.Authenticator;
 import io.kvstream.config.Settings;
+import io.kvstream.testing.RawHttp;
 import io.kvstream.testing.SseClient;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
@@ -228,29 +225,22 @@ class ServerSentEventsTest {
     /** A reader that stops reading is dropped once a send to it has stalled for three heartbeats, as on the WebSocket. */
     @Test
     void readerThatStopsReadingIsDroppedWhileOthersGetEverything() throws Exception {
-        Settings.Ws defaults = settings(Settings.Role.WEBSOCKET).ws();
-        Settings.Ws fastHeartbeat = new Settings.Ws(defaults.queueSize(), defaults.maxBufferedBytes(),
-                                                    Duration.ofSeconds(1), "");
-        try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(fastHeartbeat).build());
+        try (TestNode node = TestNode.start(TestServices.withHeartbeat(settings(Settings.Role.WEBSOCKET),
+                                                                       Duration.ofSeconds(1)));
              SseClient watcher = connectLive(node, "")) {
             String watcherId = watcher.openedIds().getFirst();
             long since = KvHttp.put(writer.port(), "slow:start", "x");
-            String large = "x".repeat(1000 * 1024);
-            List<Long> written = IntStream.range(0, 12).mapToObj(i -> KvHttp.put(writer.port(), "slow:" + i, large))
-                    .toList();
+            List<Long> written = KvHttp.putLarge(writer.port(), "slow:", 12);
 
-            try (Socket stuck = new Socket()) {
-                stuck.setReceiveBufferSize(4096); // before connecting: a small window, no autotuning
-                stuck.connect(new InetSocketAddress("127.0.0.1", node.port()));
-                stuck.getOutputStream().write(("GET /events?since=" + since + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                        + "Accept: text/event-stream\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            try (Socket stuck = RawHttp.stuckReader(node.port(), "GET /events?since=" + since
+                    + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")) {
                 await().atMost(WAIT).until(() -> watcher.openedIds().size() == 2);
                 String stuckId = watcher.openedIds().stream().filter(id -> !id.equals(watcherId)).findFirst().orElseThrow();
 
                 await().atMost(WAIT.multipliedBy(3)).until(() -> watcher.ofType("connection_closed").stream()
                         .anyMatch(e -> e.data().contains("\"from\":\"" + stuckId + "\"")));
                 stuck.setSoTimeout((int) WAIT.toMillis());
-                assertThat(readsToTheEnd(stuck), is(true));
+                assertThat(RawHttp.readsToTheEnd(stuck), is(true));
             }
 
             try (SseClient reader = SseClient.connect(node.port(), "since=" + since)) {
@@ -264,18 +254,4 @@ class ServerSentEventsTest {
         }
     }
 
-    /** True when the server ended the connection (end of stream or reset); false when it is still open. */
-    private static boolean readsToTheEnd(Socket socket) throws IOException {
-        byte[] buffer = new byte[64 * 1024];
-        try {
-            while (socket.getInputStream().read(buffer) != -1) {
-                // what was already in the socket buffers
-            }
-            return true;
-        } catch (SocketTimeoutException stillOpen) {
-            return false;
-        } catch (SocketException reset) {
-            return true;
-        }
-    }
 }
