@@ -26,13 +26,16 @@ import io.kvstream.storage.EventLog;
 import io.kvstream.wire.Broker;
 
 /**
- * The {@code /events} WebSocket: streams this process's exact event sequence to every client, plus connection
+ * The {@code /events} WebSocket and Server-Sent Events ({@link ServerSentEvents}): streams this process's exact event
+ * sequence to every client, plus connection
  * opened/closed events shared with the other WebSocket processes over the broker. See {@link Envelope} for the
  * messages and {@link EventsConnection} for replay, the per-client writer and slow clients.
  *
  * <pre>
  * websocat 'ws://localhost:8080/events'            # live events from now on
  * websocat 'ws://localhost:8080/events?since=41'   # every stored event after revision 41, then live
+ * websocat 'ws://localhost:8080/events?prefix=user:'   # only keys starting with user: ({@link EventFilter})
+ * curl -N -H 'Accept: text/event-stream' localhost:8080/events?prefix=user:   # the same as Server-Sent Events
  * curl -X PUT localhost:8080/values/mykey -d myvalue
  * </pre>
  * Closing it (on shutdown) sends every client 1001 "Server shutting down" and waits briefly for the handshakes.
