@@ -2,6 +2,8 @@
 // The page was rendered at revision R (data-revision); we open /events?since=R on the host the page came from,
 // apply each change once, in revision order, and after a drop reconnect with since=<last revision applied>.
 // Data only ever reaches the DOM through textContent / text nodes, never as HTML.
+// With a key prefix (data-prefix, from /?prefix=P) the server rendered only those keys and the stream is
+// /events?since=R&prefix=P; the filter input loads /?prefix=<new prefix>, a fresh table at a fresh revision.
 (function () {
   'use strict';
 
@@ -22,6 +24,7 @@
   var MAX_BACKOFF_MS = 10000;
 
   var revision = Number(app.dataset.revision) || 0;
+  var prefix = app.dataset.prefix || '';
   var keys = [];            // sorted like the server sorts (UTF-16 code units, which is what < compares)
   var rows = new Map();     // key -> <tr>
   Array.prototype.forEach.call(tbody.rows, function (tr) {
@@ -222,8 +225,24 @@
   function eventsUrl() {
     var scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     return scheme + '//' + location.host + '/events?since=' + revision
+        + (prefix ? '&prefix=' + encodeURIComponent(prefix) : '')
         + (accessToken ? '&access_token=' + encodeURIComponent(accessToken) : '');
   }
+
+  // The page's CSP has form-action 'none': the filter navigates from here, keeping the token.
+  document.getElementById('filter').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var query = new URLSearchParams();
+    var wanted = document.getElementById('prefix').value;
+    if (wanted) {
+      query.set('prefix', wanted);
+    }
+    if (accessToken) {
+      query.set('access_token', accessToken);
+    }
+    var search = query.toString();
+    location.assign('/' + (search ? '?' + search : ''));
+  });
 
   function connect() {
     retryTimer = null;

@@ -20,9 +20,13 @@ import io.kvstream.replica.Replica;
  * The landing page {@code /}: the current keys and values from this process's replica at revision R, and a live
  * event log. Its script ({@code /static/landing.js}) opens {@code /events?since=R} on the host the page came from
  * and applies every later change, so the table stays current without a reload.
+ * <p>
+ * {@code /?prefix=P} shows only the keys starting with P, and the script watches {@code /events?since=R&prefix=P}:
+ * the table and the stream are filtered on the server, consistent at revision R. The page's filter input loads it.
  *
  * <pre>
  * curl -i localhost:8080/
+ * curl -i 'localhost:8080/?prefix=user:'
  * </pre>
  * Rendered with mustache (every value HTML-escaped); no inline script or style, enforced by the CSP header.
  */
@@ -57,7 +61,8 @@ public final class LandingPage implements HttpService {
     }
 
     /** What the template shows; the rows are consistent with {@code revision}. */
-    public record View(long revision, List<Row> rows, int total, boolean truncated, int maxKeys, int preview) {
+    public record View(long revision, List<Row> rows, int total, boolean truncated, int maxKeys, int preview,
+                       String prefix) {
         public boolean empty() {
             return rows.isEmpty();
         }
@@ -90,18 +95,18 @@ public final class LandingPage implements HttpService {
         return value.substring(0, end);
     }
 
-    View view() {
-        Replica.Page page = replica.list("", null, maxKeys);
+    View view(String prefix) {
+        Replica.Page page = replica.list(prefix, null, maxKeys);
         List<Row> rows = page.values().stream().map(e -> Row.of(e.getKey(), e.getValue())).toList();
         boolean truncated = page.next() != null;
         int total = Math.max(replica.size(), rows.size());
-        return new View(page.revision(), rows, total, truncated, maxKeys, VALUE_PREVIEW);
+        return new View(page.revision(), rows, total, truncated, maxKeys, VALUE_PREVIEW, prefix);
     }
 
     private void page(ServerRequest req, ServerResponse res) {
         auth.requirePageRead(req, res);
         StringWriter html = new StringWriter();
-        template.execute(html, view());
+        template.execute(html, view(req.query().first("prefix").orElse("")));
         res.header(HeaderNames.CONTENT_TYPE, "text/html; charset=UTF-8");
         res.header(HeaderNames.CACHE_CONTROL, "no-store");
         res.header(CONTENT_SECURITY_POLICY,

@@ -34,6 +34,13 @@ import io.kvstream.domain.DomainEvent;
  * one more pass over the log sends whatever the live feed delivered before the handover (it is committed, so the
  * log has it). The writer skips revisions it already sent: no gap and no duplicate, and a long replay never counts
  * against the live queue.
+ *
+ * <p>With {@code ?prefix=P} or {@code ?key=K} ({@link EventFilter}) only matching domain events are queued and
+ * replayed; the replay still pages the log by revision and passes over the others, so the hand-over and the
+ * compaction check are the same as without a filter.
+ *
+ * <p>The same connection serves a Server-Sent Events client ({@link ServerSentEvents}): it writes through a
+ * {@link Peer}, and the request's own thread is its writer ({@link #stream}).
  */
 final class EventsConnection implements WsListener {
     private static final System.Logger LOG = System.getLogger(EventsConnection.class.getName());
@@ -46,18 +53,55 @@ final class EventsConnection implements WsListener {
     private sealed interface Outgoing permits Message, Ping, Close, Stop {
     }
 
-    /** A text message; {@code revision} is 0 for messages without one (presence). */
-    private record Message(String json, long revision) implements Outgoing {
+    /** An envelope of the given type; {@code revision} is 0 for messages without one (presence, resync). */
+    private record Message(String type, String json, long revision) implements Outgoing {
     }
 
     private record Ping() implements Outgoing {
     }
 
     /** Sends {@code lastMessage} (if any), then the close frame; the writer ends. */
-    private record Close(String lastMessage, int code, String reason) implements Outgoing {
+    private record Close(Message lastMessage, int code, String reason) implements Outgoing {
     }
 
     private record Stop() implements Outgoing {
+    }
+
+    /** Where a connection's messages go: a WebSocket session, or a Server-Sent Events response. */
+    interface Peer {
+        /** Sends one envelope of the given type; {@code revision} is 0 for one without. */
+        void send(String type, String json, long revision);
+
+        void ping();
+
+        /** Ends the stream: a close frame on a WebSocket (then the client answers), the response's end on SSE. */
+        void close(int code, String reason);
+
+        /** True if the client answers pings: one that stops answering is dropped. */
+        boolean answersPings();
+    }
+
+    /** A WebSocket session as a peer. */
+    private record WsPeer(WsSession session) implements Peer {
+        @Override
+        public void send(String type, String json, long revision) {
+            session.send(json, true);
+        }
+
+        @Override
+        public void ping() {
+            session.ping(BufferData.empty());
+        }
+
+        @Override
+        public void close(int code, String reason) {
+            session.close(code, reason);
+        }
+
+        @Override
+        public boolean answersPings() {
+            return true;
+        }
     }
 
     private final EventsEndpoint endpoint;
@@ -70,12 +114,14 @@ final class EventsConnection implements WsListener {
     private final AtomicBoolean closing = new AtomicBoolean();
     private final AtomicBoolean ended = new AtomicBoolean();
     private volatile WsSession session;
+    private volatile Peer peer;
+    private volatile EventFilter filter = EventFilter.ALL;
     private volatile Thread writer;
     /** Domain events at or below this revision are not queued: being replayed (all of them), or replayed already. */
     private volatile long liveAfter;
     /** When the send in progress started; 0 when the writer is not sending. */
     private volatile long sendingSinceNanos;
-    /** The last revision the writer sent; the writer's own. */
+    /** The last revision the writer sent or, with a filter, passed over; the writer's own. */
     private long lastSent;
     /** When the oldest ping still unanswered was sent; 0 when the client has answered everything. */
     private volatile long unansweredPingNanos;
@@ -116,17 +162,39 @@ final class EventsConnection implements WsListener {
         Long since;
         try {
             since = since(session.prologue().query());
+            filter = EventFilter.of(session.prologue().query());
         } catch (IllegalArgumentException e) {
             dropped(Level.DEBUG, "bad_request", e.getMessage());
             session.send(Envelope.error(e.getMessage()).json(), true);
             session.close(WsCloseCodes.VIOLATED_POLICY, e.getMessage());
             return;
         }
-        // Registered for presence at once; for domain events only once a replay has caught up (see write).
-        liveAfter = since == null ? 0 : Long.MAX_VALUE;
+        peer = new WsPeer(session);
         READING.set(this);
-        endpoint.opened(this);
+        register(since);
         writer = Thread.ofVirtual().name("events-writer-" + id).start(() -> write(since));
+    }
+
+    /**
+     * Serves a Server-Sent Events client on the calling thread, which is its writer, until the stream ends (the
+     * server closes it, or the client goes away and a write fails).
+     */
+    void stream(Peer sse, Long since, EventFilter wanted) {
+        peer = sse;
+        filter = wanted;
+        writer = Thread.currentThread();
+        register(since);
+        try {
+            write(since);
+        } finally {
+            end();
+        }
+    }
+
+    /** Registered for presence at once; for domain events only once a replay has caught up (see write). */
+    private void register(Long since) {
+        liveAfter = since == null ? 0 : Long.MAX_VALUE;
+        endpoint.opened(this);
     }
 
     @Override
@@ -179,15 +247,22 @@ final class EventsConnection implements WsListener {
         return true;
     }
 
+    /** Queues a domain event for this client if it matches its filter. */
+    void send(DomainEvent event, String json) {
+        if (filter.matches(event.key())) {
+            send(Envelope.DOMAIN_EVENT, json, event.revision());
+        }
+    }
+
     /** Queues a message for this client; a client that cannot keep up is closed, never waited for. */
-    void send(String json, long revision) {
+    void send(String type, String json, long revision) {
         if (closing.get() || (revision > 0 && revision <= liveAfter)) {
             return;
         }
         long size = json.length();
         long queued = queuedBytes.addAndGet(size);
         // One message larger than the bound still goes out when nothing else waits.
-        if ((queued > maxBufferedBytes && queued != size) || !queue.offer(new Message(json, revision))) {
+        if ((queued > maxBufferedBytes && queued != size) || !queue.offer(new Message(type, json, revision))) {
             queuedBytes.addAndGet(-size);
             tooSlow();
         }
@@ -238,11 +313,12 @@ final class EventsConnection implements WsListener {
      * Sends {@code lastMessage} (if any) and a close frame after what is queued; with {@code dropQueued} the queued
      * messages are discarded first. Later messages are not sent. False if the connection was already closing.
      */
-    boolean close(int code, String reason, String lastMessage, boolean dropQueued) {
+    boolean close(int code, String reason, Envelope lastMessage, boolean dropQueued) {
         if (!closing.compareAndSet(false, true)) {
             return false;
         }
-        Close close = new Close(lastMessage, code, reason);
+        Close close = new Close(lastMessage == null ? null : new Message(lastMessage.type(), lastMessage.json(), 0),
+                                code, reason);
         if (dropQueued || !queue.offer(close)) {
             clearQueue();
             queue.offer(close);
@@ -311,13 +387,13 @@ final class EventsConnection implements WsListener {
                 }
                 lastSent = message.revision();
             }
-            transmit(() -> session.send(message.json(), true));
+            transmit(() -> peer.send(message.type(), message.json(), message.revision()));
         }
         case Ping ping -> {
-            if (unansweredPingNanos == 0) {
+            if (unansweredPingNanos == 0 && peer.answersPings()) {
                 unansweredPingNanos = System.nanoTime();
             }
-            transmit(() -> session.ping(BufferData.empty()));
+            transmit(peer::ping);
         }
         case Close close -> {
             sendClose(close);
@@ -385,8 +461,10 @@ final class EventsConnection implements WsListener {
                 return false;
             }
             for (DomainEvent event : page) {
-                String json = Envelope.domainEvent(event).json();
-                transmit(() -> session.send(json, true));
+                if (filter.matches(event.key())) {
+                    String json = Envelope.domainEvent(event).json();
+                    transmit(() -> peer.send(Envelope.DOMAIN_EVENT, json, event.revision()));
+                }
                 lastSent = event.revision();
             }
             for (Outgoing waiting = serveQueue ? queue.poll() : null; waiting != null; waiting = queue.poll()) {
@@ -400,17 +478,19 @@ final class EventsConnection implements WsListener {
     private void resync() {
         dropped(Level.DEBUG, "resync", "its revision is no longer in the event log");
         closing.set(true);
-        sendClose(new Close(Envelope.resyncRequired(endpoint.revision()).json(), WsCloseCodes.NORMAL_CLOSE,
+        String json = Envelope.resyncRequired(endpoint.revision()).json();
+        sendClose(new Close(new Message(Envelope.RESYNC_REQUIRED, json, 0), WsCloseCodes.NORMAL_CLOSE,
                             "Resync required"));
     }
 
     private void sendClose(Close close) {
         closing.set(true);
         try {
-            if (close.lastMessage() != null) {
-                transmit(() -> session.send(close.lastMessage(), true));
+            Message last = close.lastMessage();
+            if (last != null) {
+                transmit(() -> peer.send(last.type(), last.json(), last.revision()));
             }
-            transmit(() -> session.close(close.code(), close.reason()));
+            transmit(() -> peer.close(close.code(), close.reason()));
         } catch (RuntimeException e) {
             LOG.log(Level.DEBUG, "Closing connection " + id + " failed: " + e.getMessage());
             forceClose();
@@ -432,12 +512,13 @@ final class EventsConnection implements WsListener {
      * The {@code since} query parameter: absent means live events only; otherwise a non-negative integer revision.
      */
     static Long since(UriQuery query) {
-        if (!query.contains("since")) {
-            return null;
-        }
-        String text = query.first("since").orElse("");
+        return query.contains("since") ? revision("since", query.first("since").orElse("")) : null;
+    }
+
+    /** A revision a client resumes after ({@code since}, {@code Last-Event-ID}): a non-negative integer. */
+    static long revision(String name, String text) {
         if (text.isEmpty() || text.length() > MAX_SINCE_DIGITS || !text.chars().allMatch(c -> c >= '0' && c <= '9')) {
-            throw new IllegalArgumentException("since must be a non-negative integer revision");
+            throw new IllegalArgumentException(name + " must be a non-negative integer revision");
         }
         return Long.parseLong(text);
     }

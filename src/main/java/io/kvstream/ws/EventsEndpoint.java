@@ -26,13 +26,16 @@ import io.kvstream.storage.EventLog;
 import io.kvstream.wire.Broker;
 
 /**
- * The {@code /events} WebSocket: streams this process's exact event sequence to every client, plus connection
+ * The {@code /events} WebSocket and Server-Sent Events ({@link ServerSentEvents}): streams this process's exact event
+ * sequence to every client, plus connection
  * opened/closed events shared with the other WebSocket processes over the broker. See {@link Envelope} for the
  * messages and {@link EventsConnection} for replay, the per-client writer and slow clients.
  *
  * <pre>
  * websocat 'ws://localhost:8080/events'            # live events from now on
  * websocat 'ws://localhost:8080/events?since=41'   # every stored event after revision 41, then live
+ * websocat 'ws://localhost:8080/events?prefix=user:'   # only keys starting with user: ({@link EventFilter})
+ * curl -N -H 'Accept: text/event-stream' localhost:8080/events?prefix=user:   # the same as Server-Sent Events
  * curl -X PUT localhost:8080/values/mykey -d myvalue
  * </pre>
  * Closing it (on shutdown) sends every client 1001 "Server shutting down" and waits briefly for the handshakes.
@@ -92,8 +95,7 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
      */
     public void configure(WebServerConfig.Builder server) {
         server.addRouting(WsRouting.builder()
-                                  .endpoint("/events", () -> new EventsConnection(this, settings.queueSize(),
-                                                                                  settings.maxBufferedBytes())));
+                                  .endpoint("/events", this::newConnection));
         Set<String> origins = allowedOrigins(settings.allowedOrigins());
         if (!origins.isEmpty()) {
             server.addProtocol(WsConfig.builder().origins(origins).build());
@@ -112,6 +114,12 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
             }
             chain.proceed();
         });
+        routing.get("/events", new ServerSentEvents(this)::serve);
+    }
+
+    /** A new client of {@code /events}, with this endpoint's queue bounds. */
+    EventsConnection newConnection() {
+        return new EventsConnection(this, settings.queueSize(), settings.maxBufferedBytes());
     }
 
     /** For the server's pre-routing error handler; see {@link EventsConnection#closeReadingWithProtocolError()}. */
@@ -132,15 +140,15 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
             return;
         }
         String json = Envelope.domainEvent(event).json();
-        connections.forEach(c -> c.send(json, event.revision()));
+        connections.forEach(c -> c.send(event, json));
     }
 
     /** Events were compacted away before this process saw them: every client has a gap and must reload. */
     @Override
     public void onResync(long revision) {
-        String json = Envelope.resyncRequired(revision).json();
+        Envelope resync = Envelope.resyncRequired(revision);
         connections.forEach(c -> {
-            if (c.close(WsCloseCodes.NORMAL_CLOSE, "Resync required", json, false)) {
+            if (c.close(WsCloseCodes.NORMAL_CLOSE, "Resync required", resync, false)) {
                 c.dropped(Level.DEBUG, "resync", "events after its revision were compacted before this process saw them");
             }
         });
@@ -159,7 +167,7 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
 
     private void onPresence(Envelope envelope) {
         String json = envelope.json();
-        connections.forEach(c -> c.send(json, 0));
+        connections.forEach(c -> c.send(envelope.type(), json, 0));
     }
 
     EventLog eventLog() {

@@ -7,7 +7,7 @@ import io.helidon.metrics.api.Metrics;
 import io.helidon.metrics.api.Tag;
 
 /**
- * What an operator watches on a WebSocket process: connections opened and closed (open now = opened - closed),
+ * What an operator watches on a WebSocket process: connections (WebSocket and SSE) opened and closed (open now = opened - closed),
  * and the clients the server dropped, by reason ({@code slow}, {@code stalled}, {@code unresponsive}, {@code resync},
  * {@code shutdown}, {@code bad_request}).
  */
@@ -17,19 +17,19 @@ final class WsMetrics {
 
     static void opened() {
         Metrics.getOrCreate(Counter.builder("kvstream.ws.opened")
-                                    .description("WebSocket connections accepted on /events"))
+                                    .description("WebSocket and SSE connections accepted on /events"))
                 .increment();
     }
 
     static void closed() {
         Metrics.getOrCreate(Counter.builder("kvstream.ws.closed")
-                                    .description("WebSocket connections on /events that ended"))
+                                    .description("WebSocket and SSE connections on /events that ended"))
                 .increment();
     }
 
     static void dropped(String reason) {
         Metrics.getOrCreate(Counter.builder("kvstream.ws.dropped")
-                                    .description("WebSocket clients the server closed, by reason")
+                                    .description("WebSocket and SSE clients the server closed, by reason")
                                     .tags(List.of(Tag.create("reason", reason))))
                 .increment();
     }

@@ -17,6 +17,7 @@ import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
 import io.kvstream.config.Settings;
+import io.kvstream.testing.SseClient;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
 import io.kvstream.testing.WsClient;
@@ -164,6 +165,29 @@ class OpenApiContractTest {
             await().until(client.closed::isDone);
             client.messages.forEach(message -> assertValid(message, schema, message));
         }
+    }
+
+    /** {@code GET /events} as Server-Sent Events: the documented 200 and 400, each {@code data:} an EventMessage. */
+    @Test
+    void theServerSentEventStreamAnswersAsDocumented() throws Exception {
+        JsonNode operation = document.path("paths").path("/events").path("get");
+        JsonNode schema = document.path("components").path("schemas").path("EventMessage");
+        try (SseClient client = SseClient.connect(node.port(), "since=0&prefix=oa-sse")) {
+            KvHttp.put(node.port(), "oa-sse", "v");
+            KvHttp.delete(node.port(), "oa-sse");
+            await().until(() -> client.ofType("domain_event").size() == 2 && !client.openedIds().isEmpty());
+            String contentType = client.response().headers().firstValue("Content-Type").orElse("");
+            assertThat(operation.path("responses").path("200").path("content").has(contentType), is(true));
+            client.events.forEach(event -> assertValid(event.data(), schema, event.data()));
+        }
+        Exchange bad = send("/events", at("/events?prefix=a&key=b").header("Accept", "text/event-stream"));
+        assertThat(bad.response().statusCode(), is(400));
+        assertValid("SSE 400", resolve(operation.path("responses").path("400")).path("content")
+                .path("application/json").path("schema"), bad.response().body());
+        Exchange page = send("/", at("/?prefix=oa-"));
+        assertThat(page.response().statusCode(), is(200));
+        assertThat(document.path("paths").path("/").path("get").path("parameters").path(0).path("name").asText(),
+                   is("prefix"));
     }
 
     private static JsonNode resolve(JsonNode node) {

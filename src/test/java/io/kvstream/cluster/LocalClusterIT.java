@@ -31,6 +31,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.rabbitmq.client.ConnectionFactory;
 import io.kvstream.config.Settings;
 import io.kvstream.testing.LoadClient;
+import io.kvstream.testing.SseClient;
 import io.kvstream.testing.StoredEvents;
 import io.kvstream.testing.TcpProxy;
 import io.kvstream.testing.Tools;
@@ -44,6 +45,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.greaterThan;
@@ -197,8 +199,37 @@ class LocalClusterIT {
         }
     }
 
+    /**
+     * Server-Sent Events through nginx: the stream stays open and a live event arrives at once (the server's
+     * {@code X-Accel-Buffering: no} turns nginx's response buffering off for it); {@code Last-Event-ID} and the
+     * filter work as on a direct connection.
+     */
     @Test
     @Order(3)
+    void serverSentEventsStreamThroughTheIngressUnbuffered() throws Exception {
+        HttpResponse<String> before = send(ingress, "PUT", "/values/nginx-sse:0", "replayed");
+        long replayed = JSON.readTree(before.body()).get("revision").asLong();
+        try (SseClient sse = SseClient.connect(ingress, "prefix=nginx-sse:",
+                                               Map.of("Last-Event-ID", String.valueOf(replayed - 1)))) {
+            assertThat(sse.response().statusCode(), is(200));
+            assertThat(sse.response().headers().firstValue("Content-Type").orElse(""), is("text/event-stream"));
+            await().atMost(Duration.ofSeconds(10)).until(() -> sse.revisions().contains(replayed)
+                                                               && !sse.openedIds().isEmpty());
+            send(ingress, "PUT", "/values/other", "filtered out");
+            HttpResponse<String> put = send(ingress, "PUT", "/values/nginx-sse:1", "live");
+            long live = JSON.readTree(put.body()).get("revision").asLong();
+
+            // One small event, well under any proxy buffer, on a stream that does not end.
+            await().atMost(Duration.ofSeconds(5)).until(() -> sse.revisions().contains(live));
+            assertThat(sse.revisions(), contains(replayed, live));
+            assertThat(sse.lines.get(sse.lines.indexOf("id: " + live) + 1), is("event: domain_event"));
+            assertThat(sse.keys(), contains("nginx-sse:0", "nginx-sse:1"));
+            assertThat(sse.ended.isDone(), is(false));
+        }
+    }
+
+    @Test
+    @Order(4)
     void rollingRestartOfOneApiProcessDropsNoAcknowledgedWrite() throws Exception {
         AtomicBoolean running = new AtomicBoolean(true);
         Map<String, Ack> acknowledged = new ConcurrentHashMap<>();
@@ -290,7 +321,7 @@ class LocalClusterIT {
      * towards max_fails=1 and, after one 503 per API process, leave the client a 502 from nginx instead.
      */
     @Test
-    @Order(4)
+    @Order(5)
     void databaseOutageAnswers503WithRetryAfterThroughTheIngressNot502() throws Exception {
         assertThat(Files.readString(RUN_DIR.resolve("nginx/nginx.conf")), not(containsString("http_503")));
         int unavailable = 0;
@@ -328,7 +359,7 @@ class LocalClusterIT {
      * once, none is applied twice, and no client is told 412 about a key that holds its own value.
      */
     @Test
-    @Order(5)
+    @Order(6)
     void apiProcessKilledUnderWritesThroughTheIngressDoublesNoWriteAndMisreportsNone() throws Exception {
         AtomicBoolean running = new AtomicBoolean(true);
         Map<String, String> attempted = new ConcurrentHashMap<>();

@@ -15,13 +15,20 @@ import io.kvstream.ws.KvHttp;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.NoAlertPresentException;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.logging.LogEntry;
 
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.everyItem;
 import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.nullValue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
@@ -156,6 +163,52 @@ class LandingPageBrowserTest {
         await().atMost(WAIT).ignoreExceptions().until(() -> browser.valueCell("after-restart").getText().equals("live again"));
         assertThat(browser.text("#revision"), is(String.valueOf(after)));
         assertThat(browser.logEntries().stream().filter(e -> e.contains("while-down")).count(), is(1L));
+    }
+
+    /**
+     * The prefix filter loads {@code /?prefix=P}: only matching keys in the table, and a stream of
+     * {@code /events?since=R&prefix=P} that resumes with the filter after the page's server restarts.
+     */
+    @Test
+    void prefixFilterShowsOnlyMatchingKeysAndResumesFiltered() {
+        KvHttp.put(writer.port(), "user:1", "ann");
+        long order = KvHttp.put(writer.port(), "order:1", "book");
+        await().atMost(WAIT).until(() -> pageNode.revision() >= order);
+        openPage();
+        assertThat(browser.valueCell("order:1").getText(), is("book"));
+
+        browser.driver.findElement(By.id("prefix")).sendKeys("user:" + Keys.ENTER);
+        await().atMost(WAIT).until(() -> browser.driver.getCurrentUrl().endsWith("/?prefix=user%3A"));
+        await().atMost(WAIT).until(() -> browser.text("#state").equals("live"));
+        assertThat(browser.valueCell("user:1").getText(), is("ann"));
+        assertThat(browser.valueCell("order:1"), is(nullValue()));
+        assertThat(browser.driver.findElement(By.id("prefix")).getAttribute("value"), is("user:"));
+
+        KvHttp.put(writer.port(), "order:2", "pen");
+        long user2 = KvHttp.put(writer.port(), "user:2", "bob");
+        await().atMost(WAIT).ignoreExceptions().until(() -> browser.valueCell("user:2").getText().equals("bob"));
+        assertThat(browser.text("#revision"), is(String.valueOf(user2)));
+
+        int port = pageNode.port();
+        pageNode.close();
+        pageNode = null;
+        await().atMost(WAIT).until(() -> browser.text("#state").startsWith("reconnecting"));
+        KvHttp.put(writer.port(), "order:3", "ink");
+        KvHttp.put(writer.port(), "user:3", "cid");
+        KvHttp.delete(writer.port(), "user:1");
+        KvHttp.put(writer.port(), "order:4", "cup");
+        pageNode = TestNode.start(settings, port);
+
+        await().atMost(WAIT).ignoreExceptions().until(() -> browser.valueCell("user:3").getText().equals("cid"));
+        await().atMost(WAIT).until(() -> browser.valueCell("user:1") == null);
+        await().atMost(WAIT).until(() -> browser.text("#state").equals("live"));
+        assertThat(browser.all("#values tbody tr").stream().map(tr -> tr.getAttribute("data-key")).toList(),
+                   contains("user:2", "user:3"));
+        assertThat(browser.logEntries().stream().filter(e -> e.contains("order:")).toList(), is(empty()));
+        assertThat(browser.logEntries().stream().filter(e -> e.contains("user:3")).count(), is(1L));
+        // While the server was away the page retried the filtered stream from the last revision it applied.
+        assertThat(browser.consoleErrors().stream().map(LogEntry::getMessage).toList(), everyItem(containsString(
+                "WebSocket connection to 'ws://127.0.0.1:" + port + "/events?since=" + user2 + "&prefix=user%3A' failed")));
     }
 
     @Test

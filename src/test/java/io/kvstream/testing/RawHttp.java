@@ -67,6 +67,33 @@ public final class RawHttp {
         return received.toByteArray();
     }
 
+    /**
+     * A client that sends {@code request} and then never reads: its receive window is small (set before connecting,
+     * so it is not autotuned), and the server's sends to it soon block.
+     */
+    public static Socket stuckReader(int port, String request) throws IOException {
+        Socket socket = new Socket();
+        socket.setReceiveBufferSize(4096);
+        socket.connect(new java.net.InetSocketAddress("127.0.0.1", port));
+        socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+        return socket;
+    }
+
+    /** True when the server ended the connection (end of stream or reset); false when it is still open. */
+    public static boolean readsToTheEnd(Socket socket) throws IOException {
+        byte[] buffer = new byte[64 * 1024];
+        try {
+            while (socket.getInputStream().read(buffer) != -1) {
+                // what was already in the socket buffers
+            }
+            return true;
+        } catch (java.net.SocketTimeoutException stillOpen) {
+            return false;
+        } catch (java.net.SocketException reset) {
+            return true;
+        }
+    }
+
     public static Response parse(byte[] bytes) {
         String text = new String(bytes, StandardCharsets.ISO_8859_1);
         int headEnd = text.indexOf("\r\n\r\n");

@@ -71,6 +71,14 @@ public final class TestServices {
                 .build();
     }
 
+    /** The same settings with another {@code kvstream.ws.heartbeat}, e.g. to drop stalled clients quickly. */
+    public static Settings withHeartbeat(Settings settings, java.time.Duration heartbeat) {
+        Settings.Ws ws = settings.ws();
+        return settings.toBuilder()
+                .ws(new Settings.Ws(ws.queueSize(), ws.maxBufferedBytes(), heartbeat, ws.allowedOrigins()))
+                .build();
+    }
+
     /** application.yaml as it ships. */
     private static Settings defaults() {
         return Settings.from(Config.create());

@@ -16,6 +16,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kvstream.wire.Json;
 
+import static org.awaitility.Awaitility.await;
+
 /**
  * A JDK {@link WebSocket} client that records what it receives. A "reading" client asks for the next message as
  * soon as one arrives; a non-reading one never asks, so the JDK stops reading its socket (a stuck browser tab).
@@ -45,6 +47,13 @@ public final class WsClient implements WebSocket.Listener, AutoCloseable {
         WebSocket.Builder builder = HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5));
         headers.forEach(builder::header);
         client.webSocket = builder.buildAsync(uri, client).orTimeout(10, TimeUnit.SECONDS).join();
+        return client;
+    }
+
+    /** Connects and waits until the server has registered the client (its own connection_opened came back). */
+    public static WsClient connectLive(URI uri) {
+        WsClient client = connect(uri);
+        await().atMost(Duration.ofSeconds(20)).until(() -> !client.openedIds().isEmpty());
         return client;
     }
 
@@ -102,6 +111,11 @@ public final class WsClient implements WebSocket.Listener, AutoCloseable {
     /** Revisions of the received domain events, in arrival order. */
     public List<Long> revisions() {
         return ofType("domain_event").stream().map(m -> node(m).path("event").path("revision").asLong()).toList();
+    }
+
+    /** Keys of the received domain events, in arrival order. */
+    public List<String> keys() {
+        return ofType("domain_event").stream().map(m -> node(m).path("event").path("key").asText()).toList();
     }
 
     /** The connection ids of the received {@code connection_opened} events, in arrival order. */

@@ -70,11 +70,8 @@ class EventsEndpointTest {
         return TestServices.settings(role, schema, prefix);
     }
 
-    /** Connects and waits until the server has registered the client (its own connection_opened came back). */
     private static WsClient connectLive(TestNode node, String query) {
-        WsClient client = WsClient.connect(WsClient.events(node.port(), query));
-        await().atMost(WAIT).until(() -> !client.openedIds().isEmpty());
-        return client;
+        return WsClient.connectLive(WsClient.events(node.port(), query));
     }
 
     @Test
@@ -152,30 +149,21 @@ class EventsEndpointTest {
      */
     @Test
     void clientThatStopsReadingDuringReplayIsDroppedWhileOthersGetEverything() throws Exception {
-        Settings.Ws defaults = settings(Settings.Role.WEBSOCKET).ws();
-        Settings.Ws fastHeartbeat = new Settings.Ws(defaults.queueSize(), defaults.maxBufferedBytes(),
-                                                    Duration.ofSeconds(1), "");
-        try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(fastHeartbeat).build());
+        try (TestNode node = TestNode.start(TestServices.withHeartbeat(settings(Settings.Role.WEBSOCKET),
+                                                                       Duration.ofSeconds(1)));
              WsClient watcher = connectLive(node, "")) {
             String watcherId = watcher.openedIds().getFirst();
             long since = KvHttp.put(writer.port(), "large-start", "x");
-            String large = "x".repeat(1000 * 1024);
-            List<Long> written = IntStream.range(0, 12).mapToObj(i -> KvHttp.put(writer.port(), "large-" + i, large))
-                    .toList();
+            List<Long> written = KvHttp.putLarge(writer.port(), "large-", 12);
 
-            try (java.net.Socket stuck = new java.net.Socket()) {
-                stuck.setReceiveBufferSize(4096); // before connecting: a small window, no autotuning
-                stuck.connect(new java.net.InetSocketAddress("127.0.0.1", node.port()));
-                stuck.getOutputStream().write(("GET /events?since=" + since + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                        + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                        + "Sec-WebSocket-Version: 13\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            try (java.net.Socket stuck = RawHttp.stuckReader(node.port(), RawHttp.upgrade("/events?since=" + since, ""))) {
                 await().atMost(WAIT).until(() -> watcher.openedIds().size() == 2);
                 String stuckId = watcher.openedIds().stream().filter(id -> !id.equals(watcherId)).findFirst().orElseThrow();
 
                 await().atMost(WAIT.multipliedBy(3)).until(() -> watcher.ofType("connection_closed").contains(closed(stuckId)));
                 // Its socket is gone too: what it finally reads ends, instead of the stream going on.
                 stuck.setSoTimeout((int) WAIT.toMillis());
-                assertThat(readsToTheEnd(stuck), is(true));
+                assertThat(RawHttp.readsToTheEnd(stuck), is(true));
             }
 
             try (WsClient reader = WsClient.connect(WsClient.events(node.port(), "since=" + since))) {
@@ -189,20 +177,6 @@ class EventsEndpointTest {
         }
     }
 
-    /** True when the server ended the connection (end of stream or reset); false when it is still open. */
-    private static boolean readsToTheEnd(java.net.Socket socket) throws java.io.IOException {
-        byte[] buffer = new byte[64 * 1024];
-        try {
-            while (socket.getInputStream().read(buffer) != -1) {
-                // what was already in the socket buffers
-            }
-            return true;
-        } catch (java.net.SocketTimeoutException stillOpen) {
-            return false;
-        } catch (java.net.SocketException reset) {
-            return true;
-        }
-    }
 
     @Test
     void clientDroppedMidStreamResumesToTheSameSequenceAsOneThatNeverDropped() {

@@ -8,6 +8,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.stream.IntStream;
 
 import io.kvstream.wire.Json;
 
@@ -23,6 +25,12 @@ public final class KvHttp {
         HttpResponse<String> response = send(HttpRequest.newBuilder(values(port, key))
                                                      .PUT(HttpRequest.BodyPublishers.ofString(value)).build());
         return revision(response);
+    }
+
+    /** PUTs {@code count} values of 1000 KiB each, as {@code keyPrefix0} …; returns their revisions in order. */
+    public static List<Long> putLarge(int port, String keyPrefix, int count) {
+        String large = "x".repeat(1000 * 1024);
+        return IntStream.range(0, count).mapToObj(i -> put(port, keyPrefix + i, large)).toList();
     }
 
     /** PUT with {@code Prefer: respond-async}: enqueued only, answered 202. */

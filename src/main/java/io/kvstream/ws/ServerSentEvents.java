@@ -1,0 +1,145 @@
+package io.kvstream.ws;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import io.kvstream.wire.Json;
+
+/**
+ * {@code GET /events} with {@code Accept: text/event-stream}: the same envelopes as the WebSocket, as Server-Sent
+ * Events, through the same per-client queue and writer ({@link EventsConnection}), whose writer is the request's
+ * own thread:
+ * <pre>
+ * id: 7
+ * event: domain_event
+ * data: {"type":"domain_event",...,"event":{"event":"value_put","key":"user:1","value":"v","revision":7}}
+ *
+ * event: connection_opened
+ * data: {"type":"connection_opened","route":"events","from":"3f9c0a2b71de","value":"Connection opened"}
+ *
+ * : ping
+ * </pre>
+ * {@code since=R} or {@code Last-Event-ID: R} (the query wins) resumes after revision R; {@code prefix} and
+ * {@code key} filter as on the WebSocket. The stream is written directly, one flush per event, with
+ * {@code X-Accel-Buffering: no} so that nginx passes every event on at once.
+ *
+ * <pre>
+ * curl -N -H 'Accept: text/event-stream' 'localhost:8080/events?prefix=user:'
+ * curl -N -H 'Accept: text/event-stream' -H 'Last-Event-ID: 41' localhost:8080/events
+ * </pre>
+ */
+final class ServerSentEvents {
+    static final String EVENT_STREAM = "text/event-stream";
+    private static final System.Logger LOG = System.getLogger(ServerSentEvents.class.getName());
+    private static final HeaderName LAST_EVENT_ID = HeaderNames.create("Last-Event-ID");
+    private static final HeaderName X_ACCEL_BUFFERING = HeaderNames.create("X-Accel-Buffering");
+    private static final byte[] PING = ": ping\n\n".getBytes(StandardCharsets.US_ASCII);
+
+    private final EventsEndpoint endpoint;
+
+    ServerSentEvents(EventsEndpoint endpoint) {
+        this.endpoint = endpoint;
+    }
+
+    /** The {@code GET /events} route; a request that does not accept an event stream goes on to the next route. */
+    void serve(ServerRequest req, ServerResponse res) throws IOException {
+        if (!acceptsEventStream(req)) {
+            res.next();
+            return;
+        }
+        Long since;
+        EventFilter filter;
+        try {
+            since = EventsConnection.since(req.query());
+            Optional<String> lastEventId = req.headers().first(LAST_EVENT_ID);
+            if (since == null && lastEventId.isPresent()) {
+                since = EventsConnection.revision("Last-Event-ID", lastEventId.get().trim());
+            }
+            filter = EventFilter.of(req.query());
+        } catch (IllegalArgumentException e) {
+            WsMetrics.dropped("bad_request");
+            error(res, Status.BAD_REQUEST_400, "bad_request", e.getMessage());
+            return;
+        }
+        if (endpoint.shuttingDown()) {
+            res.header(HeaderNames.RETRY_AFTER, "1");
+            error(res, Status.SERVICE_UNAVAILABLE_503, "unavailable", "Server shutting down");
+            return;
+        }
+        res.status(Status.OK_200);
+        res.header(HeaderNames.CONTENT_TYPE, EVENT_STREAM);
+        res.header(HeaderNames.CACHE_CONTROL, "no-cache");
+        res.header(X_ACCEL_BUFFERING, "no");
+        try (OutputStream out = res.outputStream()) {
+            out.flush();
+            endpoint.newConnection().stream(new SsePeer(out), since, filter);
+        } catch (IOException | UncheckedIOException e) {
+            LOG.log(Level.DEBUG, "Event stream ended: " + e.getMessage());
+        }
+    }
+
+    private static boolean acceptsEventStream(ServerRequest req) {
+        return req.headers().first(HeaderNames.ACCEPT)
+                .map(accept -> accept.toLowerCase(Locale.ROOT).contains(EVENT_STREAM))
+                .orElse(false);
+    }
+
+    /** An error before the stream starts, in the API's JSON error format. */
+    private static void error(ServerResponse res, Status status, String error, String message) {
+        String support = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
+        LOG.log(Level.DEBUG, "support=" + support + " status=" + status.code() + " error=" + error + " " + message);
+        res.status(status);
+        res.header(HeaderValues.CONTENT_TYPE_JSON);
+        res.send(Json.write(new ErrorBody(error, message, support)));
+    }
+
+    private record ErrorBody(String error, String message, String support) {
+    }
+
+    /** One SSE response: each envelope an event, flushed at once; closing it ends the response. */
+    private record SsePeer(OutputStream out) implements EventsConnection.Peer {
+        @Override
+        public void send(String type, String json, long revision) {
+            // The envelope JSON is one line: a newline inside a key or value is escaped as \n.
+            String event = (revision > 0 ? "id: " + revision + "\n" : "") + "event: " + type + "\ndata: " + json + "\n\n";
+            write(event.getBytes(StandardCharsets.UTF_8));
+        }
+
+        @Override
+        public void ping() {
+            write(PING);
+        }
+
+        @Override
+        public void close(int code, String reason) {
+            // the handler returns and the response ends
+        }
+
+        @Override
+        public boolean answersPings() {
+            return false;
+        }
+
+        private void write(byte[] bytes) {
+            try {
+                out.write(bytes);
+                out.flush();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+}
