@@ -18,6 +18,7 @@ import io.helidon.webserver.observe.ObserveFeature;
 import io.helidon.webserver.observe.health.HealthObserver;
 import io.helidon.webserver.spi.ProtocolConfig;
 import io.helidon.webserver.spi.ServerFeature;
+import io.helidon.webserver.websocket.WsConfig;
 import io.kvstream.api.PreRoutingErrors;
 import io.kvstream.config.Settings;
 import io.kvstream.ws.EventsEndpoint;
@@ -121,7 +122,12 @@ public final class RunningRole implements AutoCloseable {
                 .orElseGet(Http1Config::create);
         protocols.remove(http1);
         protocols.add(Http1Config.builder().from(http1).receiveListeners(List.of(deadlines)).build());
-        server.protocols(protocols);
+        if (protocols.stream().noneMatch(WsConfig.class::isInstance)) {
+            protocols.add(WsConfig.create());
+        }
+        // The list is complete: discovery would add a second, default HTTP/1.1 selector, and with two of them Helidon
+        // no longer takes the only one for a request it cannot identify (HTTP/1.0 would be closed, not answered 505).
+        server.protocols(protocols).protocolsDiscoverServices(false);
     }
 
     private ObserveFeature observe() {
