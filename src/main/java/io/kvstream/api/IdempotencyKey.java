@@ -87,7 +87,7 @@ final class IdempotencyKey {
      */
     static String fingerprint(Command command) {
         MessageDigest digest = sha256();
-        String[] fields = command.isTxn()
+        String[] fields = command.holdsTxn()
                           ? new String[] {command.op().wireName(), Json.writeString(command.txn())}
                           : new String[] {command.op().wireName(), command.key(), String.valueOf(command.ifMatch()),
                                           String.valueOf(command.requiresAbsent()), command.value()};

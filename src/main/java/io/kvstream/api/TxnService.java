@@ -72,7 +72,7 @@ public final class TxnService implements HttpService {
         for (int i = 0; i < changes.size(); i++) {
             Txn.Change change = changes.get(i);
             long revision = revisions.get(i);
-            results.add(change.isPut() ? new Result(change.key(), null, revision)
+            results.add(change.puts() ? new Result(change.key(), null, revision)
                                        : revision == 0 ? new Result(change.key(), "0", null)
                                                        : new Result(change.key(), "1", revision));
         }

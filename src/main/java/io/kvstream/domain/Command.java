@@ -62,18 +62,18 @@ public record Command(String id, Op op, String key, String value, Long ifMatch, 
         return new Command(id, op, key, value, ifMatch, ifNoneMatch, fingerprint, txn);
     }
 
-    public boolean isTxn() {
+    public boolean holdsTxn() {
         return op == Op.TXN;
     }
 
     /** Every key the command reads or writes. */
     public java.util.stream.Stream<String> keys() {
-        return isTxn() ? txn.keys() : java.util.stream.Stream.of(key);
+        return holdsTxn() ? txn.keys() : java.util.stream.Stream.of(key);
     }
 
     /** Characters of its keys and values: what the command weighs in a message. */
     public int chars() {
-        return isTxn() ? txn.chars() : key.length() + (value == null ? 0 : value.length());
+        return holdsTxn() ? txn.chars() : key.length() + (value == null ? 0 : value.length());
     }
 
     public boolean isPut() {

@@ -23,7 +23,7 @@ public record Txn(List<Compare> compare, List<Change> success, List<Change> fail
 
     /** A put ({@code value} set) or a delete of one key. */
     public record Change(Command.Op op, String key, String value) {
-        public boolean isPut() {
+        public boolean puts() {
             return op == Command.Op.PUT;
         }
 

@@ -45,7 +45,7 @@ public record BatchDecision(List<CommandOutcome> outcomes, long revision, Instan
                                                   changes.revision));
                 continue;
             }
-            CommandOutcome outcome = command.isTxn() ? changes.txn(command) : changes.single(command);
+            CommandOutcome outcome = command.holdsTxn() ? changes.txn(command) : changes.single(command);
             known.put(command.id(), outcome);
             recorded.add(outcome);
             outcomes.add(outcome);
