@@ -11,9 +11,10 @@ import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
 import io.kvstream.domain.Command;
+import io.kvstream.wire.Json;
 
 /**
- * The {@code Idempotency-Key} request header of PUT and DELETE (IETF httpapi idempotency-key draft): a client that
+ * The {@code Idempotency-Key} request header of PUT, DELETE and POST /txn (IETF httpapi idempotency-key draft): a client that
  * retries a write with the same key gets the first outcome instead of a second write.
  * <p>
  * The key becomes the command id ({@code idem-} + SHA-256 of the key), so the worker's record of committed command
@@ -81,13 +82,16 @@ final class IdempotencyKey {
     }
 
     /**
-     * What identifies the request: method, key, preconditions and body, each length-prefixed so that no two requests
-     * share an encoding.
+     * What identifies the request: method, key, preconditions and body (of a transaction: all of it), each
+     * length-prefixed so that no two requests share an encoding.
      */
     static String fingerprint(Command command) {
         MessageDigest digest = sha256();
-        for (String field : new String[] {command.op().wireName(), command.key(), String.valueOf(command.ifMatch()),
-                                          String.valueOf(command.requiresAbsent()), command.value()}) {
+        String[] fields = command.holdsTxn()
+                          ? new String[] {command.op().wireName(), Json.writeString(command.txn())}
+                          : new String[] {command.op().wireName(), command.key(), String.valueOf(command.ifMatch()),
+                                          String.valueOf(command.requiresAbsent()), command.value()};
+        for (String field : fields) {
             byte[] bytes = field == null ? new byte[0] : field.getBytes(StandardCharsets.UTF_8);
             digest.update((field == null ? "-" : bytes.length + ":").getBytes(StandardCharsets.US_ASCII));
             digest.update(bytes);

@@ -57,12 +57,9 @@ final class RequestParser {
             throw keyTooLong();
         }
         String key = utf8(bytes, "bad_key", "The key is not valid UTF-8");
-        if (key.indexOf('/') >= 0) {
-            throw new ApiException(Status.BAD_REQUEST_400, "bad_key", "A key cannot contain '/'");
-        }
-        if (key.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
-            throw new ApiException(Status.BAD_REQUEST_400, "bad_key",
-                                   "A key cannot contain NUL or another control character (U+0000-U+001F, U+007F)");
+        String problem = keyProblem(key);
+        if (problem != null) {
+            throw new ApiException(Status.BAD_REQUEST_400, "bad_key", problem);
         }
         return key;
     }
@@ -79,22 +76,47 @@ final class RequestParser {
                                               "The value is the raw request body; multipart bodies are not accepted");
             }
         }
-        Optional<String> declared = req.headers().first(HeaderNames.CONTENT_LENGTH);
-        if (declared.isPresent()) {
-            try {
-                if (Long.parseLong(declared.get().trim()) > maxValueBytes) {
-                    throw tooLarge();
-                }
-            } catch (NumberFormatException e) {
-                throw new ApiException(Status.BAD_REQUEST_400, "bad_request", "Invalid Content-Length");
-            }
-        }
-        byte[] body = readAtMost(req, maxValueBytes);
+        byte[] body = body(req, maxValueBytes, "value_too_large", "A value is at most " + maxValueBytes + " bytes");
         String value = utf8(body, "bad_value", "The value is not valid UTF-8");
         if (value.indexOf('\0') >= 0) {
             throw new ApiException(Status.BAD_REQUEST_400, "bad_value", "A value cannot contain NUL");
         }
         return value;
+    }
+
+    /** The body, at most {@code limit} bytes; a larger one is a 413 with this code and message. */
+    static byte[] body(ServerRequest req, int limit, String code, String message) {
+        Optional<String> declared = req.headers().first(HeaderNames.CONTENT_LENGTH);
+        if (declared.isPresent()) {
+            try {
+                if (Long.parseLong(declared.get().trim()) > limit) {
+                    throw tooLarge(code, message);
+                }
+            } catch (NumberFormatException e) {
+                throw new ApiException(Status.BAD_REQUEST_400, "bad_request", "Invalid Content-Length");
+            }
+        }
+        return readAtMost(req, limit, code, message);
+    }
+
+    /** What is wrong with a key given as text (not in the path), or null if it is a good key. */
+    static String keyProblem(String key) {
+        if (key.isEmpty()) {
+            return "The key is empty";
+        }
+        if (!StandardCharsets.UTF_8.newEncoder().canEncode(key)) {
+            return "The key is not valid UTF-8";
+        }
+        if (key.getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES) {
+            return "A key is at most " + MAX_KEY_BYTES + " bytes of UTF-8";
+        }
+        if (key.indexOf('/') >= 0) {
+            return "A key cannot contain '/'";
+        }
+        if (key.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+            return "A key cannot contain NUL or another control character (U+0000-U+001F, U+007F)";
+        }
+        return null;
     }
 
     /** {@code If-Match: "7"} or {@code *}; empty when absent. */
@@ -149,7 +171,7 @@ final class RequestParser {
         return revision > 0 ? Optional.of(revision) : Optional.empty();
     }
 
-    private byte[] readAtMost(ServerRequest req, int limit) {
+    private static byte[] readAtMost(ServerRequest req, int limit, String code, String message) {
         if (!req.content().hasEntity()) {
             return new byte[0];
         }
@@ -159,7 +181,7 @@ final class RequestParser {
             int n;
             while ((n = in.read(buffer)) > 0) {
                 if (out.size() + n > limit) {
-                    throw tooLarge();
+                    throw tooLarge(code, message);
                 }
                 out.write(buffer, 0, n);
             }
@@ -175,9 +197,8 @@ final class RequestParser {
         }
     }
 
-    private ApiException tooLarge() {
-        return ApiException.bodyNotRead(Status.REQUEST_ENTITY_TOO_LARGE_413, "value_too_large",
-                                        "A value is at most " + maxValueBytes + " bytes");
+    private static ApiException tooLarge(String code, String message) {
+        return ApiException.bodyNotRead(Status.REQUEST_ENTITY_TOO_LARGE_413, code, message);
     }
 
     private static ApiException keyTooLong() {

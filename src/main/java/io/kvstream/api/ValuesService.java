@@ -16,14 +16,11 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import io.kvstream.auth.Authenticator;
 import io.kvstream.command.CommandBus;
-import io.kvstream.command.CommandTimeoutException;
 import io.kvstream.domain.Command;
 import io.kvstream.domain.CommandOutcome;
 import io.kvstream.domain.Entry;
 import io.kvstream.replica.Replica;
 import io.kvstream.storage.History;
-import io.kvstream.wire.BrokerUnavailableException;
-import io.kvstream.wire.Json;
 
 /**
  * The key/value resource. Reads come from this process's replica; writes go to the worker as commands and,
@@ -45,10 +42,8 @@ public final class ValuesService implements HttpService {
 
     private final Replica replica;
     private final History history;
-    private final CommandBus commandBus;
-    private final BooleanSupplier storageAvailable;
+    private final WriteCommands writes;
     private final RequestParser parser;
-    private final Duration commandTimeout;
     private final ApiMetrics metrics;
     private final Authenticator auth;
 
@@ -56,10 +51,8 @@ public final class ValuesService implements HttpService {
                          int maxValueBytes, Duration commandTimeout, ApiMetrics metrics, Authenticator auth) {
         this.replica = replica;
         this.history = history;
-        this.commandBus = commandBus;
-        this.storageAvailable = storageAvailable;
+        this.writes = new WriteCommands(replica, commandBus, storageAvailable, commandTimeout, metrics);
         this.parser = new RequestParser(maxValueBytes);
-        this.commandTimeout = commandTimeout;
         this.metrics = metrics;
         this.auth = auth;
     }
@@ -94,7 +87,7 @@ public final class ValuesService implements HttpService {
             return;
         }
         if (!replica.loaded()) {
-            throw unavailable("The replica is still loading");
+            throw WriteCommands.unavailable("The replica is still loading");
         }
         Entry entry = replica.get(key);
         if (entry == null) {
@@ -133,7 +126,7 @@ public final class ValuesService implements HttpService {
             res.status(Status.NOT_MODIFIED_304).send();
             return;
         }
-        sendJson(res, Status.OK_200, new ListedValue(key, entry.get().value(), entry.get().modRevision()));
+        WriteCommands.sendJson(res, Status.OK_200, new ListedValue(key, entry.get().value(), entry.get().modRevision()));
     }
 
     /** The value of a read at a revision, or the error that says why there is none. */
@@ -159,14 +152,14 @@ public final class ValuesService implements HttpService {
         Optional<Long> at = RequestParser.atRevision(req);
         if (at.isPresent()) {
             History.Page page = found(history.list(prefix, after, limit, at.get()), at.get());
-            sendJson(res, Status.OK_200, new ListBody(at.get(), listed(page.values()), page.next()));
+            WriteCommands.sendJson(res, Status.OK_200, new ListBody(at.get(), listed(page.values()), page.next()));
             return;
         }
         if (!replica.loaded()) {
-            throw unavailable("The replica is still loading");
+            throw WriteCommands.unavailable("The replica is still loading");
         }
         Replica.Page page = replica.list(prefix, after, limit);
-        sendJson(res, Status.OK_200, new ListBody(page.revision(), listed(page.values()), page.next()));
+        WriteCommands.sendJson(res, Status.OK_200, new ListBody(page.revision(), listed(page.values()), page.next()));
     }
 
     private static List<ListedValue> listed(List<Map.Entry<String, Entry>> values) {
@@ -182,20 +175,20 @@ public final class ValuesService implements HttpService {
         Optional<Long> ifMatch = parser.ifMatch(req);
         boolean ifNoneMatch = parser.ifNoneMatchAny(req);
         String value = value(req, res);
-        Command command = IdempotencyKey.apply(req, Command.put(newCommandId(), key, value, ifMatch.orElse(null),
+        Command command = IdempotencyKey.apply(req, Command.put(WriteCommands.newCommandId(), key, value, ifMatch.orElse(null),
                                                                 ifNoneMatch));
-        if (respondAsync(req)) {
-            enqueue(command);
-            sendJson(res, Status.ACCEPTED_202, new AcceptedBody(key, "Accepted", command.id()));
+        if (WriteCommands.respondAsync(req)) {
+            writes.enqueue(command);
+            WriteCommands.sendJson(res, Status.ACCEPTED_202, new AcceptedBody(key, "Accepted", command.id()));
             return;
         }
-        CommandOutcome outcome = execute(command);
+        CommandOutcome outcome = writes.execute(command);
         if (!outcome.applied()) {
             refuse(res, outcome, key);
             return;
         }
         res.header(HeaderNames.ETAG, etag(outcome.revision()));
-        sendJson(res, Status.OK_200, new PutBody(key, value, "OK", outcome.revision()));
+        WriteCommands.sendJson(res, Status.OK_200, new PutBody(key, value, "OK", outcome.revision()));
     }
 
     /**
@@ -222,58 +215,17 @@ public final class ValuesService implements HttpService {
         auth.requireWrite(req, res);
         String key = parser.key(req);
         Optional<Long> ifMatch = parser.ifMatch(req);
-        Command command = IdempotencyKey.apply(req, Command.delete(newCommandId(), key, ifMatch.orElse(null)));
-        if (respondAsync(req)) {
-            enqueue(command);
-            sendJson(res, Status.ACCEPTED_202, new AcceptedBody(key, "Accepted", command.id()));
+        Command command = IdempotencyKey.apply(req, Command.delete(WriteCommands.newCommandId(), key, ifMatch.orElse(null)));
+        if (WriteCommands.respondAsync(req)) {
+            writes.enqueue(command);
+            WriteCommands.sendJson(res, Status.ACCEPTED_202, new AcceptedBody(key, "Accepted", command.id()));
             return;
         }
-        CommandOutcome outcome = execute(command);
+        CommandOutcome outcome = writes.execute(command);
         switch (outcome.status()) {
-            case APPLIED -> sendJson(res, Status.OK_200, new DeleteBody(key, "1", outcome.revision()));
-            case UNCHANGED -> sendJson(res, Status.OK_200, new DeleteBody(key, "0", null));
+            case APPLIED -> WriteCommands.sendJson(res, Status.OK_200, new DeleteBody(key, "1", outcome.revision()));
+            case UNCHANGED -> WriteCommands.sendJson(res, Status.OK_200, new DeleteBody(key, "0", null));
             default -> refuse(res, outcome, key);
-        }
-    }
-
-    /** Sends the command and waits until its change is applied to this replica (read-your-writes). */
-    private CommandOutcome execute(Command command) {
-        requireStorage();
-        long deadline = System.nanoTime() + commandTimeout.toNanos();
-        CommandOutcome outcome;
-        try {
-            outcome = commandBus.send(command, commandTimeout);
-        } catch (BrokerUnavailableException e) {
-            throw unavailable("The message broker is unavailable; nothing was written");
-        } catch (CommandTimeoutException e) {
-            throw new TimedOutException(command.id(), "No answer from the worker in time; the write may still apply");
-        }
-        metrics.commandAnswered(outcome.status().wireName());
-        if (outcome.applied()) {
-            Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
-            if (!replica.awaitRevision(outcome.revision(), left)) {
-                throw new TimedOutException(command.id(), "Committed at revision " + outcome.revision()
-                                                          + " but not yet visible on this server");
-            }
-        }
-        return outcome;
-    }
-
-    private void enqueue(Command command) {
-        requireStorage();
-        try {
-            commandBus.enqueue(command, commandTimeout);
-        } catch (BrokerUnavailableException e) {
-            throw unavailable("The message broker is unavailable; nothing was written");
-        } catch (CommandTimeoutException e) {
-            throw new TimedOutException(command.id(), "The broker did not confirm the command in time");
-        }
-    }
-
-    /** With the database known to be down a write cannot commit: say so now instead of timing out. */
-    private void requireStorage() {
-        if (!storageAvailable.getAsBoolean()) {
-            throw unavailable("The database is unavailable; nothing was written");
         }
     }
 
@@ -281,18 +233,9 @@ public final class ValuesService implements HttpService {
         if (outcome.status() == CommandOutcome.Status.PRECONDITION_FAILED) {
             ApiError.send(res, Status.PRECONDITION_FAILED_412, "precondition_failed",
                           "The precondition on key '" + key + "' does not hold");
-        } else if (outcome.status() == CommandOutcome.Status.IDEMPOTENCY_KEY_REUSED) {
-            ApiError.send(res, Status.create(422, "Unprocessable Content"), "idempotency_key_reused",
-                          "This Idempotency-Key was used for another request; nothing was written");
         } else {
-            ApiError.send(res, Status.create(422, "Unprocessable Content"), "rejected", "The value cannot be stored");
+            WriteCommands.refuseUnprocessable(res, outcome, "The value");
         }
-    }
-
-    private static boolean respondAsync(ServerRequest req) {
-        return req.headers().values(HeaderNames.create("Prefer")).stream()
-                .flatMap(v -> java.util.Arrays.stream(v.split(",")))
-                .anyMatch(v -> v.trim().equalsIgnoreCase("respond-async"));
     }
 
     private static int limit(Optional<String> text) {
@@ -318,34 +261,13 @@ public final class ValuesService implements HttpService {
         methodNotAllowed(res, "GET");
     }
 
-    private static void methodNotAllowed(ServerResponse res, String allowed) {
+    static void methodNotAllowed(ServerResponse res, String allowed) {
         res.header(HeaderNames.ALLOW, allowed);
         ApiError.send(res, Status.METHOD_NOT_ALLOWED_405, "method_not_allowed", "Allowed: " + allowed);
     }
 
-    static ApiException unavailable(String message) {
-        return new ApiException(Status.SERVICE_UNAVAILABLE_503, "unavailable", message);
-    }
-
     static String etag(long revision) {
         return "\"" + revision + "\"";
-    }
-
-    /** Unique across processes and restarts: a random 64-bit prefix per process, then a counter. */
-    private static final String COMMAND_ID_PREFIX =
-            java.util.HexFormat.of().toHexDigits(new java.security.SecureRandom().nextLong()) + "-";
-    private static final java.util.concurrent.atomic.AtomicLong COMMAND_COUNTER =
-            new java.util.concurrent.atomic.AtomicLong();
-
-    private static String newCommandId() {
-        // UUID.randomUUID() draws from SecureRandom per call: 3.5% of API CPU under PUT load.
-        return COMMAND_ID_PREFIX + Long.toHexString(COMMAND_COUNTER.incrementAndGet());
-    }
-
-    private static void sendJson(ServerResponse res, Status status, Object body) {
-        res.status(status);
-        res.header(HeaderValues.CONTENT_TYPE_JSON);
-        res.send(Json.write(body));
     }
 
     record ValueBody(String key, String value) {

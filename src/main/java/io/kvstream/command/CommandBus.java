@@ -26,7 +26,7 @@ import io.kvstream.wire.OutcomeUnknownException;
  * Sends an API process's commands to the workers and, for synchronous writes, waits for the outcome. A command that
  * changed something is answered by its own domain event once this process has applied it ({@link #applied}), which
  * is what a read-your-writes answer waits for anyway; the worker replies only for the other outcomes (precondition
- * failed, nothing to delete, rejected) and for redelivered commands.
+ * failed, nothing to delete, rejected), for redelivered commands and for transactions.
  * <p>
  * Synchronous commands leave in batches: request threads queue them, and one publisher thread sends whatever has
  * queued up meanwhile as one message, so under load the broker, this process and the worker handle one message and
@@ -56,7 +56,7 @@ public final class CommandBus implements AutoCloseable {
     /** A synchronous command waiting for the publisher thread, and the future its broker confirm completes. */
     private record Outgoing(Command command, CompletableFuture<Void> confirmed) {
         int chars() {
-            return command.key().length() + (command.value() == null ? 0 : command.value().length());
+            return command.chars();
         }
     }
 
@@ -87,9 +87,13 @@ public final class CommandBus implements AutoCloseable {
         }
     }
 
-    /** A domain event this process has applied: if it is the change of a command sent from here, that is its outcome. */
+    /**
+     * A domain event this process has applied: if it is the change of a command sent from here, that is its outcome.
+     * Not so for a transaction's: its outcome says more than its events (which branch, what each change did), so the
+     * worker always replies, and the sender waits for this replica to reach the revision in the reply.
+     */
     public void applied(DomainEvent event) {
-        if (event.command() == null || awaitingOutcome.isEmpty()) {
+        if (event.command() == null || event.txn() != null || awaitingOutcome.isEmpty()) {
             return;
         }
         Awaiting waiting = awaitingOutcome.remove(event.command());

@@ -8,16 +8,18 @@ import com.fasterxml.jackson.annotation.JsonValue;
  * {@code ifMatch} is the mod revision the key must have ({@code 0}: any, the key must exist);
  * {@code ifNoneMatch} means the key must not exist. {@code fingerprint} is set when the client named the command
  * (an {@code Idempotency-Key}): it stands for the whole request, so that a second command with the same id but
- * another fingerprint is told apart from a retry.
+ * another fingerprint is told apart from a retry. A transaction ({@link Op#TXN}) has no key, value or precondition of its
+ * own: its {@code txn} names them; single-key commands have no {@code txn} (and keep their wire format).
  */
 public record Command(String id, Op op, String key, String value, Long ifMatch, Boolean ifNoneMatch,
-                      String fingerprint) {
+                      String fingerprint, Txn txn) {
     /** {@code If-Match: *}: the key must exist, whatever its revision (revisions start at 1). */
     public static final long ANY_REVISION = 0L;
 
     public enum Op implements WireName {
         PUT("put"),
-        DELETE("delete");
+        DELETE("delete"),
+        TXN("txn");
 
         private final String wireName;
 
@@ -38,6 +40,11 @@ public record Command(String id, Op op, String key, String value, Long ifMatch, 
         }
     }
 
+    public Command(String id, Op op, String key, String value, Long ifMatch, Boolean ifNoneMatch,
+                   String fingerprint) {
+        this(id, op, key, value, ifMatch, ifNoneMatch, fingerprint, null);
+    }
+
     public static Command put(String id, String key, String value, Long ifMatch, boolean ifNoneMatch) {
         return new Command(id, Op.PUT, key, value, ifMatch, ifNoneMatch ? Boolean.TRUE : null, null);
     }
@@ -46,9 +53,27 @@ public record Command(String id, Op op, String key, String value, Long ifMatch, 
         return new Command(id, Op.DELETE, key, null, ifMatch, null, null);
     }
 
+    public static Command txn(String id, Txn txn) {
+        return new Command(id, Op.TXN, null, null, null, null, null, txn);
+    }
+
     /** This command under an id its client chose, with the fingerprint of the request it stands for. */
     public Command idempotent(String id, String fingerprint) {
-        return new Command(id, op, key, value, ifMatch, ifNoneMatch, fingerprint);
+        return new Command(id, op, key, value, ifMatch, ifNoneMatch, fingerprint, txn);
+    }
+
+    public boolean holdsTxn() {
+        return op == Op.TXN;
+    }
+
+    /** Every key the command reads or writes. */
+    public java.util.stream.Stream<String> keys() {
+        return holdsTxn() ? txn.keys() : java.util.stream.Stream.of(key);
+    }
+
+    /** Characters of its keys and values: what the command weighs in a message. */
+    public int chars() {
+        return holdsTxn() ? txn.chars() : key.length() + (value == null ? 0 : value.length());
     }
 
     public boolean isPut() {
@@ -72,7 +97,13 @@ public record Command(String id, Op op, String key, String value, Long ifMatch, 
 
     /** Commands that cannot be applied by anyone are rejected, never retried. */
     public boolean wellFormed() {
-        return id != null && !id.isBlank() && key != null && !key.isEmpty()
-               && (op == Op.PUT && value != null || op == Op.DELETE);
+        if (id == null || id.isBlank()) {
+            return false;
+        }
+        if (op == Op.TXN) {
+            return key == null && value == null && ifMatch == null && ifNoneMatch == null && txn != null
+                   && txn.wellFormed();
+        }
+        return txn == null && key != null && !key.isEmpty() && (op == Op.PUT && value != null || op == Op.DELETE);
     }
 }

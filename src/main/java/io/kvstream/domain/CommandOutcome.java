@@ -8,10 +8,23 @@ import com.fasterxml.jackson.annotation.JsonValue;
  * What became of a command. {@code revision} is the new revision for {@link Status#APPLIED}, else the revision the
  * decision was taken at. {@code repeat}: this is the outcome of a command decided before, given again (no new event
  * announces it, so its sender must be told by a reply); the worker's own mark, not sent: a reply is the same either way.
+ * {@code txn}: what a transaction did (see {@link TxnResult}), null for single-key commands.
  */
-public record CommandOutcome(String command, Status status, long revision, @JsonIgnore boolean repeat) {
+public record CommandOutcome(String command, Status status, long revision, TxnResult txn, @JsonIgnore boolean repeat) {
     public CommandOutcome(String command, Status status, long revision) {
-        this(command, status, revision, false);
+        this(command, status, revision, null, false);
+    }
+
+    public CommandOutcome(String command, Status status, long revision, boolean repeat) {
+        this(command, status, revision, null, repeat);
+    }
+
+    /**
+     * What a transaction did: whether its compares held, and per change of the branch taken, in order, the revision
+     * it took ({@code 0}: a delete of a key that did not exist, which changes nothing). Set only for transactions;
+     * {@code revision} is then the revision after the transaction (that it was decided at, if nothing changed).
+     */
+    public record TxnResult(boolean succeeded, java.util.List<Long> revisions) {
     }
 
     public enum Status implements WireName {
@@ -49,6 +62,6 @@ public record CommandOutcome(String command, Status status, long revision, @Json
 
     /** The same outcome, given again to a command decided before. */
     public CommandOutcome asRepeat() {
-        return new CommandOutcome(command, status, revision, true);
+        return new CommandOutcome(command, status, revision, txn, true);
     }
 }

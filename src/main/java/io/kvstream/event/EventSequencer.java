@@ -4,6 +4,7 @@ import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.LongSupplier;
 
@@ -15,6 +16,11 @@ import io.kvstream.storage.EventLog;
  * listeners: an event at {@code current + 1} is delivered, a duplicate is dropped, and a gap is filled
  * from the event log first. Until {@link #start} names the revision the process's state starts from,
  * arriving events are buffered, so nothing falls between subscribing and loading the snapshot.
+ * <p>
+ * The events of one transaction are handed over together ({@link Listener#onEvents}), so a listener can apply them
+ * as one unit. They are consecutive and usually come in one batch message, but a catch-up page can end inside a
+ * transaction: each of its events names the transaction's last revision ({@link DomainEvent#txnEnd()}), and those
+ * before it are held back here until it arrives.
  */
 public final class EventSequencer {
     private static final System.Logger LOG = System.getLogger(EventSequencer.class.getName());
@@ -25,21 +31,35 @@ public final class EventSequencer {
     public interface Listener {
         void onEvent(DomainEvent event);
 
+        /** Events in revision order that belong together (one transaction): by default one by one. */
+        default void onEvents(List<DomainEvent> events) {
+            events.forEach(this::onEvent);
+        }
+
         /** The events after the old revision were compacted away; state restarts at {@code revision}. */
         default void onResync(long revision) {
         }
     }
 
     private final EventLog eventLog;
+    private final int catchUpPage;
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private final List<DomainEvent> buffered = new ArrayList<>();
+    /** The events received of a transaction whose last event has not come yet. */
+    private final List<DomainEvent> openTxn = new ArrayList<>();
     private LongSupplier reload;
     private boolean started;
     private volatile long revision;
     private volatile long highestSeen;
 
     public EventSequencer(EventLog eventLog) {
+        this(eventLog, CATCH_UP_PAGE);
+    }
+
+    /** With catch-up pages of {@code catchUpPage} events (tests: small pages that end inside a transaction). */
+    public EventSequencer(EventLog eventLog, int catchUpPage) {
         this.eventLog = eventLog;
+        this.catchUpPage = catchUpPage;
     }
 
     public void addListener(Listener listener) {
@@ -77,19 +97,24 @@ public final class EventSequencer {
             }
             return;
         }
-        if (event.revision() <= revision) {
+        if (event.revision() <= received()) {
             return;
         }
-        if (event.revision() > revision + 1) {
+        if (event.revision() > received() + 1) {
             catchUp();
-            if (event.revision() <= revision) {
+            if (event.revision() <= received()) {
                 return;
             }
-            if (event.revision() > revision + 1) {
+            if (event.revision() > received() + 1) {
                 return; // the log does not have it yet (or the database is down): the periodic catch-up retries
             }
         }
-        deliver(event);
+        accept(event);
+    }
+
+    /** The revision of the last event taken in: delivered, or held back in an open transaction. */
+    private long received() {
+        return openTxn.isEmpty() ? revision : openTxn.getLast().revision();
     }
 
     /** Reads whatever the log has after the current revision; used on gaps and after a broker reconnect. */
@@ -99,16 +124,16 @@ public final class EventSequencer {
         }
         try {
             while (true) {
-                List<DomainEvent> events = eventLog.after(revision, CATCH_UP_PAGE);
+                List<DomainEvent> events = eventLog.after(received(), catchUpPage);
                 if (events.isEmpty()) {
                     break;
                 }
-                if (events.getFirst().revision() != revision + 1) {
+                if (events.getFirst().revision() != received() + 1) {
                     resync();
                     continue;
                 }
-                events.forEach(this::deliver);
-                if (events.size() < CATCH_UP_PAGE) {
+                events.forEach(this::accept);
+                if (events.size() < catchUpPage) {
                     break;
                 }
             }
@@ -122,13 +147,41 @@ public final class EventSequencer {
         long reloaded = reload.getAsLong();
         LOG.log(Level.WARNING, "Events after revision " + revision + " were compacted; reloaded at " + reloaded);
         revision = reloaded;
+        openTxn.clear();
         listeners.forEach(l -> l.onResync(reloaded));
     }
 
-    private void deliver(DomainEvent event) {
-        for (Listener listener : listeners) {
-            listener.onEvent(event);
+    /** The next event in order: delivered, or held back until the end of its transaction. */
+    private void accept(DomainEvent event) {
+        if (!openTxn.isEmpty() && !Objects.equals(openTxn.getFirst().txn(), event.txn())) {
+            // Cannot happen with a transaction's consecutive revisions; if it did, what came so far is not held back.
+            LOG.log(Level.WARNING, "Transaction " + openTxn.getFirst().txn() + " ended early at revision "
+                                   + received());
+            deliver(List.copyOf(openTxn));
+            openTxn.clear();
         }
-        revision = event.revision();
+        if (event.txnContinues()) {
+            openTxn.add(event);
+            return;
+        }
+        if (openTxn.isEmpty()) {
+            deliver(List.of(event));
+            return;
+        }
+        openTxn.add(event);
+        List<DomainEvent> unit = List.copyOf(openTxn);
+        openTxn.clear();
+        deliver(unit);
+    }
+
+    private void deliver(List<DomainEvent> events) {
+        for (Listener listener : listeners) {
+            if (events.size() == 1) {
+                listener.onEvent(events.getFirst());
+            } else {
+                listener.onEvents(events);
+            }
+        }
+        revision = events.getLast().revision();
     }
 }

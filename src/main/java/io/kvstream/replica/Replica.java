@@ -24,7 +24,7 @@ import io.kvstream.storage.SnapshotReader;
  * an existing key, the common write, replaces the slot's entry in O(1) and touches neither index (a skip-list
  * insert per event was the API's hottest method under PUT load); only a new or deleted key costs O(log n). Reads
  * of one key take no lock; a page of a listing is read under a shared lock so it is consistent with the revision it
- * reports. Writers waiting for read-your-writes park on the revision they need and are released by the apply that
+ * reports. The events of a transaction are applied as one unit, which neither kind of read sees a part of. Writers waiting for read-your-writes park on the revision they need and are released by the apply that
  * reaches it.
  */
 public final class Replica implements EventSequencer.Listener {
@@ -55,6 +55,11 @@ public final class Replica implements EventSequencer.Listener {
     private final ConcurrentSkipListMap<Long, CompletableFuture<Void>> waiters = new ConcurrentSkipListMap<>();
     private final SnapshotReader snapshots;
     private volatile long revision = -1;
+    /**
+     * A sequence lock for point reads: odd while the events of a transaction are being applied, counted up at its
+     * start and end (only under the page lock's write side).
+     */
+    private volatile long unitsApplying;
     /** Kept by hand: ConcurrentSkipListMap.size() walks the whole map. */
     private volatile int size;
 
@@ -96,35 +101,72 @@ public final class Replica implements EventSequencer.Listener {
     }
 
     public Entry get(String key) {
-        Slot slot = byKey.get(key);
-        return slot == null ? null : slot.entry;
+        long before = unitsApplying;
+        if ((before & 1) == 0) {
+            Slot slot = byKey.get(key);
+            Entry entry = slot == null ? null : slot.entry;
+            if (unitsApplying == before) {
+                return entry;
+            }
+        }
+        // A transaction was being applied: wait for its end rather than see a part of it.
+        pageLock.readLock().lock();
+        try {
+            Slot slot = byKey.get(key);
+            return slot == null ? null : slot.entry;
+        } finally {
+            pageLock.readLock().unlock();
+        }
     }
 
     @Override
     public void onEvent(DomainEvent event) {
         pageLock.writeLock().lock();
         try {
-            Slot slot = byKey.get(event.key());
-            if (event.isPut()) {
-                Entry entry = new Entry(event.value(), event.revision());
-                if (slot != null) {
-                    slot.entry = entry;
-                } else {
-                    slot = new Slot(entry);
-                    byKey.put(event.key(), slot);
-                    sorted.put(event.key(), slot);
-                    size++;
-                }
-            } else if (slot != null) {
-                byKey.remove(event.key());
-                sorted.remove(event.key());
-                size--;
-            }
-            revision = event.revision();
+            apply(event);
         } finally {
             pageLock.writeLock().unlock();
         }
         releaseWaiters(event.revision());
+    }
+
+    /**
+     * The events of one transaction, as one unit: a listing sees all or none of them (the page lock), and so does a
+     * point read, which takes no lock but checks {@link #unitsApplying} around its read and, if a unit was being
+     * applied meanwhile, reads again under the page lock. Waiters are released once the last one is applied.
+     */
+    @Override
+    public void onEvents(List<DomainEvent> events) {
+        pageLock.writeLock().lock();
+        try {
+            unitsApplying++;
+            events.forEach(this::apply);
+        } finally {
+            unitsApplying++;
+            pageLock.writeLock().unlock();
+        }
+        releaseWaiters(events.getLast().revision());
+    }
+
+    /** Applies one event; the caller holds the page lock's write side. */
+    private void apply(DomainEvent event) {
+        Slot slot = byKey.get(event.key());
+        if (event.isPut()) {
+            Entry entry = new Entry(event.value(), event.revision());
+            if (slot != null) {
+                slot.entry = entry;
+            } else {
+                slot = new Slot(entry);
+                byKey.put(event.key(), slot);
+                sorted.put(event.key(), slot);
+                size++;
+            }
+        } else if (slot != null) {
+            byKey.remove(event.key());
+            sorted.remove(event.key());
+            size--;
+        }
+        revision = event.revision();
     }
 
     /** Keys starting with {@code prefix}, sorted, strictly after {@code after} (if given), at most {@code limit}. */

@@ -17,6 +17,7 @@ import io.helidon.webserver.http.HttpRouting;
 import io.kvstream.api.ApiErrorHandlers;
 import io.kvstream.api.ApiMetrics;
 import io.kvstream.api.ReplicaService;
+import io.kvstream.api.TxnService;
 import io.kvstream.api.ValuesService;
 import io.kvstream.auth.Authenticator;
 import io.kvstream.command.CommandBus;
@@ -127,13 +128,15 @@ final class Parts implements AutoCloseable {
         return eventLog::committedRevision;
     }
 
-    /** {@code /values}, the landing page and (when asked for) {@code /replica}, with the API's JSON errors. */
+    /** {@code /values}, {@code /txn}, the landing page and (when asked for) {@code /replica}, with the API's JSON errors. */
     void apiRoutes(HttpRouting.Builder routing, Replica replica, CommandBus commandBus, Authenticator auth) {
         ApiMetrics metrics = new ApiMetrics();
         ApiErrorHandlers.register(routing, metrics);
         routing.register("/values", new ValuesService(replica, new History(database), commandBus, databaseMonitor,
                                                        settings.maxValueBytes(), settings.commandTimeout(), metrics,
                                                        auth));
+        routing.register("/txn", new TxnService(replica, commandBus, databaseMonitor, settings.maxValueBytes(),
+                                                settings.commandTimeout(), metrics, auth));
         routing.register(new LandingPage(replica, auth));
         if (settings.replicaEndpoint()) {
             routing.register("/replica", new ReplicaService(replica, new SnapshotReader(database)));

@@ -1,10 +1,12 @@
 package io.kvstream.storage;
 
 import java.sql.SQLException;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.StringJoiner;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import java.util.stream.Stream;
@@ -26,8 +28,9 @@ public final class BatchStore {
     /** The id of the one row of {@code kv_meta}, and one that no row has (a rehearsal updates nothing). */
     private static final int META_ROW = 1;
     private static final int NO_META_ROW = 0;
-    private static final String STATE = "SELECT 'c', id, status, revision, fingerprint FROM kv_commands WHERE id = ANY(?)"
-                                        + " UNION ALL SELECT 'v', key, NULL, mod_revision, NULL FROM kv_values WHERE key = ANY(?)";
+    private static final String STATE = "SELECT 'c', id, status, revision, fingerprint, txn_result FROM kv_commands"
+                                        + " WHERE id = ANY(?) UNION ALL"
+                                        + " SELECT 'v', key, NULL, mod_revision, NULL, NULL FROM kv_values WHERE key = ANY(?)";
 
     private final DbClient db;
     private final String notifyChannel;
@@ -115,7 +118,7 @@ public final class BatchStore {
         try (Stream<DbRow> rows = tx.query(
                 "WITH locked AS (SELECT revision, xmin::text AS version FROM kv_meta WHERE id = 1 FOR UPDATE)"
                 + " SELECT 'm', NULL, CAST((SELECT version FROM locked) = (SELECT xmin::text FROM kv_meta WHERE id = 1)"
-                + " AS text), (SELECT revision FROM locked), NULL UNION ALL " + STATE, ids, keys)) {
+                + " AS text), (SELECT revision FROM locked), NULL, NULL UNION ALL " + STATE, ids, keys)) {
             rows.forEach(row -> {
                 if ("m".equals(row.column(1).get(String.class))) {
                     locked[0] = row.column(4).get(Long.class);
@@ -141,7 +144,7 @@ public final class BatchStore {
     }
 
     private static String[] keys(List<Command> commands) {
-        return commands.stream().map(Command::key).distinct().toArray(String[]::new);
+        return commands.stream().flatMap(Command::keys).distinct().toArray(String[]::new);
     }
 
     private static void collect(DbRow row, Map<String, CommandOutcome> outcomes, Map<String, Long> modRevisions,
@@ -150,7 +153,7 @@ public final class BatchStore {
         long revision = row.column(4).get(Long.class);
         if ("c".equals(row.column(1).get(String.class))) {
             outcomes.put(name, new CommandOutcome(name, CommandOutcome.Status.of(row.column(3).get(String.class)),
-                                                  revision));
+                                                  revision, txnResult(row.column(6).get(String.class)), false));
             String fingerprint = row.column(5).get(String.class);
             if (fingerprint != null) {
                 fingerprints.put(name, fingerprint);
@@ -174,11 +177,13 @@ public final class BatchStore {
                + " upserted AS (INSERT INTO kv_values (key, value, mod_revision)"
                + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]))"
                + "   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, mod_revision = EXCLUDED.mod_revision),"
-               + " events AS (INSERT INTO kv_events (revision, kind, key, value, command_id, at)"
-               + "   SELECT r, k, key, v, c, CAST(? AS timestamptz) FROM unnest(CAST(? AS bigint[]), CAST(? AS text[]),"
-               + "   CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[])) AS e(r, k, key, v, c)),"
-               + " commands AS (INSERT INTO kv_commands (id, status, revision, fingerprint)"
-               + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[]))),"
+               + " events AS (INSERT INTO kv_events (revision, kind, key, value, command_id, at, txn_end)"
+               + "   SELECT r, k, key, v, c, CAST(? AS timestamptz), t FROM unnest(CAST(? AS bigint[]), CAST(? AS text[]),"
+               + "   CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(CAST(? AS text[]) AS bigint[]))"
+               + "   AS e(r, k, key, v, c, t)),"
+               + " commands AS (INSERT INTO kv_commands (id, status, revision, fingerprint, txn_result)"
+               + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[]),"
+               + "   CAST(? AS text[]))),"
                + " meta AS (UPDATE kv_meta SET revision = ? WHERE id = ?)"
                + " SELECT pg_notify(?, '') WHERE ?",
                finalState.values().stream().filter(e -> !e.isPut()).map(DomainEvent::key).toArray(String[]::new),
@@ -191,13 +196,34 @@ public final class BatchStore {
                events.stream().map(DomainEvent::key).toArray(String[]::new),
                events.stream().map(DomainEvent::value).toArray(String[]::new),
                events.stream().map(DomainEvent::command).toArray(String[]::new),
+               events.stream().map(e -> e.txnEnd() == null ? null : e.txnEnd().toString()).toArray(String[]::new),
                recorded.stream().map(CommandOutcome::command).toArray(String[]::new),
                recorded.stream().map(o -> o.status().wireName()).toArray(String[]::new),
                recorded.stream().mapToLong(CommandOutcome::revision).toArray(),
                recorded.stream().map(o -> write.fingerprints().get(o.command())).toArray(String[]::new),
+               recorded.stream().map(o -> encode(o.txn())).toArray(String[]::new),
                write.revision(),
                metaRow,
                notifyChannel,
                notify && !events.isEmpty());
+    }
+
+    /** A transaction's result as {@code kv_commands.txn_result} keeps it: {@code t:11,12,0} (see V5__kv_txn.sql). */
+    static String encode(CommandOutcome.TxnResult result) {
+        if (result == null) {
+            return null;
+        }
+        StringJoiner revisions = new StringJoiner(",", result.succeeded() ? "t:" : "f:", "");
+        result.revisions().forEach(r -> revisions.add(Long.toString(r)));
+        return revisions.toString();
+    }
+
+    static CommandOutcome.TxnResult txnResult(String encoded) {
+        if (encoded == null) {
+            return null;
+        }
+        String revisions = encoded.substring(2);
+        return new CommandOutcome.TxnResult(encoded.startsWith("t"), revisions.isEmpty() ? List.of()
+                : Arrays.stream(revisions.split(",")).map(Long::valueOf).toList());
     }
 }

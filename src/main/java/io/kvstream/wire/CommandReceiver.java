@@ -24,10 +24,12 @@ public final class CommandReceiver implements AutoCloseable {
     public record Incoming(List<Command> commands, long deliveryTag, String replyTo, boolean answeredByEvent) {
         /**
          * Whether the sender waits for a reply message when a command of this message has this outcome: an applied
-         * command is answered by its event, unless the outcome repeats an earlier one (no new event announces it).
+         * command is answered by its event, unless the outcome repeats an earlier one (no new event announces it) or
+         * is a transaction's (its events do not say which branch it took).
          */
         public boolean wantsReply(CommandOutcome outcome) {
-            return replyTo != null && !replyTo.isBlank() && !(outcome.applied() && !outcome.repeat() && answeredByEvent);
+            return replyTo != null && !replyTo.isBlank()
+                   && !(outcome.applied() && !outcome.repeat() && outcome.txn() == null && answeredByEvent);
         }
     }
 

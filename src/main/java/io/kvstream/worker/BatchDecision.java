@@ -10,6 +10,7 @@ import java.util.Objects;
 import io.kvstream.domain.Command;
 import io.kvstream.domain.CommandOutcome;
 import io.kvstream.domain.DomainEvent;
+import io.kvstream.domain.Txn;
 import io.kvstream.storage.BatchWrite;
 import io.kvstream.storage.StoredState;
 
@@ -18,7 +19,9 @@ import io.kvstream.storage.StoredState;
  * commands apply in order, each seeing the changes of those before it; a command id committed before (or earlier in
  * the batch) gets its first outcome again, marked as a repeat, and changes nothing; a failed precondition or a delete
  * of a missing key changes nothing; every change takes the next revision. A command id decided before for another
- * request (its fingerprint differs: an {@code Idempotency-Key} reused) is refused and changes nothing.
+ * request (its fingerprint differs: an {@code Idempotency-Key} reused) is refused and changes nothing. A transaction
+ * evaluates its compares against the state so far (the batch's earlier commands included) and applies the changes of
+ * the branch they choose with consecutive revisions; each of its events carries the transaction's end.
  *
  * @param outcomes one per command, in the order of the commands
  * @param fingerprints the request fingerprints of the recorded commands that have one, by id
@@ -29,10 +32,8 @@ public record BatchDecision(List<CommandOutcome> outcomes, long revision, Instan
     public static BatchDecision decide(List<Command> commands, StoredState state, Instant at) {
         Map<String, CommandOutcome> known = new HashMap<>(state.outcomes());
         Map<String, String> knownFingerprints = new HashMap<>(state.fingerprints());
-        Map<String, Long> modRevisions = new HashMap<>(state.modRevisions());
-        long revision = state.revision();
+        Changes changes = new Changes(state.modRevisions(), state.revision(), at.toString());
         List<CommandOutcome> outcomes = new ArrayList<>(commands.size());
-        List<DomainEvent> events = new ArrayList<>();
         List<CommandOutcome> recorded = new ArrayList<>();
         Map<String, String> fingerprints = new HashMap<>();
         for (Command command : commands) {
@@ -40,26 +41,11 @@ public record BatchDecision(List<CommandOutcome> outcomes, long revision, Instan
             if (earlier != null) {
                 outcomes.add(Objects.equals(knownFingerprints.get(command.id()), command.fingerprint())
                              ? earlier.asRepeat()
-                             : new CommandOutcome(command.id(), CommandOutcome.Status.IDEMPOTENCY_KEY_REUSED, revision));
+                             : new CommandOutcome(command.id(), CommandOutcome.Status.IDEMPOTENCY_KEY_REUSED,
+                                                  changes.revision));
                 continue;
             }
-            Long current = modRevisions.get(command.key());
-            CommandOutcome outcome;
-            if (!command.preconditionHolds(current)) {
-                outcome = new CommandOutcome(command.id(), CommandOutcome.Status.PRECONDITION_FAILED, revision);
-            } else if (command.isPut()) {
-                revision++;
-                modRevisions.put(command.key(), revision);
-                events.add(DomainEvent.put(command.key(), command.value(), revision, command.id(), at.toString()));
-                outcome = new CommandOutcome(command.id(), CommandOutcome.Status.APPLIED, revision);
-            } else if (current == null) {
-                outcome = new CommandOutcome(command.id(), CommandOutcome.Status.UNCHANGED, revision);
-            } else {
-                revision++;
-                modRevisions.remove(command.key());
-                events.add(DomainEvent.deleted(command.key(), revision, command.id(), at.toString()));
-                outcome = new CommandOutcome(command.id(), CommandOutcome.Status.APPLIED, revision);
-            }
+            CommandOutcome outcome = command.holdsTxn() ? changes.txn(command) : changes.single(command);
             known.put(command.id(), outcome);
             recorded.add(outcome);
             outcomes.add(outcome);
@@ -68,7 +54,66 @@ public record BatchDecision(List<CommandOutcome> outcomes, long revision, Instan
                 fingerprints.put(command.id(), command.fingerprint());
             }
         }
-        return new BatchDecision(List.copyOf(outcomes), revision, at, List.copyOf(events), List.copyOf(recorded),
-                                 Map.copyOf(fingerprints));
+        return new BatchDecision(List.copyOf(outcomes), changes.revision, at, List.copyOf(changes.events),
+                                 List.copyOf(recorded), Map.copyOf(fingerprints));
+    }
+
+    /** The store as the batch's commands so far left it, and the events that got it there. */
+    private static final class Changes {
+        private final Map<String, Long> modRevisions;
+        private final String at;
+        private final List<DomainEvent> events = new ArrayList<>();
+        private long revision;
+
+        private Changes(Map<String, Long> modRevisions, long revision, String at) {
+            this.modRevisions = new HashMap<>(modRevisions);
+            this.revision = revision;
+            this.at = at;
+        }
+
+        private CommandOutcome single(Command command) {
+            if (!command.preconditionHolds(modRevisions.get(command.key()))) {
+                return new CommandOutcome(command.id(), CommandOutcome.Status.PRECONDITION_FAILED, revision);
+            }
+            long changed = apply(command.id(), command.op(), command.key(), command.value());
+            return new CommandOutcome(command.id(), changed == 0 ? CommandOutcome.Status.UNCHANGED
+                                                                 : CommandOutcome.Status.APPLIED, revision);
+        }
+
+        /**
+         * A transaction: the compares against the state so far, then the branch's changes with consecutive
+         * revisions; its events name the transaction and where it ends.
+         */
+        private CommandOutcome txn(Command command) {
+            Txn txn = command.txn();
+            boolean succeeded = txn.compare().stream().allMatch(c -> c.holds(modRevisions.get(c.key())));
+            int firstEvent = events.size();
+            List<Long> revisions = new ArrayList<>();
+            for (Txn.Change change : txn.branch(succeeded)) {
+                revisions.add(apply(command.id(), change.op(), change.key(), change.value()));
+            }
+            List<DomainEvent> own = events.subList(firstEvent, events.size());
+            own.replaceAll(event -> event.inTxn(revision));
+            return new CommandOutcome(command.id(), own.isEmpty() ? CommandOutcome.Status.UNCHANGED
+                                                                  : CommandOutcome.Status.APPLIED,
+                                      revision, new CommandOutcome.TxnResult(succeeded, List.copyOf(revisions)),
+                                      false);
+        }
+
+        /** Puts or deletes the key; returns the revision of the change, or 0 for a delete of a missing key. */
+        private long apply(String command, Command.Op op, String key, String value) {
+            if (op == Command.Op.PUT) {
+                revision++;
+                modRevisions.put(key, revision);
+                events.add(DomainEvent.put(key, value, revision, command, at));
+                return revision;
+            }
+            if (modRevisions.remove(key) == null) {
+                return 0;
+            }
+            revision++;
+            events.add(DomainEvent.deleted(key, revision, command, at));
+            return revision;
+        }
     }
 }

@@ -23,15 +23,18 @@ public record Envelope(String type, String route, String from, String value, Cha
     public static final String ERROR = "error";
     private static final String ROUTE = "events";
 
-    /** The change inside a domain event: the stored event without its command id and timestamp. */
-    public record Change(DomainEvent.Kind event, String key, String value, long revision) {
+    /**
+     * The change inside a domain event: the stored event without its command id and timestamp; a transaction's
+     * changes name it ({@code "txn":"<command id>"}) and arrive consecutively.
+     */
+    public record Change(DomainEvent.Kind event, String key, String value, long revision, String txn) {
     }
 
     public static Envelope domainEvent(DomainEvent event) {
         return new Envelope(DOMAIN_EVENT, ROUTE, "Domain Event",
                             event.isPut() ? "ValueHasBeenPut" : "ValueHasBeenDeleted",
                             new Change(event.event(), event.key(), event.isPut() ? event.value() : null,
-                                       event.revision()),
+                                       event.revision(), event.txn()),
                             null);
     }
 

@@ -20,6 +20,7 @@ import io.kvstream.config.Settings;
 import io.kvstream.testing.SseClient;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
+import io.kvstream.testing.TxnHttp;
 import io.kvstream.testing.WsClient;
 import io.kvstream.wire.Json;
 import io.kvstream.ws.KvHttp;
@@ -115,6 +116,18 @@ class OpenApiContractTest {
                 .PUT(HttpRequest.BodyPublishers.ofString("first"))));
         exchanges.add(send(key, at("/values/oa-idem").header("Idempotency-Key", "\"oa-1\"")
                 .PUT(HttpRequest.BodyPublishers.ofString("other"))));
+        exchanges.add(send("/txn", at("/txn").POST(HttpRequest.BodyPublishers.ofString(
+                "{\"compare\":[{\"key\":\"oa-t\",\"revision\":0}],\"success\":[{\"op\":\"put\",\"key\":\"oa-t\","
+                + "\"value\":\"1\"},{\"op\":\"delete\",\"key\":\"oa-none\"}],\"failure\":[]}"))));
+        exchanges.add(send("/txn", at("/txn").POST(HttpRequest.BodyPublishers.ofString(
+                "{\"compare\":[{\"key\":\"oa-t\",\"revision\":0}],\"failure\":[{\"op\":\"delete\",\"key\":\"oa-t\"}]}"))));
+        exchanges.add(send("/txn", at("/txn").header("Prefer", "respond-async")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"success\":[{\"op\":\"put\",\"key\":\"oa-u\",\"value\":\"2\"}]}"))));
+        exchanges.add(send("/txn", at("/txn").POST(HttpRequest.BodyPublishers.ofString("{\"success\":[{\"op\":\"get\"}]}"))));
+        exchanges.add(send("/txn", at("/txn").header("Idempotency-Key", "\"oa-t1\"")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"success\":[]}"))));
+        exchanges.add(send("/txn", at("/txn").header("Idempotency-Key", "\"oa-t1\"")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"failure\":[]}"))));
         exchanges.add(send("/", at("/")));
 
         Set<String> exercised = new LinkedHashSet<>();
@@ -155,6 +168,7 @@ class OpenApiContractTest {
         try (WsClient client = WsClient.connect(WsClient.events(node.port(), "since=0"))) {
             KvHttp.put(node.port(), "oa-stream", "v");
             KvHttp.delete(node.port(), "oa-stream");
+            TxnHttp.txn(node.port(), "{\"success\":[" + TxnHttp.put("oa-stream-t", "t") + "]}");
             await().until(() -> client.messages.stream()
                     .anyMatch(m -> m.contains("value_deleted") && m.contains("\"oa-stream\"")));
             for (String message : client.messages) {

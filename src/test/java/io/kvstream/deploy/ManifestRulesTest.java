@@ -200,7 +200,7 @@ class ManifestRulesTest {
         }
 
         assertThat(routes, is(Map.of("Exact /", "api", "Prefix /static", "api", "Prefix /values", "api",
-                                     "Prefix /events", "websocket")));
+                                     "Prefix /txn", "api", "Prefix /events", "websocket")));
     }
 
     /**

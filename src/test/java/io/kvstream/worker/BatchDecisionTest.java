@@ -8,6 +8,7 @@ import io.kvstream.domain.Command;
 import io.kvstream.domain.CommandOutcome.Status;
 import io.kvstream.domain.CommandOutcome;
 import io.kvstream.domain.DomainEvent;
+import io.kvstream.domain.Txn;
 import io.kvstream.storage.StoredState;
 import org.junit.jupiter.api.Test;
 
@@ -155,5 +156,80 @@ class BatchDecisionTest {
                                                 new CommandOutcome("idem-1", Status.APPLIED, 1, true))));
         assertThat(batch.events().size(), is(1));
         assertThat(batch.fingerprints(), is(Map.of("idem-1", "fp-a")));
+    }
+
+    private static Txn.Change put(String key, String value) {
+        return new Txn.Change(Command.Op.PUT, key, value);
+    }
+
+    private static Txn.Change delete(String key) {
+        return new Txn.Change(Command.Op.DELETE, key, null);
+    }
+
+    @Test
+    void aTransactionWhoseComparesHoldAppliesItsSuccessChangesWithConsecutiveRevisions() {
+        Txn txn = new Txn(List.of(new Txn.Compare("a", 3), new Txn.Compare("b", 0)),
+                          List.of(put("a", "1"), delete("c"), put("b", "2"), delete("x")), List.of(put("a", "no")));
+        BatchDecision batch = decide(at(7, Map.of("a", 3L, "c", 5L)), Command.txn("t1", txn));
+
+        assertThat(batch.revision(), is(10L));
+        assertThat(batch.events(), is(List.of(DomainEvent.put("a", "1", 8, "t1", AT.toString()).inTxn(10),
+                                              DomainEvent.deleted("c", 9, "t1", AT.toString()).inTxn(10),
+                                              DomainEvent.put("b", "2", 10, "t1", AT.toString()).inTxn(10))));
+        assertThat(batch.events().getFirst().txn(), is("t1"));
+        assertThat(batch.outcomes(), is(List.of(new CommandOutcome(
+                "t1", Status.APPLIED, 10, new CommandOutcome.TxnResult(true, List.of(8L, 9L, 10L, 0L)), false))));
+        assertThat(batch.recorded(), is(batch.outcomes()));
+    }
+
+    @Test
+    void aTransactionWhoseCompareFailsAppliesItsFailureChanges() {
+        Txn txn = new Txn(List.of(new Txn.Compare("a", 2)), List.of(put("a", "yes")), List.of(put("b", "no")));
+        BatchDecision batch = decide(at(7, Map.of("a", 3L)), Command.txn("t1", txn));
+
+        assertThat(batch.events(), is(List.of(DomainEvent.put("b", "no", 8, "t1", AT.toString()).inTxn(8))));
+        assertThat(batch.outcomes().getFirst().txn(), is(new CommandOutcome.TxnResult(false, List.of(8L))));
+    }
+
+    @Test
+    void aTransactionThatChangesNothingIsUnchangedAtTheRevisionItWasDecidedAt() {
+        Txn txn = new Txn(List.of(new Txn.Compare("a", 0)), List.of(delete("a")), List.of());
+        BatchDecision batch = decide(at(7, Map.of()), Command.txn("t1", txn));
+
+        assertThat(batch.events(), is(List.of()));
+        assertThat(batch.revision(), is(7L));
+        assertThat(batch.outcomes(), is(List.of(new CommandOutcome(
+                "t1", Status.UNCHANGED, 7, new CommandOutcome.TxnResult(true, List.of(0L)), false))));
+    }
+
+    @Test
+    void aTransactionComparesAgainstTheEarlierCommandsOfItsBatch() {
+        Txn ifStillAbsent = new Txn(List.of(new Txn.Compare("a", 0)), List.of(put("a", "txn")), List.of());
+        Txn ifWrittenAt8 = new Txn(List.of(new Txn.Compare("a", 8)), List.of(delete("a")), List.of());
+        BatchDecision batch = decide(at(7, Map.of()), Command.put("c1", "a", "1", null, false),
+                                     Command.txn("t1", ifStillAbsent), Command.txn("t2", ifWrittenAt8),
+                                     Command.put("c3", "a", "2", null, true));
+
+        assertThat(batch.outcomes(), is(List.of(
+                new CommandOutcome("c1", Status.APPLIED, 8),
+                new CommandOutcome("t1", Status.UNCHANGED, 8, new CommandOutcome.TxnResult(false, List.of()), false),
+                new CommandOutcome("t2", Status.APPLIED, 9, new CommandOutcome.TxnResult(true, List.of(9L)), false),
+                new CommandOutcome("c3", Status.APPLIED, 10))));
+        assertThat(batch.events().get(1), is(DomainEvent.deleted("a", 9, "t2", AT.toString()).inTxn(9)));
+        assertThat(batch.events().get(2).txn(), is((String) null));
+    }
+
+    @Test
+    void aRedeliveredTransactionGetsItsFirstResultAndChangesNothing() {
+        CommandOutcome earlier = new CommandOutcome("t1", Status.APPLIED, 4,
+                                                    new CommandOutcome.TxnResult(true, List.of(3L, 4L)), false);
+        Txn txn = new Txn(List.of(), List.of(put("a", "1"), put("b", "2")), List.of());
+        BatchDecision batch = decide(new StoredState(9, Map.of("t1", earlier), Map.of("a", 3L, "b", 4L)),
+                                     Command.txn("t1", txn));
+
+        assertThat(batch.outcomes(), is(List.of(earlier.asRepeat())));
+        assertThat(batch.outcomes().getFirst().txn(), is(earlier.txn()));
+        assertThat(batch.events(), is(List.of()));
+        assertThat(batch.recorded(), is(List.of()));
     }
 }
