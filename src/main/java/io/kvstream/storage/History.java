@@ -1,5 +1,6 @@
 package io.kvstream.storage;
 
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -61,12 +62,12 @@ public final class History {
 
     /** The key's value and mod revision at {@code revision}; an empty {@link Found} if it did not exist then. */
     public At<Optional<Entry>> get(String key, long revision) {
-        return read(revision, connection -> {
+        return read(revision, (connection, at) -> {
             try (PreparedStatement statement = connection.prepareStatement(LAST_CHANGE)) {
                 statement.setString(1, key);
-                statement.setLong(2, revision);
+                statement.setLong(2, at);
                 statement.setString(3, key);
-                statement.setLong(4, revision);
+                statement.setLong(4, at);
                 try (ResultSet rs = statement.executeQuery()) {
                     if (!rs.next() || !"value_put".equals(rs.getString(1))) {
                         return Optional.empty();
@@ -79,15 +80,15 @@ public final class History {
 
     /** Keys starting with {@code prefix} that existed at {@code revision}, sorted, after {@code after}. */
     public At<Page> list(String prefix, String after, int limit, long revision) {
-        return read(revision, connection -> {
+        return read(revision, (connection, at) -> {
             try (PreparedStatement statement = connection.prepareStatement(PAGE)) {
                 String from = after == null ? "" : after;
                 statement.setString(1, prefix);
                 statement.setString(2, from);
-                statement.setLong(3, revision);
+                statement.setLong(3, at);
                 statement.setString(4, prefix);
                 statement.setString(5, from);
-                statement.setLong(6, revision);
+                statement.setLong(6, at);
                 statement.setInt(7, limit + 1);
                 List<Map.Entry<String, Entry>> values = new ArrayList<>();
                 try (ResultSet rs = statement.executeQuery()) {
@@ -104,7 +105,20 @@ public final class History {
         });
     }
 
-    private <T> At<T> read(long revision, ConsistentRead.Reads<T> query) {
+    /** A read of the store as it was at revision {@code at}. */
+    @FunctionalInterface
+    private interface ReadAt<T> {
+        T run(Connection connection, long at) throws SQLException;
+    }
+
+    /**
+     * A revision inside a transaction (after its first change, before its last) is read as the revision before it:
+     * no read ever sees part of a transaction.
+     */
+    private static final String OUTSIDE_TRANSACTIONS = "SELECT COALESCE((SELECT min(t.revision) - 1 FROM kv_events t"
+            + " WHERE t.command_id = (SELECT e.command_id FROM kv_events e WHERE e.revision = ? AND e.txn_end > ?)), ?)";
+
+    private <T> At<T> read(long revision, ReadAt<T> query) {
         try {
             return ConsistentRead.run(dataSource, connection -> {
                 long current;
@@ -122,7 +136,17 @@ public final class History {
                 if (revision < compacted) {
                     return new Compacted<>(compacted);
                 }
-                return new Found<>(query.run(connection));
+                long at;
+                try (PreparedStatement outside = connection.prepareStatement(OUTSIDE_TRANSACTIONS)) {
+                    outside.setLong(1, revision);
+                    outside.setLong(2, revision);
+                    outside.setLong(3, revision);
+                    try (ResultSet rs = outside.executeQuery()) {
+                        rs.next();
+                        at = rs.getLong(1);
+                    }
+                }
+                return new Found<>(query.run(connection, at));
             });
         } catch (SQLException e) {
             throw new StorageException("Cannot read the history", e);

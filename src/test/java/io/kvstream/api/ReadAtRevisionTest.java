@@ -94,6 +94,30 @@ class ReadAtRevisionTest {
         }
     }
 
+    @Test
+    void aRevisionInsideATransactionReadsAsTheRevisionBeforeIt() throws Exception {
+        try (TestNode node = TestNode.start(settings("history_txn"))) {
+            long before = KvHttp.put(node.port(), "t-a", "old");
+            HttpResponse<String> txn = HTTP.send(HttpRequest.newBuilder(node.uri("/txn")).POST(HttpRequest.BodyPublishers.ofString(
+                    "{\"compare\":[],\"success\":[{\"op\":\"put\",\"key\":\"t-a\",\"value\":\"new\"},"
+                    + "{\"op\":\"put\",\"key\":\"t-b\",\"value\":\"new\"}],\"failure\":[]}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(txn.body(), txn.statusCode(), is(200));
+            long last = Json.read(txn.body(), JsonNode.class).path("revision").asLong();
+            assertThat(last, is(before + 2));
+
+            // before + 1 is inside the transaction: t-a changed there, t-b only at its end.
+            assertThat(get(node, "/values/t-a?revision=" + (before + 1)).body(),
+                       is("{\"key\":\"t-a\",\"value\":\"old\",\"revision\":" + before + "}"));
+            assertThat(get(node, "/values/t-b?revision=" + (before + 1)).statusCode(), is(404));
+            assertThat(get(node, "/values?prefix=t-&revision=" + (before + 1)).body(),
+                       is("{\"revision\":" + (before + 1) + ",\"values\":[{\"key\":\"t-a\",\"value\":\"old\",\"revision\":"
+                          + before + "}]}"));
+            assertThat(get(node, "/values/t-b?revision=" + last).body(),
+                       is("{\"key\":\"t-b\",\"value\":\"new\",\"revision\":" + last + "}"));
+        }
+    }
+
     /** One acknowledged change: its revision, key, and value (null for a delete). */
     private record Change(long revision, String key, String value) {
     }
