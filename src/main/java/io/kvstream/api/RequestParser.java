@@ -16,10 +16,10 @@ import io.helidon.http.RequestException;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
 import io.kvstream.domain.Command;
+import io.kvstream.domain.Keys;
 
 /** Reads and checks what a request names: the key in the path, the value in the body, preconditions. */
 final class RequestParser {
-    static final int MAX_KEY_BYTES = 256;
 
     private final int maxValueBytes;
 
@@ -47,21 +47,19 @@ final class RequestParser {
         }
         if (plainAscii(encoded)) {
             // The common case, and the hot path of GET: nothing to decode.
-            if (encoded.length() > MAX_KEY_BYTES) {
+            if (encoded.length() > Keys.MAX_BYTES) {
                 throw keyTooLong();
             }
             return encoded;
         }
-        byte[] bytes = percentDecode(encoded);
-        if (bytes.length > MAX_KEY_BYTES) {
-            throw keyTooLong();
+        try {
+            return Keys.decode(encoded);
+        } catch (Keys.InvalidKeyException e) {
+            if (e.problem() == Keys.Problem.TOO_LONG) {
+                throw keyTooLong();
+            }
+            throw new ApiException(Status.BAD_REQUEST_400, "bad_key", e.getMessage());
         }
-        String key = utf8(bytes, "bad_key", "The key is not valid UTF-8");
-        String problem = keyProblem(key);
-        if (problem != null) {
-            throw new ApiException(Status.BAD_REQUEST_400, "bad_key", problem);
-        }
-        return key;
     }
 
     /** The body as UTF-8 text, at most {@code maxValueBytes}. */
@@ -97,26 +95,6 @@ final class RequestParser {
             }
         }
         return readAtMost(req, limit, code, message);
-    }
-
-    /** What is wrong with a key given as text (not in the path), or null if it is a good key. */
-    static String keyProblem(String key) {
-        if (key.isEmpty()) {
-            return "The key is empty";
-        }
-        if (!StandardCharsets.UTF_8.newEncoder().canEncode(key)) {
-            return "The key is not valid UTF-8";
-        }
-        if (key.getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES) {
-            return "A key is at most " + MAX_KEY_BYTES + " bytes of UTF-8";
-        }
-        if (key.indexOf('/') >= 0) {
-            return "A key cannot contain '/'";
-        }
-        if (key.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
-            return "A key cannot contain NUL or another control character (U+0000-U+001F, U+007F)";
-        }
-        return null;
     }
 
     /** {@code If-Match: "7"} or {@code *}; empty when absent. */
@@ -202,8 +180,7 @@ final class RequestParser {
     }
 
     private static ApiException keyTooLong() {
-        return new ApiException(Status.REQUEST_URI_TOO_LONG_414, "key_too_long",
-                                "A key is at most " + MAX_KEY_BYTES + " bytes of UTF-8");
+        return new ApiException(Status.REQUEST_URI_TOO_LONG_414, "key_too_long", Keys.Problem.TOO_LONG.describe("A key"));
     }
 
     private static boolean plainAscii(String encoded) {
@@ -214,34 +191,6 @@ final class RequestParser {
             }
         }
         return true;
-    }
-
-    private static byte[] percentDecode(String encoded) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(encoded.length());
-        for (int i = 0; i < encoded.length(); i++) {
-            char c = encoded.charAt(i);
-            if (c == '%') {
-                if (i + 2 >= encoded.length()) {
-                    throw badEncoding();
-                }
-                int hi = Character.digit(encoded.charAt(i + 1), 16);
-                int lo = Character.digit(encoded.charAt(i + 2), 16);
-                if (hi < 0 || lo < 0) {
-                    throw badEncoding();
-                }
-                out.write(hi << 4 | lo);
-                i += 2;
-            } else if (c > 0xff) {
-                throw badEncoding();
-            } else {
-                out.write(c);
-            }
-        }
-        return out.toByteArray();
-    }
-
-    private static ApiException badEncoding() {
-        return new ApiException(Status.BAD_REQUEST_400, "bad_key", "The key has invalid percent-encoding");
     }
 
     private static String utf8(byte[] bytes, String code, String message) {

@@ -12,6 +12,7 @@ import java.util.function.BiFunction;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
+import io.kvstream.domain.Keys;
 import io.kvstream.domain.Command;
 import io.kvstream.domain.Txn;
 import io.kvstream.wire.Json;
@@ -136,7 +137,7 @@ final class TxnParser {
         if (key == null || !key.isTextual()) {
             throw bad(where + ": key must be a string");
         }
-        String problem = RequestParser.keyProblem(key.asText());
+        String problem = Keys.problem(key.asText());
         if (problem != null) {
             throw bad(where + ": " + problem);
         }

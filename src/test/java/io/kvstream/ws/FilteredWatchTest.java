@@ -115,7 +115,7 @@ class FilteredWatchTest {
     void invalidFiltersGetAnErrorMessageAndPolicyClose() {
         assertRefused("prefix=a&key=b", "prefix and key cannot be used together");
         assertRefused("key=%FF", "key is not valid UTF-8");
-        assertRefused("prefix=a%2Fb", "prefix cannot contain '/', NUL or another control character");
+        assertRefused("prefix=a%2Fb", "prefix cannot contain '/'");
         assertRefused("key=", "key is empty");
         assertRefused("key=" + "k".repeat(257), "key is at most 256 bytes of UTF-8");
     }
