@@ -47,6 +47,54 @@ app.kubernetes.io/component: {{ .component }}
 app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
+{{/*
+Labels of one component's pod template: the selector labels, part-of and the role's podLabels, never the chart
+version or app version, which change on every upgrade and would roll a pod for nothing (a StatefulSet's
+PostgreSQL or RabbitMQ server included). Call with (dict "root" $ "component" "api" "values" .Values.api);
+"values" is optional.
+*/}}
+{{- define "kvstream.podLabels" -}}
+{{ include "kvstream.selectorLabels" . }}
+app.kubernetes.io/part-of: kvstream
+{{- with .values }}
+{{- with .podLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+A role's topologySpreadConstraints: each one without a labelSelector selects the role's own pods.
+Call with (dict "root" $ "component" "api" "values" .Values.api).
+*/}}
+{{- define "kvstream.topologySpreadConstraints" -}}
+{{- $ctx := . }}
+{{- range .values.topologySpreadConstraints }}
+{{- $constraint := deepCopy . }}
+{{- if not (hasKey $constraint "labelSelector") }}
+{{- $_ := set $constraint "labelSelector" (dict "matchLabels" (include "kvstream.selectorLabels" $ctx | fromYaml)) }}
+{{- end }}
+- {{ toYaml $constraint | nindent 2 | trim }}
+{{- end }}
+{{- end }}
+
+{{/* A role's PodDisruptionBudget. Call with (dict "root" $ "component" "api" "values" .Values.api). */}}
+{{- define "kvstream.pdb" -}}
+{{- if .values.pdb.enabled }}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ include "kvstream.fullname" .root }}-{{ .component }}
+  labels:
+    {{- include "kvstream.componentLabels" . | nindent 4 }}
+spec:
+  maxUnavailable: {{ .values.pdb.maxUnavailable }}
+  selector:
+    matchLabels:
+      {{- include "kvstream.selectorLabels" . | nindent 6 }}
+{{- end }}
+{{- end }}
+
 {{/* Selects the kvstream pods of every role (for NetworkPolicies). */}}
 {{- define "kvstream.appPodSelector" -}}
 matchLabels:
@@ -239,7 +287,7 @@ spec:
   template:
     metadata:
       labels:
-        {{- include "kvstream.componentLabels" . | nindent 8 }}
+        {{- include "kvstream.podLabels" . | nindent 8 }}
       annotations:
         checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum }}
         prometheus.io/scrape: "true"
@@ -251,6 +299,9 @@ spec:
     spec:
       automountServiceAccountToken: false
       terminationGracePeriodSeconds: {{ $root.Values.terminationGracePeriodSeconds }}
+      {{- with $values.priorityClassName }}
+      priorityClassName: {{ . | quote }}
+      {{- end }}
       {{- with $root.Values.imagePullSecrets }}
       imagePullSecrets:
         {{- toYaml . | nindent 8 }}
@@ -303,10 +354,20 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- with $values.extraVolumeMounts }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir:
             sizeLimit: 256Mi
+        {{- with $values.extraVolumes }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      {{- if $values.topologySpreadConstraints }}
+      topologySpreadConstraints:
+        {{- include "kvstream.topologySpreadConstraints" . | nindent 8 }}
+      {{- end }}
       {{- with $values.nodeSelector }}
       nodeSelector:
         {{- toYaml . | nindent 8 }}

@@ -60,7 +60,8 @@ class HelmChartTest {
                 "ConfigMap/kvstream-config", "Secret/kvstream-secrets",
                 "Deployment/kvstream-api", "Deployment/kvstream-worker", "Deployment/kvstream-websocket",
                 "Service/kvstream-api", "Service/kvstream-worker", "Service/kvstream-websocket",
-                "HorizontalPodAutoscaler/kvstream-api", "PodDisruptionBudget/kvstream-api", "Ingress/kvstream",
+                "HorizontalPodAutoscaler/kvstream-api", "PodDisruptionBudget/kvstream-api",
+                "PodDisruptionBudget/kvstream-worker", "PodDisruptionBudget/kvstream-websocket", "Ingress/kvstream",
                 "StatefulSet/kvstream-postgres", "Service/kvstream-postgres",
                 "StatefulSet/kvstream-rabbitmq", "Service/kvstream-rabbitmq",
                 "NetworkPolicy/kvstream-app", "NetworkPolicy/kvstream-postgres", "NetworkPolicy/kvstream-rabbitmq")));
@@ -194,6 +195,50 @@ class HelmChartTest {
                 .workload("api").template().getMetadata().getAnnotations().get("checksum/config");
 
         assertThat(before.equals(after), is(false));
+    }
+
+    @Test
+    void perRoleSchedulingLabelsEnvAndVolumesReachThePodTemplate() {
+        Manifests chart = helm(Map.of(
+                "worker.priorityClassName", "kvstream-high",
+                "worker.podLabels.team", "storage",
+                "worker.extraEnv[0].name", "JAVA_TOOL_OPTIONS",
+                "worker.extraEnv[0].value", "-Xlog:gc",
+                "worker.extraVolumes[0].name", "ca",
+                "worker.extraVolumes[0].configMap.name", "ca-bundle",
+                "worker.extraVolumeMounts[0].name", "ca",
+                "worker.extraVolumeMounts[0].mountPath", "/etc/ca"));
+        Manifests.Workload worker = chart.workload("worker");
+
+        assertThat(worker.template().getSpec().getPriorityClassName(), is("kvstream-high"));
+        assertThat(worker.podLabels().get("team"), is("storage"));
+        assertThat(worker.selector().getMatchLabels().containsKey("team"), is(false));
+        assertThat(env(worker.container(), "JAVA_TOOL_OPTIONS").getValue(), is("-Xlog:gc"));
+        assertThat(worker.template().getSpec().getVolumes().stream().map(v -> v.getName()).toList(), is(List.of("tmp", "ca")));
+        assertThat(worker.container().getVolumeMounts().getLast().getMountPath(), is("/etc/ca"));
+        assertThat(chart.workload("api").template().getSpec().getPriorityClassName(), is(nullValue()));
+    }
+
+    @Test
+    void topologySpreadKeepsAGivenLabelSelector() {
+        Manifests chart = helm(Map.of(
+                "websocket.topologySpreadConstraints[0].maxSkew", 2,
+                "websocket.topologySpreadConstraints[0].topologyKey", "kubernetes.io/hostname",
+                "websocket.topologySpreadConstraints[0].whenUnsatisfiable", "DoNotSchedule",
+                "websocket.topologySpreadConstraints[0].labelSelector.matchLabels.tier", "edge"));
+        var constraints = chart.workload("websocket").template().getSpec().getTopologySpreadConstraints();
+
+        assertThat(constraints.size(), is(1));
+        assertThat(constraints.getFirst().getLabelSelector().getMatchLabels(), is(Map.of("tier", "edge")));
+        assertThat(constraints.getFirst().getWhenUnsatisfiable(), is("DoNotSchedule"));
+    }
+
+    @Test
+    void bundledServerImagesArePatchReleases() {
+        Manifests chart = helmDefault();
+
+        assertThat(chart.workload("postgresql").container().getImage(), is("postgres:17.6"));
+        assertThat(chart.workload("rabbitmq").container().getImage(), is("rabbitmq:4.1.4-management"));
     }
 
     static Set<String> kindsAndNames(Manifests manifests) {
