@@ -64,6 +64,28 @@ app.kubernetes.io/part-of: kvstream
 {{- end }}
 
 {{/*
+checksum/secret of a pod template: rolls the pods when a credential they read changes. Hashes what the chart
+knows of those credentials: the values given and the Secret names and keys. A generated password is not part of
+it (it never changes once generated), nor is the content of an existingSecret (roll the pods yourself, or use a
+reloader). Call with (dict "root" $ "reads" (list "db" "amqp" "jwt")).
+*/}}
+{{- define "kvstream.secretChecksum" -}}
+{{- $root := .root }}
+{{- $v := $root.Values }}
+{{- $inputs := dict }}
+{{- if has "db" .reads }}
+{{- $_ := set $inputs "db" (list (include "kvstream.db.secretName" $root) (include "kvstream.db.secretKey" $root) $v.postgresql.auth.password $v.externalDatabase.password) }}
+{{- end }}
+{{- if has "amqp" .reads }}
+{{- $_ := set $inputs "amqp" (list (include "kvstream.amqp.secretName" $root) (include "kvstream.amqp.secretKey" $root) $v.rabbitmq.auth.password $v.externalRabbitmq.password $v.externalRabbitmq.existingSecretUriKey) }}
+{{- end }}
+{{- if has "jwt" .reads }}
+{{- $_ := set $inputs "jwt" (list $v.auth.jwtSecret $v.auth.existingSecret $v.auth.existingSecretKey) }}
+{{- end }}
+{{- toJson $inputs | sha256sum }}
+{{- end }}
+
+{{/*
 A role's topologySpreadConstraints: each one without a labelSelector selects the role's own pods.
 Call with (dict "root" $ "component" "api" "values" .Values.api).
 */}}
@@ -120,13 +142,14 @@ matchExpressions:
 {{- end }}
 
 {{/*
-A value of the chart's Secret: the configured one; else, on upgrade, the one already in the cluster (so a
-generated password survives upgrades); else a new random one. Only upgrades look the cluster up, so
-`helm template` and first installs render offline. Call with (dict "root" $ "key" "db-password" "value" "...").
+A value of the chart's Secret: the configured one; else the one already in the cluster (so a generated password
+survives upgrades, and a reinstall over the Secret that `helm.sh/resource-policy: keep` left behind reuses it
+with the volumes it initialised); else a new random one. `helm template` has no cluster: lookup finds nothing.
+secretLookup: false skips the lookup (for a renderer that fails on it instead). Call with (dict "root" $ "key" "db-password" "value" "...").
 */}}
 {{- define "kvstream.secretValue" -}}
 {{- $existing := dict }}
-{{- if and (not .value) .root.Release.IsUpgrade }}
+{{- if and (not .value) .root.Values.secretLookup }}
 {{- $existing = lookup "v1" "Secret" .root.Release.Namespace (include "kvstream.secretName" .root) }}
 {{- end }}
 {{- if .value }}
@@ -290,6 +313,7 @@ spec:
         {{- include "kvstream.podLabels" . | nindent 8 }}
       annotations:
         checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum }}
+        checksum/secret: {{ include "kvstream.secretChecksum" (dict "root" $root "reads" (ternary (list "db" "amqp" "jwt") (list "db" "amqp") $servesTraffic)) }}
         prometheus.io/scrape: "true"
         prometheus.io/port: "8080"
         prometheus.io/path: /observe/metrics

@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
+import com.marcnuri.helm.DryRun;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
 import io.kubernetes.client.openapi.models.V1Container;
@@ -197,6 +198,90 @@ class HelmChartTest {
         assertThat(before.equals(after), is(false));
     }
 
+    /** Every pod template that reads a Secret (env secretKeyRef or a secret volume) rolls when that Secret's inputs change. */
+    @Test
+    void everyPodTemplateThatReadsASecretHasASecretChecksum() {
+        for (Manifests chart : List.of(helmDefault(), helm(EXTERNAL_SERVICES), helm(Map.of("auth.jwtSecret", "s3cret")))) {
+            for (Manifests.Workload w : chart.workloads()) {
+                boolean readsSecret = w.containers().stream()
+                        .flatMap(c -> java.util.Objects.requireNonNullElse(c.getEnv(), List.<V1EnvVar>of()).stream())
+                        .anyMatch(e -> e.getValueFrom() != null && e.getValueFrom().getSecretKeyRef() != null)
+                        || java.util.Objects.requireNonNullElse(w.template().getSpec().getVolumes(),
+                                                                 List.<io.kubernetes.client.openapi.models.V1Volume>of())
+                        .stream().anyMatch(v -> v.getSecret() != null);
+                assertThat(chart.source() + " " + w.name() + " reads a Secret", readsSecret, is(true));
+                assertThat(chart.source() + " " + w.name() + " checksum/secret",
+                           annotations(w).getOrDefault("checksum/secret", "").matches("[0-9a-f]{64}"), is(true));
+            }
+        }
+    }
+
+    /** A new JWT secret reaches the pods that verify tokens; PostgreSQL, RabbitMQ and the worker keep running. */
+    @Test
+    void changingTheJwtSecretRollsTheApiAndWebsocketPodsOnly() {
+        Map<String, String> before = secretChecksums(helm(Map.of("auth.jwtSecret", "first-secret")));
+        Map<String, String> after = secretChecksums(helm(Map.of("auth.jwtSecret", "second-secret")));
+
+        assertThat(changed(before, after), is(Set.of("api", "websocket")));
+    }
+
+    @Test
+    void changingTheDatabasePasswordRollsTheAppPodsAndPostgresButNotRabbitmq() {
+        Map<String, String> before = secretChecksums(helmDefault());
+        Map<String, String> after = secretChecksums(helm(Map.of("postgresql.auth.password", "chosen-password")));
+
+        assertThat(changed(before, after), is(Set.of("api", "worker", "websocket", "postgresql")));
+    }
+
+    /** Generated passwords change nothing on upgrade: two renders with generated passwords have the same checksums. */
+    @Test
+    void generatedPasswordsDoNotEnterTheChecksum() {
+        String first = helmTemplate(Map.of());
+        String second = helmTemplate(Map.of());
+
+        assertThat(secretChecksums(Manifests.parse("first", first)),
+                   is(secretChecksums(Manifests.parse("second", second))));
+    }
+
+    /**
+     * The bundled servers take their password only at the first init of their volume: the chart's Secret survives
+     * {@code helm uninstall} (as the PVCs do), so a reinstall finds the passwords those volumes were initialised with.
+     */
+    @Test
+    void chartSecretIsKeptOnUninstall() {
+        V1Secret secret = helmDefault().get(V1Secret.class, "kvstream-secrets");
+
+        assertThat(secret.getMetadata().getAnnotations().get("helm.sh/resource-policy"), is("keep"));
+    }
+
+    /**
+     * An install dry run with the default values (secretLookup on): the lookup of the kept Secret renders offline
+     * (it finds nothing), and NOTES warns that the bundled servers take their password at first init only.
+     */
+    @Test
+    void installNotesWarnThatPasswordsApplyOnlyAtTheFirstInitOfAVolume() {
+        String output = new Helm(Manifests.CHART).install().withName(Manifests.RELEASE).withNamespace("kvstream")
+                .withKubeVersion(Manifests.KUBE_VERSION).dryRun().withDryRunOption(DryRun.CLIENT).clientOnly().call()
+                .getOutput();
+
+        assertThat(output, containsString("WARNING: the bundled PostgreSQL and RabbitMQ take their password only when "
+                                          + "their volume is first initialised."));
+        assertThat(output, containsString("Secret kvstream-secrets has helm.sh/resource-policy: keep"));
+        assertThat(output, containsString("a reinstall under the same release name reuses the generated passwords"));
+    }
+
+    @Test
+    void notesHaveNoPasswordWarningWhenEveryCredentialIsExternal() {
+        String output = new Helm(Manifests.CHART).install().withName(Manifests.RELEASE).withNamespace("kvstream")
+                .withKubeVersion(Manifests.KUBE_VERSION).dryRun().withDryRunOption(DryRun.CLIENT).clientOnly()
+                .set("postgresql.enabled", false).set("externalDatabase.host", "db.example.internal")
+                .set("externalDatabase.existingSecret", "kvstream-db")
+                .set("rabbitmq.enabled", false).set("externalRabbitmq.host", "mq.example.internal")
+                .set("externalRabbitmq.existingSecret", "kvstream-mq").call().getOutput();
+
+        assertThat(output.contains("WARNING"), is(false));
+    }
+
     @Test
     void perRoleSchedulingLabelsEnvAndVolumesReachThePodTemplate() {
         Manifests chart = helm(Map.of(
@@ -239,6 +324,19 @@ class HelmChartTest {
 
         assertThat(chart.workload("postgresql").container().getImage(), is("postgres:17.6"));
         assertThat(chart.workload("rabbitmq").container().getImage(), is("rabbitmq:4.1.4-management"));
+    }
+
+    static Map<String, String> annotations(Manifests.Workload w) {
+        return java.util.Objects.requireNonNullElse(w.template().getMetadata().getAnnotations(), Map.of());
+    }
+
+    static Map<String, String> secretChecksums(Manifests chart) {
+        return chart.workloads().stream().collect(Collectors.toMap(Manifests.Workload::component,
+                                                                   w -> annotations(w).get("checksum/secret")));
+    }
+
+    static Set<String> changed(Map<String, String> before, Map<String, String> after) {
+        return before.keySet().stream().filter(k -> !before.get(k).equals(after.get(k))).collect(Collectors.toSet());
     }
 
     static Set<String> kindsAndNames(Manifests manifests) {
