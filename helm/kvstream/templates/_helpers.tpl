@@ -117,6 +117,16 @@ spec:
 {{- end }}
 {{- end }}
 
+{{/*
+nginx's proxy-body-size for the Ingress, from config.maxValueBytes: the largest body the app accepts is a /txn
+body, two values' worth plus 64 KiB of JSON (TxnParser: 2 * maxValueBytes + 64 KiB), rounded up to whole MiB.
+A smaller limit would make nginx answer 413 to a request the app accepts.
+*/}}
+{{- define "kvstream.ingress.proxyBodySize" -}}
+{{- $bytes := add (mul 2 (int64 .Values.config.maxValueBytes)) 65536 }}
+{{- printf "%dm" (div (add $bytes 1048575) 1048576) }}
+{{- end }}
+
 {{/* Selects the kvstream pods of every role (for NetworkPolicies). */}}
 {{- define "kvstream.appPodSelector" -}}
 matchLabels:

@@ -282,6 +282,27 @@ class HelmChartTest {
         assertThat(output.contains("WARNING"), is(false));
     }
 
+    /** nginx must let through the largest body the app accepts: a /txn body of 2 * maxValueBytes + 64 KiB. */
+    @Test
+    void ingressBodyLimitFollowsTheMaximumValueSize() {
+        assertThat(proxyBodySize(helmDefault()), is("3m"));
+        assertThat(proxyBodySize(helm(Map.of("config.maxValueBytes", 10 * 1024 * 1024))), is("21m"));
+        for (int maxValueBytes : List.of(1, 1024, 1048576, 1048577, 4 * 1048576, 16 * 1048576 - 1)) {
+            String size = proxyBodySize(helm(Map.of("config.maxValueBytes", maxValueBytes)));
+            long limit = Long.parseLong(size.substring(0, size.length() - 1)) * 1048576;
+            long largestTxnBody = 2L * maxValueBytes + 65536;
+            assertThat(maxValueBytes + " -> " + size, limit >= largestTxnBody && limit < largestTxnBody + 1048576, is(true));
+        }
+    }
+
+    @Test
+    void ingressClassIsConfigurable() {
+        assertThat(helm(Map.of("ingress.className", "traefik")).get(V1Ingress.class, "kvstream").getSpec()
+                .getIngressClassName(), is("traefik"));
+        assertThat(helm(Map.of("ingress.className", "")).get(V1Ingress.class, "kvstream").getSpec()
+                .getIngressClassName(), is(nullValue()));
+    }
+
     @Test
     void perRoleSchedulingLabelsEnvAndVolumesReachThePodTemplate() {
         Manifests chart = helm(Map.of(
@@ -337,6 +358,11 @@ class HelmChartTest {
 
     static Set<String> changed(Map<String, String> before, Map<String, String> after) {
         return before.keySet().stream().filter(k -> !before.get(k).equals(after.get(k))).collect(Collectors.toSet());
+    }
+
+    static String proxyBodySize(Manifests chart) {
+        return chart.get(V1Ingress.class, "kvstream").getMetadata().getAnnotations()
+                .get("nginx.ingress.kubernetes.io/proxy-body-size");
     }
 
     static Set<String> kindsAndNames(Manifests manifests) {
