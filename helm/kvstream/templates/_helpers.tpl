@@ -127,6 +127,31 @@ A smaller limit would make nginx answer 413 to a request the app accepts.
 {{- printf "%dm" (div (add $bytes 1048575) 1048576) }}
 {{- end }}
 
+{{/*
+KVSTREAM_WS_ALLOWED_ORIGINS. Empty stays empty: Helidon then accepts an /events upgrade only from the page's own
+origin (Origin must match Host). A list replaces that check (Helidon 4.5 WsUpgrader.validateOrigin), so the
+landing page served through the Ingress would be refused: with ingress.host set, its own origins
+(https:// and http://) are added to the list.
+*/}}
+{{- define "kvstream.wsAllowedOrigins" -}}
+{{- $root := . }}
+{{- $origins := list }}
+{{- range splitList "," .Values.config.wsAllowedOrigins }}
+{{- if trim . }}
+{{- $origins = append $origins (trim .) }}
+{{- end }}
+{{- end }}
+{{- if and $origins .Values.ingress.enabled .Values.ingress.host }}
+{{- range list "https" "http" }}
+{{- $own := printf "%s://%s" . $root.Values.ingress.host }}
+{{- if not (has $own $origins) }}
+{{- $origins = append $origins $own }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- join "," $origins }}
+{{- end }}
+
 {{/* Selects the kvstream pods of every role (for NetworkPolicies). */}}
 {{- define "kvstream.appPodSelector" -}}
 matchLabels:

@@ -295,6 +295,28 @@ class HelmChartTest {
         }
     }
 
+    /**
+     * Helidon accepts an /events upgrade from the page's own origin only while the list is empty; a list replaces
+     * that check, so the chart keeps the Ingress host's own origins in it.
+     */
+    @Test
+    void wsAllowedOriginsKeepTheIngressHostsOwnOrigin() {
+        assertThat(wsAllowedOrigins(helm(Map.of("config.wsAllowedOrigins", "https://app.example",
+                                                "ingress.host", "kv.example.com"))),
+                   is("https://app.example,https://kv.example.com,http://kv.example.com"));
+        assertThat(wsAllowedOrigins(helm(Map.of("config.wsAllowedOrigins", "https://kv.example.com",
+                                                "ingress.host", "kv.example.com"))),
+                   is("https://kv.example.com,http://kv.example.com"));
+        assertThat(wsAllowedOrigins(helm(Map.of("config.wsAllowedOrigins", "https://app.example"))),
+                   is("https://app.example"));
+        assertThat(wsAllowedOrigins(helm(Map.of("ingress.host", "kv.example.com"))), is(""));
+    }
+
+    static String wsAllowedOrigins(Manifests chart) {
+        return chart.get(io.kubernetes.client.openapi.models.V1ConfigMap.class, "kvstream-config").getData()
+                .get("KVSTREAM_WS_ALLOWED_ORIGINS");
+    }
+
     @Test
     void ingressClassIsConfigurable() {
         assertThat(helm(Map.of("ingress.className", "traefik")).get(V1Ingress.class, "kvstream").getSpec()
