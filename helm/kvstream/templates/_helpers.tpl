@@ -425,7 +425,7 @@ spec:
         {{- end }}
       {{- if $values.topologySpreadConstraints }}
       topologySpreadConstraints:
-        {{- include "kvstream.topologySpreadConstraints" . | nindent 8 }}
+        {{- include "kvstream.topologySpreadConstraints" . | trim | nindent 8 }}
       {{- end }}
       {{- with $values.nodeSelector }}
       nodeSelector:

@@ -362,6 +362,18 @@ class HelmChartTest {
     }
 
     @Test
+    void anEmptyListTurnsTopologySpreadOff(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path values = java.nio.file.Files.writeString(dir.resolve("values.yaml"),
+                                                                    "worker:\n  topologySpreadConstraints: []\n");
+        Manifests chart = Manifests.parse("helm template -f " + values, new Helm(Manifests.CHART).template()
+                .withName(Manifests.RELEASE).withNamespace("kvstream").withKubeVersion(Manifests.KUBE_VERSION)
+                .withValuesFile(values).set("secretLookup", false).call());
+
+        assertThat(chart.workload("worker").template().getSpec().getTopologySpreadConstraints(), is(empty()));
+        assertThat(chart.workload("api").template().getSpec().getTopologySpreadConstraints().size(), is(2));
+    }
+
+    @Test
     void bundledServerImagesArePatchReleases() {
         Manifests chart = helmDefault();
 
