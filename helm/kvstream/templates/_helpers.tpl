@@ -47,6 +47,111 @@ app.kubernetes.io/component: {{ .component }}
 app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
+{{/*
+Labels of one component's pod template: the selector labels, part-of and the role's podLabels, never the chart
+version or app version, which change on every upgrade and would roll a pod for nothing (a StatefulSet's
+PostgreSQL or RabbitMQ server included). Call with (dict "root" $ "component" "api" "values" .Values.api);
+"values" is optional.
+*/}}
+{{- define "kvstream.podLabels" -}}
+{{ include "kvstream.selectorLabels" . }}
+app.kubernetes.io/part-of: kvstream
+{{- with .values }}
+{{- with .podLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+checksum/secret of a pod template: rolls the pods when a credential they read changes. Hashes what the chart
+knows of those credentials: the values given and the Secret names and keys. A generated password is not part of
+it (it never changes once generated), nor is the content of an existingSecret (roll the pods yourself, or use a
+reloader). Call with (dict "root" $ "reads" (list "db" "amqp" "jwt")).
+*/}}
+{{- define "kvstream.secretChecksum" -}}
+{{- $root := .root }}
+{{- $v := $root.Values }}
+{{- $inputs := dict }}
+{{- if has "db" .reads }}
+{{- $_ := set $inputs "db" (list (include "kvstream.db.secretName" $root) (include "kvstream.db.secretKey" $root) $v.postgresql.auth.password $v.externalDatabase.password) }}
+{{- end }}
+{{- if has "amqp" .reads }}
+{{- $_ := set $inputs "amqp" (list (include "kvstream.amqp.secretName" $root) (include "kvstream.amqp.secretKey" $root) $v.rabbitmq.auth.password $v.externalRabbitmq.password $v.externalRabbitmq.existingSecretUriKey) }}
+{{- end }}
+{{- if has "jwt" .reads }}
+{{- $_ := set $inputs "jwt" (list $v.auth.jwtSecret $v.auth.existingSecret $v.auth.existingSecretKey) }}
+{{- end }}
+{{- toJson $inputs | sha256sum }}
+{{- end }}
+
+{{/*
+A role's topologySpreadConstraints: each one without a labelSelector selects the role's own pods.
+Call with (dict "root" $ "component" "api" "values" .Values.api).
+*/}}
+{{- define "kvstream.topologySpreadConstraints" -}}
+{{- $ctx := . }}
+{{- range .values.topologySpreadConstraints }}
+{{- $constraint := deepCopy . }}
+{{- if not (hasKey $constraint "labelSelector") }}
+{{- $_ := set $constraint "labelSelector" (dict "matchLabels" (include "kvstream.selectorLabels" $ctx | fromYaml)) }}
+{{- end }}
+- {{ toYaml $constraint | nindent 2 | trim }}
+{{- end }}
+{{- end }}
+
+{{/* A role's PodDisruptionBudget. Call with (dict "root" $ "component" "api" "values" .Values.api). */}}
+{{- define "kvstream.pdb" -}}
+{{- if .values.pdb.enabled }}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ include "kvstream.fullname" .root }}-{{ .component }}
+  labels:
+    {{- include "kvstream.componentLabels" . | nindent 4 }}
+spec:
+  maxUnavailable: {{ .values.pdb.maxUnavailable }}
+  selector:
+    matchLabels:
+      {{- include "kvstream.selectorLabels" . | nindent 6 }}
+{{- end }}
+{{- end }}
+
+{{/*
+nginx's proxy-body-size for the Ingress, from config.maxValueBytes: the largest body the app accepts is a /txn
+body, two values' worth plus 64 KiB of JSON (TxnParser: 2 * maxValueBytes + 64 KiB), rounded up to whole MiB.
+A smaller limit would make nginx answer 413 to a request the app accepts.
+*/}}
+{{- define "kvstream.ingress.proxyBodySize" -}}
+{{- $bytes := add (mul 2 (int64 .Values.config.maxValueBytes)) 65536 }}
+{{- printf "%dm" (div (add $bytes 1048575) 1048576) }}
+{{- end }}
+
+{{/*
+KVSTREAM_WS_ALLOWED_ORIGINS. Empty stays empty: Helidon then accepts an /events upgrade only from the page's own
+origin (Origin must match Host). A list replaces that check (Helidon 4.5 WsUpgrader.validateOrigin), so the
+landing page served through the Ingress would be refused: with ingress.host set, its own origins
+(https:// and http://) are added to the list.
+*/}}
+{{- define "kvstream.wsAllowedOrigins" -}}
+{{- $root := . }}
+{{- $origins := list }}
+{{- range splitList "," .Values.config.wsAllowedOrigins }}
+{{- if trim . }}
+{{- $origins = append $origins (trim .) }}
+{{- end }}
+{{- end }}
+{{- if and $origins .Values.ingress.enabled .Values.ingress.host }}
+{{- range list "https" "http" }}
+{{- $own := printf "%s://%s" . $root.Values.ingress.host }}
+{{- if not (has $own $origins) }}
+{{- $origins = append $origins $own }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- join "," $origins }}
+{{- end }}
+
 {{/* Selects the kvstream pods of every role (for NetworkPolicies). */}}
 {{- define "kvstream.appPodSelector" -}}
 matchLabels:
@@ -72,13 +177,14 @@ matchExpressions:
 {{- end }}
 
 {{/*
-A value of the chart's Secret: the configured one; else, on upgrade, the one already in the cluster (so a
-generated password survives upgrades); else a new random one. Only upgrades look the cluster up, so
-`helm template` and first installs render offline. Call with (dict "root" $ "key" "db-password" "value" "...").
+A value of the chart's Secret: the configured one; else the one already in the cluster (so a generated password
+survives upgrades, and a reinstall over the Secret that `helm.sh/resource-policy: keep` left behind reuses it
+with the volumes it initialised); else a new random one. `helm template` has no cluster: lookup finds nothing.
+secretLookup: false skips the lookup (for a renderer that fails on it instead). Call with (dict "root" $ "key" "db-password" "value" "...").
 */}}
 {{- define "kvstream.secretValue" -}}
 {{- $existing := dict }}
-{{- if and (not .value) .root.Release.IsUpgrade }}
+{{- if and (not .value) .root.Values.secretLookup }}
 {{- $existing = lookup "v1" "Secret" .root.Release.Namespace (include "kvstream.secretName" .root) }}
 {{- end }}
 {{- if .value }}
@@ -239,9 +345,10 @@ spec:
   template:
     metadata:
       labels:
-        {{- include "kvstream.componentLabels" . | nindent 8 }}
+        {{- include "kvstream.podLabels" . | nindent 8 }}
       annotations:
         checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum }}
+        checksum/secret: {{ include "kvstream.secretChecksum" (dict "root" $root "reads" (ternary (list "db" "amqp" "jwt") (list "db" "amqp") $servesTraffic)) }}
         prometheus.io/scrape: "true"
         prometheus.io/port: "8080"
         prometheus.io/path: /observe/metrics
@@ -251,6 +358,9 @@ spec:
     spec:
       automountServiceAccountToken: false
       terminationGracePeriodSeconds: {{ $root.Values.terminationGracePeriodSeconds }}
+      {{- with $values.priorityClassName }}
+      priorityClassName: {{ . | quote }}
+      {{- end }}
       {{- with $root.Values.imagePullSecrets }}
       imagePullSecrets:
         {{- toYaml . | nindent 8 }}
@@ -303,10 +413,20 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- with $values.extraVolumeMounts }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir:
             sizeLimit: 256Mi
+        {{- with $values.extraVolumes }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      {{- if $values.topologySpreadConstraints }}
+      topologySpreadConstraints:
+        {{- include "kvstream.topologySpreadConstraints" . | trim | nindent 8 }}
+      {{- end }}
       {{- with $values.nodeSelector }}
       nodeSelector:
         {{- toYaml . | nindent 8 }}

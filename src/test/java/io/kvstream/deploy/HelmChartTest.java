@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
+import com.marcnuri.helm.DryRun;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
 import io.kubernetes.client.openapi.models.V1Container;
@@ -60,7 +61,8 @@ class HelmChartTest {
                 "ConfigMap/kvstream-config", "Secret/kvstream-secrets",
                 "Deployment/kvstream-api", "Deployment/kvstream-worker", "Deployment/kvstream-websocket",
                 "Service/kvstream-api", "Service/kvstream-worker", "Service/kvstream-websocket",
-                "HorizontalPodAutoscaler/kvstream-api", "PodDisruptionBudget/kvstream-api", "Ingress/kvstream",
+                "HorizontalPodAutoscaler/kvstream-api", "PodDisruptionBudget/kvstream-api",
+                "PodDisruptionBudget/kvstream-worker", "PodDisruptionBudget/kvstream-websocket", "Ingress/kvstream",
                 "StatefulSet/kvstream-postgres", "Service/kvstream-postgres",
                 "StatefulSet/kvstream-rabbitmq", "Service/kvstream-rabbitmq",
                 "NetworkPolicy/kvstream-app", "NetworkPolicy/kvstream-postgres", "NetworkPolicy/kvstream-rabbitmq")));
@@ -194,6 +196,209 @@ class HelmChartTest {
                 .workload("api").template().getMetadata().getAnnotations().get("checksum/config");
 
         assertThat(before.equals(after), is(false));
+    }
+
+    /** Every pod template that reads a Secret (env secretKeyRef or a secret volume) rolls when that Secret's inputs change. */
+    @Test
+    void everyPodTemplateThatReadsASecretHasASecretChecksum() {
+        for (Manifests chart : List.of(helmDefault(), helm(EXTERNAL_SERVICES), helm(Map.of("auth.jwtSecret", "s3cret")))) {
+            for (Manifests.Workload w : chart.workloads()) {
+                boolean readsSecret = w.containers().stream()
+                        .flatMap(c -> java.util.Objects.requireNonNullElse(c.getEnv(), List.<V1EnvVar>of()).stream())
+                        .anyMatch(e -> e.getValueFrom() != null && e.getValueFrom().getSecretKeyRef() != null)
+                        || java.util.Objects.requireNonNullElse(w.template().getSpec().getVolumes(),
+                                                                 List.<io.kubernetes.client.openapi.models.V1Volume>of())
+                        .stream().anyMatch(v -> v.getSecret() != null);
+                if (!readsSecret) {
+                    continue;
+                }
+                assertThat(chart.source() + " " + w.name() + " checksum/secret",
+                           annotations(w).getOrDefault("checksum/secret", "").matches("[0-9a-f]{64}"), is(true));
+            }
+        }
+    }
+
+    /** A new JWT secret reaches the pods that verify tokens; PostgreSQL, RabbitMQ and the worker keep running. */
+    @Test
+    void changingTheJwtSecretRollsTheApiAndWebsocketPodsOnly() {
+        Map<String, String> before = secretChecksums(helm(Map.of("auth.jwtSecret", "first-secret")));
+        Map<String, String> after = secretChecksums(helm(Map.of("auth.jwtSecret", "second-secret")));
+
+        assertThat(changed(before, after), is(Set.of("api", "websocket")));
+    }
+
+    @Test
+    void changingTheDatabasePasswordRollsTheAppPodsAndPostgresButNotRabbitmq() {
+        Map<String, String> before = secretChecksums(helmDefault());
+        Map<String, String> after = secretChecksums(helm(Map.of("postgresql.auth.password", "chosen-password")));
+
+        assertThat(changed(before, after), is(Set.of("api", "worker", "websocket", "postgresql")));
+    }
+
+    /** Generated passwords change nothing on upgrade: two renders with generated passwords have the same checksums. */
+    @Test
+    void generatedPasswordsDoNotEnterTheChecksum() {
+        String first = helmTemplate(Map.of());
+        String second = helmTemplate(Map.of());
+
+        assertThat(secretChecksums(Manifests.parse("first", first)),
+                   is(secretChecksums(Manifests.parse("second", second))));
+    }
+
+    /**
+     * The bundled servers take their password only at the first init of their volume: the chart's Secret survives
+     * {@code helm uninstall} (as the PVCs do), so a reinstall finds the passwords those volumes were initialised with.
+     */
+    @Test
+    void chartSecretIsKeptOnUninstall() {
+        V1Secret secret = helmDefault().get(V1Secret.class, "kvstream-secrets");
+
+        assertThat(secret.getMetadata().getAnnotations().get("helm.sh/resource-policy"), is("keep"));
+    }
+
+    /**
+     * An install dry run with the default values (secretLookup on): the lookup of the kept Secret renders offline
+     * (it finds nothing), and NOTES warns that the bundled servers take their password at first init only.
+     */
+    @Test
+    void installNotesWarnThatPasswordsApplyOnlyAtTheFirstInitOfAVolume() {
+        String output = new Helm(Manifests.CHART).install().withName(Manifests.RELEASE).withNamespace("kvstream")
+                .withKubeVersion(Manifests.KUBE_VERSION).dryRun().withDryRunOption(DryRun.CLIENT).clientOnly().call()
+                .getOutput();
+
+        assertThat(output, containsString("WARNING: the bundled PostgreSQL and RabbitMQ take their password only when "
+                                          + "their volume is first initialised."));
+        assertThat(output, containsString("Secret kvstream-secrets has helm.sh/resource-policy: keep"));
+        assertThat(output, containsString("a reinstall under the same release name reuses the generated passwords"));
+    }
+
+    @Test
+    void notesHaveNoPasswordWarningWhenEveryCredentialIsExternal() {
+        String output = new Helm(Manifests.CHART).install().withName(Manifests.RELEASE).withNamespace("kvstream")
+                .withKubeVersion(Manifests.KUBE_VERSION).dryRun().withDryRunOption(DryRun.CLIENT).clientOnly()
+                .set("postgresql.enabled", false).set("externalDatabase.host", "db.example.internal")
+                .set("externalDatabase.existingSecret", "kvstream-db")
+                .set("rabbitmq.enabled", false).set("externalRabbitmq.host", "mq.example.internal")
+                .set("externalRabbitmq.existingSecret", "kvstream-mq").call().getOutput();
+
+        assertThat(output.contains("WARNING"), is(false));
+    }
+
+    /** nginx must let through the largest body the app accepts: a /txn body of 2 * maxValueBytes + 64 KiB. */
+    @Test
+    void ingressBodyLimitFollowsTheMaximumValueSize() {
+        assertThat(proxyBodySize(helmDefault()), is("3m"));
+        assertThat(proxyBodySize(helm(Map.of("config.maxValueBytes", 10 * 1024 * 1024))), is("21m"));
+        for (int maxValueBytes : List.of(1, 1024, 1048576, 1048577, 4 * 1048576, 16 * 1048576 - 1)) {
+            String size = proxyBodySize(helm(Map.of("config.maxValueBytes", maxValueBytes)));
+            long limit = Long.parseLong(size.substring(0, size.length() - 1)) * 1048576;
+            long largestTxnBody = 2L * maxValueBytes + 65536;
+            assertThat(maxValueBytes + " -> " + size, limit >= largestTxnBody && limit < largestTxnBody + 1048576, is(true));
+        }
+    }
+
+    /**
+     * Helidon accepts an /events upgrade from the page's own origin only while the list is empty; a list replaces
+     * that check, so the chart keeps the Ingress host's own origins in it.
+     */
+    @Test
+    void wsAllowedOriginsKeepTheIngressHostsOwnOrigin() {
+        assertThat(wsAllowedOrigins(helm(Map.of("config.wsAllowedOrigins", "https://app.example",
+                                                "ingress.host", "kv.example.com"))),
+                   is("https://app.example,https://kv.example.com,http://kv.example.com"));
+        assertThat(wsAllowedOrigins(helm(Map.of("config.wsAllowedOrigins", "https://kv.example.com",
+                                                "ingress.host", "kv.example.com"))),
+                   is("https://kv.example.com,http://kv.example.com"));
+        assertThat(wsAllowedOrigins(helm(Map.of("config.wsAllowedOrigins", "https://app.example"))),
+                   is("https://app.example"));
+        assertThat(wsAllowedOrigins(helm(Map.of("ingress.host", "kv.example.com"))), is(""));
+    }
+
+    static String wsAllowedOrigins(Manifests chart) {
+        return chart.get(io.kubernetes.client.openapi.models.V1ConfigMap.class, "kvstream-config").getData()
+                .get("KVSTREAM_WS_ALLOWED_ORIGINS");
+    }
+
+    @Test
+    void ingressClassIsConfigurable() {
+        assertThat(helm(Map.of("ingress.className", "traefik")).get(V1Ingress.class, "kvstream").getSpec()
+                .getIngressClassName(), is("traefik"));
+        assertThat(helm(Map.of("ingress.className", "")).get(V1Ingress.class, "kvstream").getSpec()
+                .getIngressClassName(), is(nullValue()));
+    }
+
+    @Test
+    void perRoleSchedulingLabelsEnvAndVolumesReachThePodTemplate() {
+        Manifests chart = helm(Map.of(
+                "worker.priorityClassName", "kvstream-high",
+                "worker.podLabels.team", "storage",
+                "worker.extraEnv[0].name", "JAVA_TOOL_OPTIONS",
+                "worker.extraEnv[0].value", "-Xlog:gc",
+                "worker.extraVolumes[0].name", "ca",
+                "worker.extraVolumes[0].configMap.name", "ca-bundle",
+                "worker.extraVolumeMounts[0].name", "ca",
+                "worker.extraVolumeMounts[0].mountPath", "/etc/ca"));
+        Manifests.Workload worker = chart.workload("worker");
+
+        assertThat(worker.template().getSpec().getPriorityClassName(), is("kvstream-high"));
+        assertThat(worker.podLabels().get("team"), is("storage"));
+        assertThat(worker.selector().getMatchLabels().containsKey("team"), is(false));
+        assertThat(env(worker.container(), "JAVA_TOOL_OPTIONS").getValue(), is("-Xlog:gc"));
+        assertThat(worker.template().getSpec().getVolumes().stream().map(v -> v.getName()).toList(), is(List.of("tmp", "ca")));
+        assertThat(worker.container().getVolumeMounts().getLast().getMountPath(), is("/etc/ca"));
+        assertThat(chart.workload("api").template().getSpec().getPriorityClassName(), is(nullValue()));
+    }
+
+    @Test
+    void topologySpreadKeepsAGivenLabelSelector() {
+        Manifests chart = helm(Map.of(
+                "websocket.topologySpreadConstraints[0].maxSkew", 2,
+                "websocket.topologySpreadConstraints[0].topologyKey", "kubernetes.io/hostname",
+                "websocket.topologySpreadConstraints[0].whenUnsatisfiable", "DoNotSchedule",
+                "websocket.topologySpreadConstraints[0].labelSelector.matchLabels.tier", "edge"));
+        var constraints = chart.workload("websocket").template().getSpec().getTopologySpreadConstraints();
+
+        assertThat(constraints.size(), is(1));
+        assertThat(constraints.getFirst().getLabelSelector().getMatchLabels(), is(Map.of("tier", "edge")));
+        assertThat(constraints.getFirst().getWhenUnsatisfiable(), is("DoNotSchedule"));
+    }
+
+    @Test
+    void anEmptyListTurnsTopologySpreadOff(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path values = java.nio.file.Files.writeString(dir.resolve("values.yaml"),
+                                                                    "worker:\n  topologySpreadConstraints: []\n");
+        Manifests chart = Manifests.parse("helm template -f " + values, new Helm(Manifests.CHART).template()
+                .withName(Manifests.RELEASE).withNamespace("kvstream").withKubeVersion(Manifests.KUBE_VERSION)
+                .withValuesFile(values).set("secretLookup", false).call());
+
+        assertThat(chart.workload("worker").template().getSpec().getTopologySpreadConstraints(), is(empty()));
+        assertThat(chart.workload("api").template().getSpec().getTopologySpreadConstraints().size(), is(2));
+    }
+
+    @Test
+    void bundledServerImagesArePatchReleases() {
+        Manifests chart = helmDefault();
+
+        assertThat(chart.workload("postgresql").container().getImage(), is("postgres:17.6"));
+        assertThat(chart.workload("rabbitmq").container().getImage(), is("rabbitmq:4.1.4-management"));
+    }
+
+    static Map<String, String> annotations(Manifests.Workload w) {
+        return java.util.Objects.requireNonNullElse(w.template().getMetadata().getAnnotations(), Map.of());
+    }
+
+    static Map<String, String> secretChecksums(Manifests chart) {
+        return chart.workloads().stream().collect(Collectors.toMap(Manifests.Workload::component,
+                                                                   w -> annotations(w).get("checksum/secret")));
+    }
+
+    static Set<String> changed(Map<String, String> before, Map<String, String> after) {
+        return before.keySet().stream().filter(k -> !before.get(k).equals(after.get(k))).collect(Collectors.toSet());
+    }
+
+    static String proxyBodySize(Manifests chart) {
+        return chart.get(V1Ingress.class, "kvstream").getMetadata().getAnnotations()
+                .get("nginx.ingress.kubernetes.io/proxy-body-size");
     }
 
     static Set<String> kindsAndNames(Manifests manifests) {

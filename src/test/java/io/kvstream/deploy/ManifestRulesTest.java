@@ -338,17 +338,90 @@ class ManifestRulesTest {
         }
     }
 
+    /**
+     * A floating tag ({@code latest}, {@code 17}, {@code 4-management}) pulls a different server whenever a pod
+     * is rescheduled: every image names at least major.minor ({@code postgres:17.6}, {@code rabbitmq:4.1.4-management}).
+     */
     @ParameterizedTest
     @MethodSource("sources")
-    void imagesArePinnedToATag(Source source) {
+    void imagesArePinnedToAtLeastAMinorVersion(Source source) {
         Manifests m = source.manifests().get();
 
         for (Workload w : m.workloads()) {
             for (V1Container c : w.containers()) {
                 String image = c.getImage();
                 String tag = image.contains(":") ? image.substring(image.lastIndexOf(':') + 1) : "";
-                assertThat(w.name() + " image " + image, tag.isEmpty() || tag.equals("latest"), is(false));
+                assertThat(w.name() + " image " + image, PINNED_TAG.matcher(tag).matches(), is(true));
             }
+        }
+    }
+
+    static final java.util.regex.Pattern PINNED_TAG = java.util.regex.Pattern.compile("\\d+\\.\\d+(\\.\\d+)*(-[A-Za-z0-9.]+)?");
+
+    /**
+     * {@code app.kubernetes.io/version} and {@code helm.sh/chart} change with every release; on a pod template they
+     * roll the pods for nothing, the single PostgreSQL and RabbitMQ servers included.
+     */
+    @ParameterizedTest
+    @MethodSource("sources")
+    void podTemplatesCarryNoVersionOrChartLabels(Source source) {
+        Manifests m = source.manifests().get();
+
+        for (Workload w : m.workloads()) {
+            assertThat(w.name() + " pod labels", w.podLabels().keySet().stream()
+                    .filter(UNSTABLE_LABELS::contains).toList(), is(empty()));
+        }
+    }
+
+    static final Set<String> UNSTABLE_LABELS = Set.of("app.kubernetes.io/version", "helm.sh/chart");
+
+    @ParameterizedTest
+    @MethodSource("sources")
+    void everyAppRoleHasADisruptionBudgetSelectingOnlyItsPods(Source source) {
+        Manifests m = source.manifests().get();
+
+        for (Workload w : m.appWorkloads()) {
+            List<V1PodDisruptionBudget> budgets = m.all(V1PodDisruptionBudget.class).stream()
+                    .filter(pdb -> m.selectedBy(pdb.getSpec().getSelector().getMatchLabels()).contains(w)).toList();
+            assertThat(w.name() + " PDBs", budgets.size(), is(1));
+            assertThat(w.name() + " PDB selects", m.selectedBy(budgets.getFirst().getSpec().getSelector().getMatchLabels()),
+                       is(List.of(w)));
+            assertThat(w.name() + " PDB maxUnavailable", budgets.getFirst().getSpec().getMaxUnavailable(),
+                       is(new IntOrString(1)));
+        }
+    }
+
+    /** Each app role prefers distinct nodes and zones; ScheduleAnyway, so a one-node dev cluster still runs it. */
+    @ParameterizedTest
+    @MethodSource("sources")
+    void appPodsSpreadOverNodesAndZonesAsAPreference(Source source) {
+        Manifests m = source.manifests().get();
+
+        for (Workload w : m.appWorkloads()) {
+            var constraints = Objects.requireNonNullElse(w.template().getSpec().getTopologySpreadConstraints(),
+                                                         List.<io.kubernetes.client.openapi.models.V1TopologySpreadConstraint>of());
+            assertThat(w.name() + " topology keys", constraints.stream().map(c -> c.getTopologyKey()).toList(),
+                       is(List.of("kubernetes.io/hostname", "topology.kubernetes.io/zone")));
+            for (var c : constraints) {
+                String what = w.name() + " " + c.getTopologyKey();
+                assertThat(what + " whenUnsatisfiable", c.getWhenUnsatisfiable(), is("ScheduleAnyway"));
+                assertThat(what + " maxSkew", c.getMaxSkew(), is(1));
+                assertThat(what + " selects", m.selectedBy(c.getLabelSelector().getMatchLabels()), is(List.of(w)));
+            }
+        }
+    }
+
+    /** Scale-down waits 5 minutes of low load and then removes one API pod a minute (each loads a full snapshot). */
+    @ParameterizedTest
+    @MethodSource("sources")
+    void hpaScalesDownSlowly(Source source) {
+        for (V2HorizontalPodAutoscaler hpa : source.manifests().get().all(V2HorizontalPodAutoscaler.class)) {
+            var scaleDown = hpa.getSpec().getBehavior().getScaleDown();
+            assertThat(scaleDown.getStabilizationWindowSeconds(), is(300));
+            assertThat(scaleDown.getPolicies().size(), is(1));
+            assertThat(scaleDown.getPolicies().getFirst().getType(), is("Pods"));
+            assertThat(scaleDown.getPolicies().getFirst().getValue(), is(1));
+            assertThat(scaleDown.getPolicies().getFirst().getPeriodSeconds(), is(60));
         }
     }
 

@@ -153,24 +153,36 @@ class RepositoryFilesTest {
         assertThat(Files.isRegularFile(context.resolve(dockerfile)), is(true));
     }
 
+    /** skaffold dev -p kustomize is the inner loop: it deploys the small dev overlay, the full base needs its own profile. */
     @Test
-    void skaffoldDeploysTheChartByDefaultAndTheKustomizeBaseWithAProfile() {
+    void skaffoldDeploysTheChartByDefaultTheDevOverlayWithKustomizeAndTheBaseWithKustomizeBase() {
         Map<String, Object> skaffold = Manifests.yamlFile(ROOT.resolve("skaffold.yaml"));
         Map<String, Object> release = Manifests.<List<Map<String, Object>>>cast(Manifests.<Map<String, Object>>cast(
                 Manifests.<Map<String, Object>>cast(skaffold.get("deploy")).get("helm")).get("releases")).getFirst();
-        Map<String, Object> profile = Manifests.<List<Map<String, Object>>>cast(skaffold.get("profiles")).stream()
-                .filter(p -> "kustomize".equals(p.get("name"))).findFirst().orElseThrow();
-        List<String> kustomizePaths = Manifests.cast(Manifests.<Map<String, Object>>cast(
-                Manifests.<Map<String, Object>>cast(profile.get("manifests")).get("kustomize")).get("paths"));
 
         assertThat(Files.isRegularFile(ROOT.resolve((String) release.get("chartPath")).resolve("Chart.yaml")), is(true));
         assertThat(Manifests.<Map<String, Object>>cast(release.get("setValueTemplates")),
                    is(Map.of("image.repository", "{{.IMAGE_REPO_kvstream}}",
                              "image.tag", "{{.IMAGE_TAG_kvstream}}@{{.IMAGE_DIGEST_kvstream}}")));
-        for (String path : kustomizePaths) {
+        assertThat(kustomizePaths(skaffold, "kustomize"), is(List.of("k8s/overlays/dev")));
+        assertThat(kustomizePaths(skaffold, "kustomize-base"), is(List.of("k8s/base")));
+        for (String name : List.of("kustomize", "kustomize-base")) {
+            String path = kustomizePaths(skaffold, name).getFirst();
             assertThat(path, Files.isRegularFile(ROOT.resolve(path).resolve("kustomization.yaml")), is(true));
+            assertThat(name, profile(skaffold, name).get("patches"),
+                       is(List.of(Map.of("op", "remove", "path", "/deploy/helm"))));
+            assertThat(name + " activation", profile(skaffold, name).get("activation"), is((Object) null));
         }
-        assertThat(profile.get("patches"), is(List.of(Map.of("op", "remove", "path", "/deploy/helm"))));
+    }
+
+    static Map<String, Object> profile(Map<String, Object> skaffold, String name) {
+        return Manifests.<List<Map<String, Object>>>cast(skaffold.get("profiles")).stream()
+                .filter(p -> name.equals(p.get("name"))).findFirst().orElseThrow();
+    }
+
+    static List<String> kustomizePaths(Map<String, Object> skaffold, String profile) {
+        return Manifests.cast(Manifests.<Map<String, Object>>cast(
+                Manifests.<Map<String, Object>>cast(profile(skaffold, profile).get("manifests")).get("kustomize")).get("paths"));
     }
 
     @Test

@@ -58,6 +58,8 @@ class TopologyParityTest {
         podAspects.put("volumes", V1PodSpec::getVolumes);
         podAspects.put("terminationGracePeriodSeconds", V1PodSpec::getTerminationGracePeriodSeconds);
         podAspects.put("automountServiceAccountToken", V1PodSpec::getAutomountServiceAccountToken);
+        podAspects.put("topologySpreadConstraints", V1PodSpec::getTopologySpreadConstraints);
+        podAspects.put("priorityClassName", V1PodSpec::getPriorityClassName);
         podAspects.put("container count", spec -> spec.getContainers().size());
         Map<String, Function<V1Container, Object>> containerAspects = new LinkedHashMap<>();
         containerAspects.put("name", V1Container::getName);
@@ -125,8 +127,11 @@ class TopologyParityTest {
                    is(ingress.getMetadata().getAnnotations()));
         assertThat(chart.get(V2HorizontalPodAutoscaler.class, "kvstream-api").getSpec(),
                    is(base.get(V2HorizontalPodAutoscaler.class, "kvstream-api").getSpec()));
-        assertThat(chart.get(V1PodDisruptionBudget.class, "kvstream-api").getSpec(),
-                   is(base.get(V1PodDisruptionBudget.class, "kvstream-api").getSpec()));
+        for (V1PodDisruptionBudget expected : base.all(V1PodDisruptionBudget.class)) {
+            String name = expected.getMetadata().getName();
+            assertThat("PodDisruptionBudget " + name, chart.get(V1PodDisruptionBudget.class, name).getSpec(),
+                       is(expected.getSpec()));
+        }
     }
 
     static Map<String, String> withoutHelmLabels(Map<String, String> labels) {
