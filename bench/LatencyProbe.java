@@ -51,6 +51,12 @@ import java.util.regex.Pattern;
  * </pre>
  * Prints one line per metric: {@code METRIC name count p50_ms p99_ms max_ms lost}.
  * <p>
+ * Filtered watch (bench/watch.sh): the WebSocket argument may instead be {@code none} (no watcher) or a
+ * comma-separated list of {@code NAME=ws://...} watchers, each reported as {@code put_delivered_NAME}; a watcher
+ * whose URL has {@code ?prefix=P} is expected to see only the keys starting with P. With {@code -DmatchEvery=N
+ * -DmatchPrefix=P}, every Nth key (warm-up included) starts with P, the others do not. Each watcher also prints
+ * {@code RECEIVED NAME n}: the domain events it received over the whole run, warm-up included.
+ * <p>
  * The PUTs, GETs and the etcd watch go through {@link Http}, a minimal HTTP/1.1 client on blocking sockets used
  * from virtual threads: {@code java.net.http.HttpClient} cost about 44% of a core at 300 PUT/s, CPU taken from
  * the servers measured on the same 2 cores. Only the WebSocket client (receiving only, a small share) still uses it.
@@ -71,6 +77,8 @@ public final class LatencyProbe {
     private final Map<String, Long> scheduled = new ConcurrentHashMap<>();
     private final Map<String, Long> acked = new ConcurrentHashMap<>();
     private final Map<String, Long> delivered = new ConcurrentHashMap<>();
+    private static final int MATCH_EVERY = Integer.getInteger("matchEvery", 0);
+    private static final String MATCH_PREFIX = System.getProperty("matchPrefix", "hot-");
     private final Map<String, Long> allApplied = new ConcurrentHashMap<>();
     private final AtomicLong failures = new AtomicLong();
     private final Http http = new Http();
@@ -86,21 +94,40 @@ public final class LatencyProbe {
             for (int i = 5; i < args.length; i++) {
                 apis.add(URI.create(args[i]));
             }
-            probe.runKv(rate, seconds, warmup, URI.create(args[4]), apis);
+            probe.runKv(rate, seconds, warmup, args[4], apis);
         } else {
             probe.runEtcd(rate, seconds, warmup, URI.create(args[4]));
         }
         System.exit(0);
     }
 
-    private void runKv(int rate, int seconds, int warmup, URI events, List<URI> apis) throws Exception {
-        String run = "lat" + Long.toString(System.nanoTime() % 1_000_000_000L, 36) + "-";
-        HttpClient wsClient = HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1)
-                .executor(Executors.newVirtualThreadPerTaskExecutor())
-                .connectTimeout(Duration.ofSeconds(3))
-                .build();
-        WebSocket ws = wsClient.newWebSocketBuilder().buildAsync(events, new WebSocket.Listener() {
+    /** One WebSocket client: the keys it is expected to see (its {@code prefix}, or all) and when each arrived. */
+    private record Watcher(String name, String prefix, WebSocket ws, Map<String, Long> delivered, AtomicLong received) {
+    }
+
+    /** {@code none}, one URL (named "websocket"), or NAME=URL,NAME=URL. */
+    private static Map<String, URI> watcherUris(String arg) {
+        Map<String, URI> uris = new java.util.LinkedHashMap<>();
+        if (arg.equals("none")) {
+            return uris;
+        }
+        if (!arg.contains("=") || arg.startsWith("ws")) {
+            uris.put("websocket", URI.create(arg));
+            return uris;
+        }
+        for (String item : arg.split(",")) {
+            int eq = item.indexOf('=');
+            uris.put(item.substring(0, eq), URI.create(item.substring(eq + 1)));
+        }
+        return uris;
+    }
+
+    private Watcher watch(HttpClient wsClient, String name, URI uri, Map<String, Long> arrivals) throws Exception {
+        String query = uri.getRawQuery() == null ? "" : uri.getRawQuery();
+        Matcher pm = Pattern.compile("(?:^|&)prefix=([^&]*)").matcher(query);
+        String prefix = pm.find() ? java.net.URLDecoder.decode(pm.group(1), StandardCharsets.UTF_8) : "";
+        AtomicLong received = new AtomicLong();
+        WebSocket ws = wsClient.newWebSocketBuilder().buildAsync(uri, new WebSocket.Listener() {
             private final StringBuilder partial = new StringBuilder();
 
             @Override
@@ -110,7 +137,8 @@ public final class LatencyProbe {
                 if (last) {
                     Matcher m = WS_EVENT.matcher(partial);
                     if (m.find()) {
-                        delivered.putIfAbsent(m.group(1), now);
+                        received.incrementAndGet();
+                        arrivals.putIfAbsent(m.group(1), now);
                     }
                     partial.setLength(0);
                 }
@@ -118,10 +146,27 @@ public final class LatencyProbe {
                 return null;
             }
         }).get(10, TimeUnit.SECONDS);
+        return new Watcher(name, prefix, ws, arrivals, received);
+    }
+
+    private void runKv(int rate, int seconds, int warmup, String events, List<URI> apis) throws Exception {
+        String run = "lat" + Long.toString(System.nanoTime() % 1_000_000_000L, 36) + "-";
+        HttpClient wsClient = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .executor(Executors.newVirtualThreadPerTaskExecutor())
+                .connectTimeout(Duration.ofSeconds(3))
+                .build();
+        List<Watcher> watchers = new ArrayList<>();
+        for (Map.Entry<String, URI> w : watcherUris(events).entrySet()) {
+            // the single, unnamed watcher keeps the field (and metric name) the latency benchmark reports
+            watchers.add(watch(wsClient, w.getKey(), w.getValue(),
+                               w.getKey().equals("websocket") ? delivered : new ConcurrentHashMap<>()));
+        }
         byte[] value = "v".repeat(100).getBytes(StandardCharsets.UTF_8);
         try (ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor()) {
             drive(rate, warmup, seconds, (i, at, measured) -> {
-                String key = (measured ? run : run + "w") + i;
+                String key = (MATCH_EVERY > 0 && i % MATCH_EVERY == 0 ? MATCH_PREFIX : "")
+                             + (measured ? run : run + "w") + i;
                 int target = (int) (i % apis.size());
                 if (measured) {
                     scheduled.put(key, at);
@@ -154,12 +199,17 @@ public final class LatencyProbe {
                     }
                 });
             });
-            awaitLastDeliveries(delivered, scheduled);
+            for (Watcher w : watchers) {
+                awaitLastDeliveries(w.delivered(), expected(w.prefix()));
+            }
         }
-        ws.abort();
+        watchers.forEach(w -> w.ws().abort());
         report("put_ack_answering_replica", acked);
         report("put_applied_all_3_replicas", allApplied, scheduled.size() / sampleEvery(rate));
-        report("put_delivered_websocket", delivered);
+        for (Watcher w : watchers) {
+            report("put_delivered_" + w.name(), w.delivered(), expected(w.prefix()).size());
+            System.out.println("RECEIVED " + w.name() + " " + w.received().get());
+        }
         System.out.println("FAILURES " + failures.get());
     }
 
@@ -258,6 +308,20 @@ public final class LatencyProbe {
             }
             send.send(i, at, i >= warm);
         }
+    }
+
+    /** The measured keys a watcher of {@code prefix} should see. */
+    private Map<String, Long> expected(String prefix) {
+        if (prefix.isEmpty()) {
+            return scheduled;
+        }
+        Map<String, Long> keys = new HashMap<>();
+        scheduled.forEach((key, at) -> {
+            if (key.startsWith(prefix)) {
+                keys.put(key, at);
+            }
+        });
+        return keys;
     }
 
     private void report(String name, Map<String, Long> arrivals) {

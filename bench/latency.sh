@@ -30,37 +30,6 @@ log "warming the cluster up: ${CLUSTER_WARMUP:-60} s at ${ORDER%% *} PUT/s (not 
 wait_for_quiet
 LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
 rm -f "$WORK"/lat-*.txt
-# An overloaded run leaves commands queued for the worker and events queued for the replicas: let every queue
-# on the broker drain (bounded) before the next run.
-drain() {
-    local deadline=$((SECONDS + 90)) depth
-    while ((SECONDS < deadline)); do
-        depth="$(rabbitmqctl -q list_queues messages 2>/dev/null | awk '$1 ~ /^[0-9]+$/ {s += $1} END {print s + 0}')"
-        [[ "$depth" == 0 ]] && return
-        sleep 1
-    done
-    log "the broker still holds $depth messages after 90 s"
-}
-# cpu_ticks : "component ticks" for each process a write crosses (utime + stime from /proc, all threads).
-cpu_ticks() {
-    local name pid
-    for name in api-1 api-2 api-3 worker-1 worker-2 websocket; do
-        pid="$(cat "$LC_RUN_DIR/$name.pid")"
-        echo "${name%-[0-9]} $(awk '{print $14 + $15}' "/proc/$pid/stat")"
-    done
-    for name in beam.smp:rabbitmq postgres:postgresql nginx:nginx; do
-        for pid in $(pgrep -x "${name%%:*}"); do
-            echo "${name##*:} $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)"
-        done
-    done
-    echo "machine $(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat)"
-}
-# cpu_per_write BEFORE AFTER WRITES >> FILE : "CPU component ms-per-write" lines
-cpu_per_write() {
-    awk -v writes="$3" -v hz="$(getconf CLK_TCK)" '
-        FNR == NR { before[$1] += $2; next } { after[$1] += $2 }
-        END { for (c in after) printf "CPU %s %.3f\n", c, (after[c] - before[c]) * 1000 / hz / writes }' "$1" "$2"
-}
 for run in $(seq "$RUNS"); do
     for rate in $ORDER; do
         drain
