@@ -248,9 +248,10 @@ final class EventsConnection implements WsListener {
     }
 
     /** Queues a domain event for this client if it matches its filter. */
-    void send(DomainEvent event, String json) {
+    /** Queues a domain event if this client's filter wants it; {@code json} is built only then. */
+    void send(DomainEvent event, Supplier<String> json) {
         if (filter.matches(event.key())) {
-            send(Envelope.DOMAIN_EVENT, json, event.revision());
+            send(Envelope.DOMAIN_EVENT, json.get(), event.revision());
         }
     }
 

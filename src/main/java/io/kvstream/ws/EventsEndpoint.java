@@ -11,6 +11,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 import io.helidon.webserver.WebServerConfig;
@@ -139,8 +140,10 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
         if (connections.isEmpty()) {
             return;
         }
-        String json = Envelope.domainEvent(event).json();
-        connections.forEach(c -> c.send(event, json));
+        // Built once for all clients, and not at all when every client's filter leaves the event out.
+        String[] json = new String[1];
+        Supplier<String> envelope = () -> json[0] != null ? json[0] : (json[0] = Envelope.domainEvent(event).json());
+        connections.forEach(c -> c.send(event, envelope));
     }
 
     /** Events were compacted away before this process saw them: every client has a gap and must reload. */
