@@ -11,7 +11,7 @@ import java.util.UUID;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kvstream.config.Settings;
-import io.kvstream.testing.ExpiryHttp;
+import io.kvstream.testing.ExpiryTools;
 import io.kvstream.testing.SseClient;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
@@ -53,7 +53,7 @@ class ExpiringKeysTest {
         String key = unique("session");
         Instant before = Instant.now().truncatedTo(ChronoUnit.MICROS);
 
-        HttpResponse<String> put = ExpiryHttp.put(node.port(), key, "ttl=60", "token");
+        HttpResponse<String> put = ExpiryTools.put(node.port(), key, "ttl=60", "token");
 
         assertThat(put.statusCode(), is(200));
         JsonNode body = WsClient.node(put.body());
@@ -71,11 +71,11 @@ class ExpiringKeysTest {
         assertThat(put.body(), is("{\"key\":\"" + key + "\",\"value\":\"token\",\"message\":\"OK\",\"revision\":"
                                   + body.path("revision").asLong() + ",\"expires\":\"" + expires + "\"}"));
 
-        HttpResponse<String> get = ExpiryHttp.get(node.port(), "/values/" + key);
+        HttpResponse<String> get = ExpiryTools.get(node.port(), "/values/" + key);
         assertThat(get.statusCode(), is(200));
         assertThat(get.body(), is("{\"key\":\"" + key + "\",\"value\":\"token\",\"expires\":\"" + expires + "\"}"));
         assertThat(get.headers().firstValue("Expires"), is(put.headers().firstValue("Expires")));
-        assertThat(ExpiryHttp.get(node.port(), "/values?prefix=" + key).body(),
+        assertThat(ExpiryTools.get(node.port(), "/values?prefix=" + key).body(),
                    is("{\"revision\":" + body.path("revision").asLong() + ",\"values\":[{\"key\":\"" + key
                       + "\",\"value\":\"token\",\"revision\":" + body.path("revision").asLong() + ",\"expires\":\""
                       + expires + "\"}]}"));
@@ -85,19 +85,19 @@ class ExpiringKeysTest {
     void ttlOutsideOneSecondToAYearIs400AndWritesNothing() {
         String key = unique("bad");
         for (String bad : List.of("0", "31536001", "-1", "1.5", "abc", "", "99999999999999999999")) {
-            HttpResponse<String> put = ExpiryHttp.put(node.port(), key, "ttl=" + bad, "v");
+            HttpResponse<String> put = ExpiryTools.put(node.port(), key, "ttl=" + bad, "v");
             assertThat(bad, put.statusCode(), is(400));
             assertThat(bad, put.body(), startsWith("{\"error\":\"bad_ttl\","));
         }
-        assertThat(ExpiryHttp.get(node.port(), "/values/" + key).statusCode(), is(404));
-        assertThat(ExpiryHttp.put(node.port(), key, "ttl=31536000", "v").statusCode(), is(200));
+        assertThat(ExpiryTools.get(node.port(), "/values/" + key).statusCode(), is(404));
+        assertThat(ExpiryTools.put(node.port(), key, "ttl=31536000", "v").statusCode(), is(200));
     }
 
     @Test
     void expiryIsADeleteMarkedExpiredOnEventsAndTheKeyIsGone() {
         String key = unique("short");
         try (SseClient events = SseClient.connect(node.port(), "")) {
-            long put = WsClient.node(ExpiryHttp.put(node.port(), key, "ttl=1", "soon").body()).path("revision").asLong();
+            long put = WsClient.node(ExpiryTools.put(node.port(), key, "ttl=1", "soon").body()).path("revision").asLong();
 
             await().until(() -> events.keys().stream().filter(key::equals).count() == 2);
 
@@ -109,7 +109,7 @@ class ExpiringKeysTest {
             assertThat(ofKey.get(1).path("event").path("event").asText(), is("value_deleted"));
             assertThat(ofKey.get(1).path("event").path("expired").asBoolean(), is(true));
             assertThat(ofKey.get(1).path("event").path("revision").asLong() > put, is(true));
-            assertThat(ExpiryHttp.get(node.port(), "/values/" + key).statusCode(), is(404));
+            assertThat(ExpiryTools.get(node.port(), "/values/" + key).statusCode(), is(404));
         }
     }
 
@@ -123,16 +123,16 @@ class ExpiringKeysTest {
         String deleted = unique("deleted");
         String marker = unique("marker");
         try (SseClient events = SseClient.connect(node.port(), "")) {
-            ExpiryHttp.put(node.port(), kept, "ttl=1", "first");
-            ExpiryHttp.put(node.port(), deleted, "ttl=1", "first");
-            HttpResponse<String> permanent = ExpiryHttp.put(node.port(), kept, "", "second");
-            assertThat(ExpiryHttp.delete(node.port(), deleted).statusCode(), is(200));
-            ExpiryHttp.put(node.port(), marker, "ttl=1", "last");
+            ExpiryTools.put(node.port(), kept, "ttl=1", "first");
+            ExpiryTools.put(node.port(), deleted, "ttl=1", "first");
+            HttpResponse<String> permanent = ExpiryTools.put(node.port(), kept, "", "second");
+            assertThat(ExpiryTools.delete(node.port(), deleted).statusCode(), is(200));
+            ExpiryTools.put(node.port(), marker, "ttl=1", "last");
 
             await().until(() -> events.keys().stream().filter(marker::equals).count() == 2);
 
             assertThat(permanent.headers().firstValue("Expires").isPresent(), is(false));
-            HttpResponse<String> get = ExpiryHttp.get(node.port(), "/values/" + kept);
+            HttpResponse<String> get = ExpiryTools.get(node.port(), "/values/" + kept);
             assertThat(get.statusCode(), is(200));
             assertThat(get.body(), is("{\"key\":\"" + kept + "\",\"value\":\"second\"}"));
             assertThat(get.headers().firstValue("Expires").isPresent(), is(false));
@@ -144,14 +144,14 @@ class ExpiringKeysTest {
     @Test
     void aPutWithTtlSetsANewDeadline() {
         String key = unique("renewed");
-        Instant first = Instant.parse(WsClient.node(ExpiryHttp.put(node.port(), key, "ttl=1", "a").body())
+        Instant first = Instant.parse(WsClient.node(ExpiryTools.put(node.port(), key, "ttl=1", "a").body())
                                               .path("expires").asText());
 
-        Instant second = Instant.parse(WsClient.node(ExpiryHttp.put(node.port(), key, "ttl=3600", "b").body())
+        Instant second = Instant.parse(WsClient.node(ExpiryTools.put(node.port(), key, "ttl=3600", "b").body())
                                                .path("expires").asText());
 
         assertThat(second.isAfter(first.plusSeconds(3000)), is(true));
-        assertThat(WsClient.node(ExpiryHttp.get(node.port(), "/values/" + key).body()).path("expires").asText(),
+        assertThat(WsClient.node(ExpiryTools.get(node.port(), "/values/" + key).body()).path("expires").asText(),
                    is(second.toString()));
     }
 }

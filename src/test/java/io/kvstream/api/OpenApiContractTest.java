@@ -17,7 +17,7 @@ import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
 import io.kvstream.config.Settings;
-import io.kvstream.testing.ExpiryHttp;
+import io.kvstream.testing.ExpiryTools;
 import io.kvstream.testing.SseClient;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
@@ -174,7 +174,7 @@ class OpenApiContractTest {
             KvHttp.put(node.port(), "oa-stream", "v");
             KvHttp.delete(node.port(), "oa-stream");
             TxnHttp.txn(node.port(), "{\"success\":[" + TxnHttp.put("oa-stream-t", "t") + "]}");
-            ExpiryHttp.put(node.port(), "oa-stream-ttl", "ttl=1", "brief");
+            ExpiryTools.put(node.port(), "oa-stream-ttl", "ttl=1", "brief");
             await().until(() -> client.messages.stream()
                     .anyMatch(m -> m.contains("value_deleted") && m.contains("\"oa-stream\"")));
             await().until(() -> client.messages.stream()

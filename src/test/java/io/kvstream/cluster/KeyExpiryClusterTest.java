@@ -11,7 +11,7 @@ import java.util.stream.IntStream;
 import java.util.stream.LongStream;
 
 import io.kvstream.config.Settings;
-import io.kvstream.testing.ExpiryHttp;
+import io.kvstream.testing.ExpiryTools;
 import io.kvstream.testing.StoredContent;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
@@ -41,13 +41,13 @@ class KeyExpiryClusterTest {
              TestNode worker2 = TestNode.start(TestServices.settings(Settings.Role.WORKER, schema, prefix));
              TestNode api = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix))) {
             List<String> keys = IntStream.range(0, 50).mapToObj(i -> "k" + i).toList();
-            keys.parallelStream().forEach(key -> assertThat(ExpiryHttp.put(api.port(), key, "ttl=1", "v")
+            keys.parallelStream().forEach(key -> assertThat(ExpiryTools.put(api.port(), key, "ttl=1", "v")
                                                                     .statusCode(), is(200)));
 
-            await().until(() -> ExpiryHttp.expiries(db).size() == keys.size());
+            await().until(() -> ExpiryTools.expiries(db).size() == keys.size());
 
             StoredContent stored = StoredContent.read(db);
-            assertThat(ExpiryHttp.expiries(db), is(keys.stream().collect(Collectors.toMap(Function.identity(),
+            assertThat(ExpiryTools.expiries(db), is(keys.stream().collect(Collectors.toMap(Function.identity(),
                                                                                            key -> 1))));
             assertThat(stored.revision(), is(2L * keys.size()));
             assertThat(stored.eventRevisions(), is(LongStream.rangeClosed(1, stored.revision()).boxed().toList()));
@@ -71,23 +71,23 @@ class KeyExpiryClusterTest {
         try (TestNode api = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix))) {
             long put;
             try (TestNode worker = TestNode.start(workerSettings)) {
-                put = WsClient.node(ExpiryHttp.put(api.port(), "held", "ttl=3", "v").body()).path("revision").asLong();
-                ExpiryHttp.put(api.port(), "other", "", "permanent");
+                put = WsClient.node(ExpiryTools.put(api.port(), "held", "ttl=3", "v").body()).path("revision").asLong();
+                ExpiryTools.put(api.port(), "other", "", "permanent");
             }
 
-            await().until(() -> ExpiryHttp.get(api.port(), "/values/held").statusCode() == 404);
+            await().until(() -> ExpiryTools.get(api.port(), "/values/held").statusCode() == 404);
 
             // No expiry has been issued: the deadline alone hides the value.
-            assertThat(ExpiryHttp.expiries(db), is(Map.of()));
-            assertThat(ExpiryHttp.keysWithDeadline(db), is(1));
+            assertThat(ExpiryTools.expiries(db), is(Map.of()));
+            assertThat(ExpiryTools.keysWithDeadline(db), is(1));
             assertThat(api.revision(), is(put + 1));
             assertThat(api.contents().keySet(), is(java.util.Set.of("other")));
 
             try (TestNode worker = TestNode.start(workerSettings)) {
-                await().until(() -> ExpiryHttp.expiries(db).equals(Map.of("held", 1)));
+                await().until(() -> ExpiryTools.expiries(db).equals(Map.of("held", 1)));
                 await().until(() -> api.revision() == put + 2);
             }
-            assertThat(ExpiryHttp.keysWithDeadline(db), is(0));
+            assertThat(ExpiryTools.keysWithDeadline(db), is(0));
             assertThat(StoredContent.read(db).eventRevisions(), is(List.of(put, put + 1, put + 2)));
         }
     }
@@ -101,26 +101,26 @@ class KeyExpiryClusterTest {
              TestNode api = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix))) {
             // Enqueued together, so they commit in a few batches with nearly the same deadline.
             IntStream.range(0, KEYS).parallel().forEach(i -> assertThat(
-                    ExpiryHttp.putAsync(api.port(), "due" + i, "ttl=2", "v").statusCode(), is(202)));
+                    ExpiryTools.putAsync(api.port(), "due" + i, "ttl=2", "v").statusCode(), is(202)));
             AtomicBoolean expiring = new AtomicBoolean(true);
             AtomicLong answered = new AtomicLong();
             AtomicLong refused = new AtomicLong();
             Thread writer = Thread.ofVirtual().start(() -> {
                 for (int i = 0; expiring.get(); i++) {
-                    HttpResponse<String> put = ExpiryHttp.put(api.port(), "steady" + (i % 10), "", "v" + i);
+                    HttpResponse<String> put = ExpiryTools.put(api.port(), "steady" + (i % 10), "", "v" + i);
                     (put.statusCode() == 200 ? answered : refused).incrementAndGet();
                 }
             });
 
-            await().until(() -> ExpiryHttp.expiries(db).size() == KEYS);
-            await().until(() -> ExpiryHttp.get(api.port(), "/values?prefix=due").body().contains("\"values\":[]"));
+            await().until(() -> ExpiryTools.expiries(db).size() == KEYS);
+            await().until(() -> ExpiryTools.get(api.port(), "/values?prefix=due").body().contains("\"values\":[]"));
             expiring.set(false);
             await().until(() -> !writer.isAlive());
 
-            assertThat(ExpiryHttp.keysWithDeadline(db), is(0));
+            assertThat(ExpiryTools.keysWithDeadline(db), is(0));
             assertThat(answered.get(), greaterThan(0L));
             assertThat(refused.get(), is(0L));
-            assertThat(ExpiryHttp.expiries(db).values().stream().allMatch(count -> count == 1), is(true));
+            assertThat(ExpiryTools.expiries(db).values().stream().allMatch(count -> count == 1), is(true));
         }
     }
 }

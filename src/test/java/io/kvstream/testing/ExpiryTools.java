@@ -20,10 +20,10 @@ import io.kvstream.config.Settings;
  * What the tests of expiring keys share: PUT with {@code ?ttl=}, plain requests answered as they are, and what the
  * database holds of deadlines and expiries.
  */
-public final class ExpiryHttp {
+public final class ExpiryTools {
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
-    private ExpiryHttp() {
+    private ExpiryTools() {
     }
 
     /** {@code PUT /values/{key}?query} with the value as body (query: e.g. {@code ttl=5}, or empty). */
