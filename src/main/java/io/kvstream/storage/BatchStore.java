@@ -1,6 +1,7 @@
 package io.kvstream.storage;
 
 import java.sql.SQLException;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -8,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.StringJoiner;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.stream.Stream;
 
@@ -52,14 +54,19 @@ public final class BatchStore {
             tx.commit();
             return write;
         } catch (RuntimeException e) {
-            try {
-                tx.rollback();
-            } catch (RuntimeException rollbackFailure) {
-                // The connection is gone; the cause that matters is the first one.
-                e.addSuppressed(rollbackFailure);
-            }
-            throw e;
+            throw rolledBack(tx, e);
         }
+    }
+
+    /** Rolls back after {@code failure} and returns it to be thrown. */
+    private static RuntimeException rolledBack(DbTransaction tx, RuntimeException failure) {
+        try {
+            tx.rollback();
+        } catch (RuntimeException rollbackFailure) {
+            // The connection is gone; the cause that matters is the first one.
+            failure.addSuppressed(rollbackFailure);
+        }
+        return failure;
     }
 
     /**
@@ -70,8 +77,7 @@ public final class BatchStore {
      * two workers never expire the same deadline twice. {@code decide} turns the revision and the due keys into the
      * write. Returns it, or null (and writes nothing) when no key was due.
      */
-    public <W extends BatchWrite> W expire(java.time.Instant at, int limit,
-                                           java.util.function.BiFunction<Long, List<String>, W> decide,
+    public <W extends BatchWrite> W expire(Instant at, int limit, BiFunction<Long, List<String>, W> decide,
                                            boolean notify) {
         DbTransaction tx = db.transaction();
         try {
@@ -92,17 +98,12 @@ public final class BatchStore {
             tx.commit();
             return write;
         } catch (RuntimeException e) {
-            try {
-                tx.rollback();
-            } catch (RuntimeException rollbackFailure) {
-                e.addSuppressed(rollbackFailure);
-            }
-            throw e;
+            throw rolledBack(tx, e);
         }
     }
 
     /** True if some key's deadline is at or before {@code at}: a look without the lock, by the deadline index. */
-    public boolean anyDue(java.time.Instant at) {
+    public boolean anyDue(Instant at) {
         return db.execute().get("SELECT EXISTS (SELECT 1 FROM kv_values WHERE expires_at <= CAST(? AS timestamptz))",
                                 at.toString())
                 .map(row -> row.column(1).get(Boolean.class))

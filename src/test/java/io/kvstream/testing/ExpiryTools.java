@@ -1,9 +1,6 @@
 package io.kvstream.testing;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
@@ -15,14 +12,13 @@ import java.util.HashMap;
 import java.util.Map;
 
 import io.kvstream.config.Settings;
+import io.kvstream.ws.KvHttp;
 
 /**
  * What the tests of expiring keys share: PUT with {@code ?ttl=}, plain requests answered as they are, and what the
  * database holds of deadlines and expiries.
  */
 public final class ExpiryTools {
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
-
     private ExpiryTools() {
     }
 
@@ -86,13 +82,6 @@ public final class ExpiryTools {
     }
 
     private static HttpResponse<String> send(HttpRequest request) {
-        try {
-            return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return KvHttp.send(request);
     }
 }
