@@ -2,6 +2,8 @@
 // The page was rendered at revision R (data-revision); we open /events?since=R on the host the page came from,
 // apply each change once, in revision order, and after a drop reconnect with since=<last revision applied>.
 // Data only ever reaches the DOM through textContent / text nodes, never as HTML.
+// A key with a time to live (data-expires, or "expires" on its put) shows the time it has left, counted down each
+// second; its expiry arrives as a value_deleted with "expired":true, marked as such in the log.
 // With a key prefix (data-prefix, from /?prefix=P) the server rendered only those keys and the stream is
 // /events?since=R&prefix=P; the filter input loads /?prefix=<new prefix>, a fresh table at a fresh revision.
 (function () {
@@ -78,10 +80,56 @@
     tr.dataset.key = key;
     var keyCell = tr.insertCell();
     keyCell.className = 'key';
-    keyCell.textContent = key;
+    keyCell.appendChild(document.createTextNode(key));
     tr.insertCell().className = 'value';
     tr.insertCell().className = 'num';
     return tr;
+  }
+
+  // ---- time to live ------------------------------------------------------------------------------------------
+
+  function remaining(ms) {
+    var s = Math.ceil(ms / 1000);
+    if (s <= 0) {
+      return 'expiring';
+    }
+    if (s < 120) {
+      return 'expires in ' + s + 's';
+    }
+    if (s < 3600) {
+      return 'expires in ' + Math.floor(s / 60) + 'm ' + (s % 60) + 's';
+    }
+    return 'expires in ' + Math.floor(s / 3600) + 'h ' + Math.floor((s % 3600) / 60) + 'm';
+  }
+
+  function showTtl(tr) {
+    var badge = tr.cells[0].querySelector('.ttl');
+    if (!tr.dataset.expires) {
+      if (badge) {
+        badge.remove();
+      }
+      return;
+    }
+    if (!badge) {
+      badge = span('ttl', '');
+      tr.cells[0].appendChild(badge);
+    }
+    var deadline = new Date(tr.dataset.expires);
+    badge.title = 'expires at ' + deadline.toLocaleString();
+    badge.textContent = remaining(deadline.getTime() - Date.now());
+  }
+
+  function setExpires(tr, expires) {
+    if (expires) {
+      tr.dataset.expires = expires;
+    } else {
+      delete tr.dataset.expires;
+    }
+    showTtl(tr);
+  }
+
+  function tick() {
+    Array.prototype.forEach.call(tbody.querySelectorAll('tr[data-expires]'), showTtl);
   }
 
   function flash(tr) {
@@ -90,7 +138,7 @@
     tr.classList.add('changed');
   }
 
-  function put(key, value, rev) {
+  function put(key, value, rev, expires) {
     var tr = rows.get(key);
     if (!tr) {
       var at = lowerBound(key);
@@ -109,6 +157,7 @@
     }
     fillValue(tr.cells[1], value);
     tr.cells[2].textContent = String(rev);
+    setExpires(tr, expires);
     flash(tr);
     updateCount();
   }
@@ -183,11 +232,19 @@
           return; // already applied (the server never sends these; this is belt and braces)
         }
         if (event.event === 'value_put') {
-          put(event.key, event.value, event.revision);
-          appendLog('put', message.value, [code('k', event.key), span('arrow', '='), code('v', short(event.value))], event.revision);
+          put(event.key, event.value, event.revision, event.expires);
+          var parts = [code('k', event.key), span('arrow', '='), code('v', short(event.value))];
+          if (event.expires) {
+            parts.push(span('ttl', 'until ' + new Date(event.expires).toLocaleTimeString()));
+          }
+          appendLog('put', message.value, parts, event.revision);
         } else if (event.event === 'value_deleted') {
           remove(event.key);
-          appendLog('delete', message.value, [code('k', event.key)], event.revision);
+          if (event.expired === true) {
+            appendLog('expire', message.value, [code('k', event.key), span('ttl', 'expired')], event.revision);
+          } else {
+            appendLog('delete', message.value, [code('k', event.key)], event.revision);
+          }
         }
         revision = event.revision;
         revisionText.textContent = String(revision);
@@ -296,5 +353,7 @@
     }
   });
 
+  tick();
+  setInterval(tick, 1000);
   connect();
 }());

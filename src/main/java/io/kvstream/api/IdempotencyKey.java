@@ -82,15 +82,20 @@ final class IdempotencyKey {
     }
 
     /**
-     * What identifies the request: method, key, preconditions and body (of a transaction: all of it), each
+     * What identifies the request: method, key, preconditions, body and time to live (of a transaction: all of it), each
      * length-prefixed so that no two requests share an encoding.
      */
     static String fingerprint(Command command) {
         MessageDigest digest = sha256();
         String[] fields = command.holdsTxn()
                           ? new String[] {command.op().wireName(), Json.writeString(command.txn())}
+                          : command.ttl() == null
+                          ? new String[] {command.op().wireName(), command.key(), String.valueOf(command.ifMatch()),
+                                          String.valueOf(command.requiresAbsent()), command.value()}
+                          // A time to live adds a field; without one the fingerprint is what it was before.
                           : new String[] {command.op().wireName(), command.key(), String.valueOf(command.ifMatch()),
-                                          String.valueOf(command.requiresAbsent()), command.value()};
+                                          String.valueOf(command.requiresAbsent()), command.value(),
+                                          "ttl=" + command.ttl()};
         for (String field : fields) {
             byte[] bytes = field == null ? new byte[0] : field.getBytes(StandardCharsets.UTF_8);
             digest.update((field == null ? "-" : bytes.length + ":").getBytes(StandardCharsets.US_ASCII));

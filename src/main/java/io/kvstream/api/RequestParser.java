@@ -136,6 +136,22 @@ final class RequestParser {
         return Optional.of(Long.parseLong(digits));
     }
 
+    /** {@code ?ttl=S}: whole seconds, 1 to {@link Command#MAX_TTL}; empty without the parameter. */
+    static Optional<Long> ttl(ServerRequest req) {
+        if (!req.query().contains("ttl")) {
+            return Optional.empty();
+        }
+        String digits = req.query().first("ttl").orElse("");
+        if (!digits.isEmpty() && digits.length() <= 8 && digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            long ttl = Long.parseLong(digits);
+            if (ttl >= 1 && ttl <= Command.MAX_TTL) {
+                return Optional.of(ttl);
+            }
+        }
+        throw new ApiException(Status.BAD_REQUEST_400, "bad_ttl",
+                               "ttl must be a whole number of seconds from 1 to " + Command.MAX_TTL);
+    }
+
     /** A strong ETag holding a revision, {@code "7"}. */
     static Optional<Long> revisionTag(String tag) {
         if (tag.length() < 3 || tag.charAt(0) != '"' || tag.charAt(tag.length() - 1) != '"') {

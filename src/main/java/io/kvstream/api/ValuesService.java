@@ -1,7 +1,11 @@
 package io.kvstream.api;
 
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
@@ -21,6 +25,7 @@ import io.kvstream.domain.CommandOutcome;
 import io.kvstream.domain.Entry;
 import io.kvstream.replica.Replica;
 import io.kvstream.storage.History;
+import io.kvstream.wire.Json;
 
 /**
  * The key/value resource. Reads come from this process's replica; writes go to the worker as commands and,
@@ -32,6 +37,7 @@ import io.kvstream.storage.History;
  * curl 'localhost:8080/values?prefix=my&amp;limit=10'
  * curl -X DELETE localhost:8080/values/mykey
  * curl -X PUT -H 'Idempotency-Key: "8e03978e-40d5-43e8-bc93-6894a57f9324"' localhost:8080/values/mykey -d 'once'
+ * curl -X PUT 'localhost:8080/values/session?ttl=30' -d 'expires in 30 s'
  * </pre>
  * A PUT or DELETE with an {@code Idempotency-Key} is retried safely: the same request with the same key gets the
  * first answer (see {@link IdempotencyKey}).
@@ -39,6 +45,9 @@ import io.kvstream.storage.History;
 public final class ValuesService implements HttpService {
     private static final int DEFAULT_LIMIT = 100;
     private static final int MAX_LIMIT = 1000;
+    /** An HTTP-date (RFC 9110 §5.6.7, IMF-fixdate). */
+    private static final DateTimeFormatter HTTP_DATE =
+            DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ENGLISH).withZone(ZoneOffset.UTC);
 
     private final Replica replica;
     private final History history;
@@ -96,12 +105,14 @@ public final class ValuesService implements HttpService {
         }
         String etag = etag(entry.modRevision());
         res.header(HeaderNames.ETAG, etag);
+        expires(res, entry.expires());
         if (req.headers().first(HeaderNames.IF_NONE_MATCH).map(etag::equals).orElse(false)) {
             res.status(Status.NOT_MODIFIED_304).send();
             return;
         }
         res.header(HeaderValues.CONTENT_TYPE_JSON);
-        byte[] body = ValueBodyWriter.write(key, entry.value());
+        byte[] body = entry.expires() == null ? ValueBodyWriter.write(key, entry.value())
+                : Json.write(new ValueBody(key, entry.value(), entry.expires().toString()));
         if (withBody) {
             res.send(body);
         } else {
@@ -126,7 +137,8 @@ public final class ValuesService implements HttpService {
             res.status(Status.NOT_MODIFIED_304).send();
             return;
         }
-        WriteCommands.sendJson(res, Status.OK_200, new ListedValue(key, entry.get().value(), entry.get().modRevision()));
+        WriteCommands.sendJson(res, Status.OK_200, new ListedValue(key, entry.get().value(), entry.get().modRevision(),
+                                                                   null));
     }
 
     /** The value of a read at a revision, or the error that says why there is none. */
@@ -164,19 +176,24 @@ public final class ValuesService implements HttpService {
 
     private static List<ListedValue> listed(List<Map.Entry<String, Entry>> values) {
         return values.stream()
-                .map(e -> new ListedValue(e.getKey(), e.getValue().value(), e.getValue().modRevision()))
+                .map(e -> new ListedValue(e.getKey(), e.getValue().value(), e.getValue().modRevision(),
+                                          e.getValue().expires() == null ? null : e.getValue().expires().toString()))
                 .toList();
     }
 
-    /** {@code PUT /values/{key}}: stores the body; 200 once visible here, 202 with {@code Prefer: respond-async}. */
+    /**
+     * {@code PUT /values/{key}}: stores the body; 200 once visible here, 202 with {@code Prefer: respond-async}.
+     * With {@code ?ttl=S} the value expires S seconds after its commit: the answer names the deadline.
+     */
     private void put(ServerRequest req, ServerResponse res) {
         auth.requireWrite(req, res);
         String key = parser.key(req);
         Optional<Long> ifMatch = parser.ifMatch(req);
         boolean ifNoneMatch = parser.ifNoneMatchAny(req);
+        Optional<Long> ttl = RequestParser.ttl(req);
         String value = value(req, res);
-        Command command = IdempotencyKey.apply(req, Command.put(WriteCommands.newCommandId(), key, value, ifMatch.orElse(null),
-                                                                ifNoneMatch));
+        Command put = Command.put(WriteCommands.newCommandId(), key, value, ifMatch.orElse(null), ifNoneMatch);
+        Command command = IdempotencyKey.apply(req, ttl.map(put::expiringAfter).orElse(put));
         if (WriteCommands.respondAsync(req)) {
             writes.enqueue(command);
             WriteCommands.sendJson(res, Status.ACCEPTED_202, new AcceptedBody(key, "Accepted", command.id()));
@@ -188,7 +205,21 @@ public final class ValuesService implements HttpService {
             return;
         }
         res.header(HeaderNames.ETAG, etag(outcome.revision()));
-        WriteCommands.sendJson(res, Status.OK_200, new PutBody(key, value, "OK", outcome.revision()));
+        // The deadline was set at the commit; this replica has applied it (read-your-writes), unless a later write
+        // replaced it meanwhile.
+        Entry stored = replica.stored(key);
+        Instant expires = ttl.isPresent() && stored != null && stored.modRevision() == outcome.revision()
+                          ? stored.expires() : null;
+        expires(res, expires);
+        WriteCommands.sendJson(res, Status.OK_200, new PutBody(key, value, "OK", outcome.revision(),
+                                                               expires == null ? null : expires.toString()));
+    }
+
+    /** The {@code Expires} header of a value with a deadline: an HTTP-date, to the second. */
+    private static void expires(ServerResponse res, Instant expires) {
+        if (expires != null) {
+            res.header(HeaderNames.EXPIRES, HTTP_DATE.format(expires));
+        }
     }
 
     /**
@@ -270,10 +301,13 @@ public final class ValuesService implements HttpService {
         return "\"" + revision + "\"";
     }
 
-    record ValueBody(String key, String value) {
+    record ValueBody(String key, String value, String expires) {
+        ValueBody(String key, String value) {
+            this(key, value, null);
+        }
     }
 
-    record PutBody(String key, String value, String message, long revision) {
+    record PutBody(String key, String value, String message, long revision, String expires) {
     }
 
     record DeleteBody(String key, String message, Long revision) {
@@ -282,7 +316,7 @@ public final class ValuesService implements HttpService {
     record AcceptedBody(String key, String message, String command) {
     }
 
-    record ListedValue(String key, String value, long revision) {
+    record ListedValue(String key, String value, long revision, String expires) {
     }
 
     record ListBody(long revision, List<ListedValue> values, String next) {

@@ -9,10 +9,13 @@ import com.fasterxml.jackson.annotation.JsonValue;
  * {@code ifNoneMatch} means the key must not exist. {@code fingerprint} is set when the client named the command
  * (an {@code Idempotency-Key}): it stands for the whole request, so that a second command with the same id but
  * another fingerprint is told apart from a retry. A transaction ({@link Op#TXN}) has no key, value or precondition of its
- * own: its {@code txn} names them; single-key commands have no {@code txn} (and keep their wire format).
+ * own: its {@code txn} names them; single-key commands have no {@code txn} (and keep their wire format). A put with
+ * {@code ttl} (seconds) stores a value that expires that long after its commit; one without makes the key permanent.
  */
 public record Command(String id, Op op, String key, String value, Long ifMatch, Boolean ifNoneMatch,
-                      String fingerprint, Txn txn) {
+                      String fingerprint, Txn txn, Long ttl) {
+    /** The longest time to live a put may ask for: a year, in seconds. */
+    public static final long MAX_TTL = 31_536_000L;
     /** {@code If-Match: *}: the key must exist, whatever its revision (revisions start at 1). */
     public static final long ANY_REVISION = 0L;
 
@@ -42,11 +45,21 @@ public record Command(String id, Op op, String key, String value, Long ifMatch, 
 
     public Command(String id, Op op, String key, String value, Long ifMatch, Boolean ifNoneMatch,
                    String fingerprint) {
-        this(id, op, key, value, ifMatch, ifNoneMatch, fingerprint, null);
+        this(id, op, key, value, ifMatch, ifNoneMatch, fingerprint, null, null);
+    }
+
+    public Command(String id, Op op, String key, String value, Long ifMatch, Boolean ifNoneMatch,
+                   String fingerprint, Txn txn) {
+        this(id, op, key, value, ifMatch, ifNoneMatch, fingerprint, txn, null);
     }
 
     public static Command put(String id, String key, String value, Long ifMatch, boolean ifNoneMatch) {
         return new Command(id, Op.PUT, key, value, ifMatch, ifNoneMatch ? Boolean.TRUE : null, null);
+    }
+
+    /** A put whose value expires {@code ttl} seconds after its commit. */
+    public Command expiringAfter(long ttl) {
+        return new Command(id, op, key, value, ifMatch, ifNoneMatch, fingerprint, txn, ttl);
     }
 
     public static Command delete(String id, String key, Long ifMatch) {
@@ -59,7 +72,7 @@ public record Command(String id, Op op, String key, String value, Long ifMatch, 
 
     /** This command under an id its client chose, with the fingerprint of the request it stands for. */
     public Command idempotent(String id, String fingerprint) {
-        return new Command(id, op, key, value, ifMatch, ifNoneMatch, fingerprint, txn);
+        return new Command(id, op, key, value, ifMatch, ifNoneMatch, fingerprint, txn, ttl);
     }
 
     public boolean holdsTxn() {
@@ -104,6 +117,7 @@ public record Command(String id, Op op, String key, String value, Long ifMatch, 
             return key == null && value == null && ifMatch == null && ifNoneMatch == null && txn != null
                    && txn.wellFormed();
         }
-        return txn == null && key != null && !key.isEmpty() && (op == Op.PUT && value != null || op == Op.DELETE);
+        return txn == null && key != null && !key.isEmpty() && (op == Op.PUT && value != null || op == Op.DELETE)
+               && (ttl == null || op == Op.PUT && ttl >= 1 && ttl <= MAX_TTL);
     }
 }

@@ -75,12 +75,16 @@ public final class LandingPage implements HttpService {
         }
     }
 
-    /** One key; a long value is cut to {@link #VALUE_PREVIEW} characters and {@code clipped} says so. */
-    public record Row(String key, String preview, boolean clipped, int length, long revision) {
+    /**
+     * One key; a long value is cut to {@link #VALUE_PREVIEW} characters and {@code clipped} says so. {@code expires}
+     * is the deadline of a value with a time to live (ISO-8601), null for a permanent one; the script counts down to it.
+     */
+    public record Row(String key, String preview, boolean clipped, int length, long revision, String expires) {
         static Row of(String key, Entry entry) {
             String value = entry.value();
             String preview = LandingPage.preview(value);
-            return new Row(key, preview, preview.length() < value.length(), value.length(), entry.modRevision());
+            return new Row(key, preview, preview.length() < value.length(), value.length(), entry.modRevision(),
+                           entry.expires() == null ? null : entry.expires().toString());
         }
     }
 

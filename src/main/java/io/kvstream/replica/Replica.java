@@ -1,6 +1,7 @@
 package io.kvstream.replica;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -71,7 +72,8 @@ public final class Replica implements EventSequencer.Listener {
     public long load() {
         // A TreeMap fills fast, and a skip list built from a sorted map is built in linear time.
         java.util.TreeMap<String, Slot> loaded = new java.util.TreeMap<>();
-        long at = snapshots.read((key, value, modRevision) -> loaded.put(key, new Slot(new Entry(value, modRevision))));
+        long at = snapshots.read((key, value, modRevision, expires) ->
+                                         loaded.put(key, new Slot(new Entry(value, modRevision, expires))));
         ConcurrentSkipListMap<String, Slot> freshSorted = new ConcurrentSkipListMap<>(loaded);
         ConcurrentHashMap<String, Slot> freshByKey = new ConcurrentHashMap<>(loaded.size() * 4 / 3 + 16);
         freshByKey.putAll(loaded);
@@ -100,7 +102,17 @@ public final class Replica implements EventSequencer.Listener {
         return size;
     }
 
+    /**
+     * The key's entry, or null if there is none or its deadline has passed: an expired value is gone for readers
+     * from its deadline on, before the delete that ends it arrives.
+     */
     public Entry get(String key) {
+        Entry entry = stored(key);
+        return entry == null || entry.expiredAt(Instant.now()) ? null : entry;
+    }
+
+    /** The key's entry as the events left it, its deadline passed or not. */
+    public Entry stored(String key) {
         long before = unitsApplying;
         if ((before & 1) == 0) {
             Slot slot = byKey.get(key);
@@ -152,7 +164,8 @@ public final class Replica implements EventSequencer.Listener {
     private void apply(DomainEvent event) {
         Slot slot = byKey.get(event.key());
         if (event.isPut()) {
-            Entry entry = new Entry(event.value(), event.revision());
+            Entry entry = new Entry(event.value(), event.revision(),
+                                    event.expires() == null ? null : Instant.parse(event.expires()));
             if (slot != null) {
                 slot.entry = entry;
             } else {
@@ -169,8 +182,12 @@ public final class Replica implements EventSequencer.Listener {
         revision = event.revision();
     }
 
-    /** Keys starting with {@code prefix}, sorted, strictly after {@code after} (if given), at most {@code limit}. */
+    /**
+     * Keys starting with {@code prefix}, sorted, strictly after {@code after} (if given), at most {@code limit};
+     * values whose deadline has passed are left out.
+     */
     public Page list(String prefix, String after, int limit) {
+        Instant now = Instant.now();
         pageLock.readLock().lock();
         try {
             NavigableMap<String, Slot> range = sorted.tailMap(after == null || after.compareTo(prefix) < 0
@@ -182,11 +199,15 @@ public final class Replica implements EventSequencer.Listener {
                 if (!e.getKey().startsWith(prefix)) {
                     break;
                 }
+                Entry entry = e.getValue().entry;
+                if (entry.expiredAt(now)) {
+                    continue;
+                }
                 if (page.size() == limit) {
                     next = page.getLast().getKey();
                     break;
                 }
-                page.add(Map.entry(e.getKey(), e.getValue().entry));
+                page.add(Map.entry(e.getKey(), entry));
             }
             return new Page(revision, page, next);
         } finally {
@@ -211,7 +232,7 @@ public final class Replica implements EventSequencer.Listener {
     /** The same fingerprint computed from a database snapshot. */
     public static Digest digestOf(SnapshotReader snapshots) {
         long[] sumAndCount = new long[2];
-        long at = snapshots.read((key, value, modRevision) -> {
+        long at = snapshots.read((key, value, modRevision, expires) -> {
             sumAndCount[0] += entryHash(key, value, modRevision);
             sumAndCount[1]++;
         });

@@ -36,6 +36,7 @@ import io.kvstream.wire.Broker;
 import io.kvstream.wire.EventSubscriber;
 import io.kvstream.worker.BatchCommitter;
 import io.kvstream.worker.CommandConsumer;
+import io.kvstream.worker.KeyExpiry;
 import io.kvstream.worker.WorkerMetrics;
 import io.kvstream.ws.EventsEndpoint;
 
@@ -83,8 +84,10 @@ final class Parts implements AutoCloseable {
         BatchCommitter committer = new BatchCommitter(new BatchStore(database), relay::committed, () -> !relay.leads());
         CommandConsumer consumer = own(new CommandConsumer(broker, committer, new WorkerMetrics(),
                                                            settings.workerBatchSize()));
+        KeyExpiry expiry = own(new KeyExpiry(committer));
         relay.start();
         consumer.start();
+        expiry.start();
     }
 
     /**

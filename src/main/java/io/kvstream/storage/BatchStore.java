@@ -1,6 +1,7 @@
 package io.kvstream.storage;
 
 import java.sql.SQLException;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -8,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.StringJoiner;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.stream.Stream;
 
@@ -52,14 +54,60 @@ public final class BatchStore {
             tx.commit();
             return write;
         } catch (RuntimeException e) {
-            try {
-                tx.rollback();
-            } catch (RuntimeException rollbackFailure) {
-                // The connection is gone; the cause that matters is the first one.
-                e.addSuppressed(rollbackFailure);
-            }
-            throw e;
+            throw rolledBack(tx, e);
         }
+    }
+
+    /** Rolls back after {@code failure} and returns it to be thrown. */
+    private static RuntimeException rolledBack(DbTransaction tx, RuntimeException failure) {
+        try {
+            tx.rollback();
+        } catch (RuntimeException rollbackFailure) {
+            // The connection is gone; the cause that matters is the first one.
+            failure.addSuppressed(rollbackFailure);
+        }
+        return failure;
+    }
+
+    /**
+     * Expires up to {@code limit} keys whose deadline is at or before {@code at}, in one transaction: takes the
+     * revision lock, then reads the due keys in a statement of their own, which sees every batch committed before the
+     * lock was granted (read committed), so a key that another worker has just expired, or a client has just written
+     * again, is no longer due. Every write of {@code kv_values} holds that lock, so what is read is what is deleted:
+     * two workers never expire the same deadline twice. {@code decide} turns the revision and the due keys into the
+     * write. Returns it, or null (and writes nothing) when no key was due.
+     */
+    public <W extends BatchWrite> W expire(Instant at, int limit, BiFunction<Long, List<String>, W> decide,
+                                           boolean notify) {
+        DbTransaction tx = db.transaction();
+        try {
+            long revision = tx.get("SELECT revision FROM kv_meta WHERE id = 1 FOR UPDATE")
+                    .map(row -> row.column(1).get(Long.class))
+                    .orElseThrow();
+            List<String> due;
+            try (Stream<DbRow> rows = tx.query("SELECT key FROM kv_values WHERE expires_at <= CAST(? AS timestamptz)"
+                                               + " ORDER BY expires_at, key LIMIT ?", at.toString(), limit)) {
+                due = rows.map(row -> row.column(1).get(String.class)).toList();
+            }
+            if (due.isEmpty()) {
+                tx.rollback();
+                return null;
+            }
+            W write = decide.apply(revision, due);
+            write(tx, write, notify, META_ROW);
+            tx.commit();
+            return write;
+        } catch (RuntimeException e) {
+            throw rolledBack(tx, e);
+        }
+    }
+
+    /** True if some key's deadline is at or before {@code at}: a look without the lock, by the deadline index. */
+    public boolean anyDue(Instant at) {
+        return db.execute().get("SELECT EXISTS (SELECT 1 FROM kv_values WHERE expires_at <= CAST(? AS timestamptz))",
+                                at.toString())
+                .map(row -> row.column(1).get(Boolean.class))
+                .orElse(false);
     }
 
     /**
@@ -174,13 +222,16 @@ public final class BatchStore {
         List<DomainEvent> events = write.events();
         List<CommandOutcome> recorded = write.recorded();
         tx.get("WITH deleted AS (DELETE FROM kv_values WHERE key = ANY(CAST(? AS text[]))),"
-               + " upserted AS (INSERT INTO kv_values (key, value, mod_revision)"
-               + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]))"
-               + "   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, mod_revision = EXCLUDED.mod_revision),"
-               + " events AS (INSERT INTO kv_events (revision, kind, key, value, command_id, at, txn_end)"
-               + "   SELECT r, k, key, v, c, CAST(? AS timestamptz), t FROM unnest(CAST(? AS bigint[]), CAST(? AS text[]),"
-               + "   CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(CAST(? AS text[]) AS bigint[]))"
-               + "   AS e(r, k, key, v, c, t)),"
+               + " upserted AS (INSERT INTO kv_values (key, value, mod_revision, expires_at)"
+               + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]),"
+               + "   CAST(CAST(? AS text[]) AS timestamptz[]))"
+               + "   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, mod_revision = EXCLUDED.mod_revision,"
+               + "   expires_at = EXCLUDED.expires_at),"
+               + " events AS (INSERT INTO kv_events (revision, kind, key, value, command_id, at, txn_end, expires_at,"
+               + "   expired) SELECT r, k, key, v, c, CAST(? AS timestamptz), t, x, d FROM unnest(CAST(? AS bigint[]),"
+               + "   CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
+               + "   CAST(CAST(? AS text[]) AS bigint[]), CAST(CAST(? AS text[]) AS timestamptz[]),"
+               + "   CAST(CAST(? AS text[]) AS boolean[])) AS e(r, k, key, v, c, t, x, d)),"
                + " commands AS (INSERT INTO kv_commands (id, status, revision, fingerprint, txn_result)"
                + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[]),"
                + "   CAST(? AS text[]))),"
@@ -190,6 +241,7 @@ public final class BatchStore {
                upserted.stream().map(DomainEvent::key).toArray(String[]::new),
                upserted.stream().map(DomainEvent::value).toArray(String[]::new),
                upserted.stream().mapToLong(DomainEvent::revision).toArray(),
+               upserted.stream().map(DomainEvent::expires).toArray(String[]::new),
                write.at().toString(),
                events.stream().mapToLong(DomainEvent::revision).toArray(),
                events.stream().map(e -> e.event().wireName()).toArray(String[]::new),
@@ -197,6 +249,8 @@ public final class BatchStore {
                events.stream().map(DomainEvent::value).toArray(String[]::new),
                events.stream().map(DomainEvent::command).toArray(String[]::new),
                events.stream().map(e -> e.txnEnd() == null ? null : e.txnEnd().toString()).toArray(String[]::new),
+               events.stream().map(DomainEvent::expires).toArray(String[]::new),
+               events.stream().map(e -> e.isExpiry() ? "true" : null).toArray(String[]::new),
                recorded.stream().map(CommandOutcome::command).toArray(String[]::new),
                recorded.stream().map(o -> o.status().wireName()).toArray(String[]::new),
                recorded.stream().mapToLong(CommandOutcome::revision).toArray(),

@@ -18,7 +18,7 @@ public final class EventLog {
     /** Up to {@code limit} events with revision greater than {@code revision}, in revision order. */
     public List<DomainEvent> after(long revision, int limit) {
         try (Stream<DbRow> rows = db.execute().query(
-                "SELECT revision, kind, key, value, command_id, at, txn_end FROM kv_events"
+                "SELECT revision, kind, key, value, command_id, at, txn_end, expires_at, expired FROM kv_events"
                 + " WHERE revision > ? ORDER BY revision LIMIT ?", revision, limit)) {
             return rows.map(EventLog::event).toList();
         }
@@ -30,8 +30,8 @@ public final class EventLog {
      */
     public List<DomainEvent> after(long revision, int limit, long maxBytes) {
         try (Stream<DbRow> rows = db.execute().query(
-                "SELECT revision, kind, key, value, command_id, at, txn_end FROM ("
-                + " SELECT revision, kind, key, value, command_id, at, txn_end,"
+                "SELECT revision, kind, key, value, command_id, at, txn_end, expires_at, expired FROM ("
+                + " SELECT revision, kind, key, value, command_id, at, txn_end, expires_at, expired,"
                 + " octet_length(key) + coalesce(octet_length(value), 0) AS size,"
                 + " sum(octet_length(key) + coalesce(octet_length(value), 0)) OVER (ORDER BY revision) AS upto"
                 + " FROM kv_events WHERE revision > ? ORDER BY revision LIMIT ?) page"
@@ -57,6 +57,7 @@ public final class EventLog {
         String at = row.column("at").get(java.sql.Timestamp.class).toInstant().toString();
         Long txnEnd = row.column("txn_end").get(Long.class);
         String command = row.column("command_id").get(String.class);
+        java.sql.Timestamp expires = row.column("expires_at").get(java.sql.Timestamp.class);
         return new DomainEvent(DomainEvent.Kind.of(row.column("kind").get(String.class)),
                                row.column("key").get(String.class),
                                row.column("value").get(String.class),
@@ -64,6 +65,8 @@ public final class EventLog {
                                command,
                                at,
                                txnEnd == null ? null : command,
-                               txnEnd);
+                               txnEnd,
+                               expires == null ? null : expires.toInstant().toString(),
+                               row.column("expired").get(Boolean.class));
     }
 }

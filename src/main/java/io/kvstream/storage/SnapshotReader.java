@@ -4,6 +4,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Instant;
 
 import javax.sql.DataSource;
 
@@ -23,10 +25,10 @@ public final class SnapshotReader {
         this.dataSource = database.dataSource();
     }
 
-    /** What a snapshot hands over, row by row. */
+    /** What a snapshot hands over, row by row; {@code expires} is null for a permanent value. */
     @FunctionalInterface
     public interface Sink {
-        void value(String key, String value, long modRevision);
+        void value(String key, String value, long modRevision, Instant expires);
     }
 
     /** Streams all values to {@code sink} and returns the revision the snapshot is at. */
@@ -40,11 +42,13 @@ public final class SnapshotReader {
                     revision = rs.getLong(1);
                 }
                 try (PreparedStatement statement = connection.prepareStatement(
-                        "SELECT key, value, mod_revision FROM kv_values")) {
+                        "SELECT key, value, mod_revision, expires_at FROM kv_values")) {
                     statement.setFetchSize(FETCH_SIZE);
                     try (ResultSet rs = statement.executeQuery()) {
                         while (rs.next()) {
-                            sink.value(rs.getString(1), rs.getString(2), rs.getLong(3));
+                            Timestamp expires = rs.getTimestamp(4);
+                            sink.value(rs.getString(1), rs.getString(2), rs.getLong(3),
+                                       expires == null ? null : expires.toInstant());
                         }
                     }
                 }

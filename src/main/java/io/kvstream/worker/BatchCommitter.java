@@ -45,6 +45,25 @@ public final class BatchCommitter {
         }
     }
 
+    /**
+     * Expires up to {@code limit} keys whose deadline has passed, as one batch of its own ({@link BatchStore#expire});
+     * returns how many. A look without the lock comes first, so a worker with nothing due never waits for the lock.
+     */
+    public int expire(int limit) {
+        Instant at = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        if (!store.anyDue(at)) {
+            return 0;
+        }
+        String command = "expiry-" + UUID.randomUUID();
+        BatchDecision decision = store.expire(at, limit, (revision, due) ->
+                BatchDecision.expire(due, revision, at, command), othersRelay.getAsBoolean());
+        if (decision == null) {
+            return 0;
+        }
+        committed.accept(decision.events());
+        return decision.events().size();
+    }
+
     /** Outcomes in the order of {@code commands}; a command id seen before gets its first outcome again. */
     public List<CommandOutcome> commit(List<Command> commands) {
         // At PostgreSQL's precision, so an event re-read from the log is the event published now.

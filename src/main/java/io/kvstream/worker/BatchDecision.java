@@ -32,7 +32,7 @@ public record BatchDecision(List<CommandOutcome> outcomes, long revision, Instan
     public static BatchDecision decide(List<Command> commands, StoredState state, Instant at) {
         Map<String, CommandOutcome> known = new HashMap<>(state.outcomes());
         Map<String, String> knownFingerprints = new HashMap<>(state.fingerprints());
-        Changes changes = new Changes(state.modRevisions(), state.revision(), at.toString());
+        Changes changes = new Changes(state.modRevisions(), state.revision(), at);
         List<CommandOutcome> outcomes = new ArrayList<>(commands.size());
         List<CommandOutcome> recorded = new ArrayList<>();
         Map<String, String> fingerprints = new HashMap<>();
@@ -58,24 +58,40 @@ public record BatchDecision(List<CommandOutcome> outcomes, long revision, Instan
                                  List.copyOf(recorded), Map.copyOf(fingerprints));
     }
 
+    /**
+     * The expiry of {@code due}, keys whose deadline had passed at {@code at} as read under the revision lock: each
+     * is deleted with the next revision by an event marked expired, under one {@code command} id of its own. Nothing
+     * is recorded: no client waits for this command, and a key expires only while its deadline is stored.
+     */
+    public static BatchDecision expire(List<String> due, long revision, Instant at, String command) {
+        List<DomainEvent> events = new ArrayList<>(due.size());
+        long next = revision;
+        for (String key : due) {
+            events.add(DomainEvent.expired(key, ++next, command, at.toString()));
+        }
+        return new BatchDecision(List.of(), next, at, List.copyOf(events), List.of(), Map.of());
+    }
+
     /** The store as the batch's commands so far left it, and the events that got it there. */
     private static final class Changes {
         private final Map<String, Long> modRevisions;
+        private final Instant committed;
         private final String at;
         private final List<DomainEvent> events = new ArrayList<>();
         private long revision;
 
-        private Changes(Map<String, Long> modRevisions, long revision, String at) {
+        private Changes(Map<String, Long> modRevisions, long revision, Instant at) {
             this.modRevisions = new HashMap<>(modRevisions);
             this.revision = revision;
-            this.at = at;
+            this.committed = at;
+            this.at = at.toString();
         }
 
         private CommandOutcome single(Command command) {
             if (!command.preconditionHolds(modRevisions.get(command.key()))) {
                 return new CommandOutcome(command.id(), CommandOutcome.Status.PRECONDITION_FAILED, revision);
             }
-            long changed = apply(command.id(), command.op(), command.key(), command.value());
+            long changed = apply(command.id(), command.op(), command.key(), command.value(), command.ttl());
             return new CommandOutcome(command.id(), changed == 0 ? CommandOutcome.Status.UNCHANGED
                                                                  : CommandOutcome.Status.APPLIED, revision);
         }
@@ -90,7 +106,7 @@ public record BatchDecision(List<CommandOutcome> outcomes, long revision, Instan
             int firstEvent = events.size();
             List<Long> revisions = new ArrayList<>();
             for (Txn.Change change : txn.branch(succeeded)) {
-                revisions.add(apply(command.id(), change.op(), change.key(), change.value()));
+                revisions.add(apply(command.id(), change.op(), change.key(), change.value(), null));
             }
             List<DomainEvent> own = events.subList(firstEvent, events.size());
             own.replaceAll(event -> event.inTxn(revision));
@@ -100,12 +116,16 @@ public record BatchDecision(List<CommandOutcome> outcomes, long revision, Instan
                                       false);
         }
 
-        /** Puts or deletes the key; returns the revision of the change, or 0 for a delete of a missing key. */
-        private long apply(String command, Command.Op op, String key, String value) {
+        /**
+         * Puts or deletes the key; returns the revision of the change, or 0 for a delete of a missing key. A put with
+         * a {@code ttl} expires that many seconds after the commit; one without makes the key permanent.
+         */
+        private long apply(String command, Command.Op op, String key, String value, Long ttl) {
             if (op == Command.Op.PUT) {
                 revision++;
                 modRevisions.put(key, revision);
-                events.add(DomainEvent.put(key, value, revision, command, at));
+                events.add(DomainEvent.put(key, value, revision, command, at,
+                                           ttl == null ? null : committed.plusSeconds(ttl).toString()));
                 return revision;
             }
             if (modRevisions.remove(key) == null) {

@@ -25,16 +25,18 @@ public record Envelope(String type, String route, String from, String value, Cha
 
     /**
      * The change inside a domain event: the stored event without its command id and timestamp; a transaction's
-     * changes name it ({@code "txn":"<command id>"}) and arrive consecutively.
+     * changes name it ({@code "txn":"<command id>"}) and arrive consecutively. A put with a time to live names its
+     * deadline ({@code "expires":"<ISO-8601>"}), the delete at that deadline says {@code "expired":true}.
      */
-    public record Change(DomainEvent.Kind event, String key, String value, long revision, String txn) {
+    public record Change(DomainEvent.Kind event, String key, String value, long revision, String txn,
+                         String expires, Boolean expired) {
     }
 
     public static Envelope domainEvent(DomainEvent event) {
         return new Envelope(DOMAIN_EVENT, ROUTE, "Domain Event",
                             event.isPut() ? "ValueHasBeenPut" : "ValueHasBeenDeleted",
                             new Change(event.event(), event.key(), event.isPut() ? event.value() : null,
-                                       event.revision(), event.txn()),
+                                       event.revision(), event.txn(), event.expires(), event.expired()),
                             null);
     }
 

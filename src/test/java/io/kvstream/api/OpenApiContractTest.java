@@ -17,6 +17,7 @@ import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
 import io.kvstream.config.Settings;
+import io.kvstream.testing.ExpiryTools;
 import io.kvstream.testing.SseClient;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
@@ -98,6 +99,10 @@ class OpenApiContractTest {
         exchanges.add(send(key, at("/values/oa-big").PUT(HttpRequest.BodyPublishers.ofString("x".repeat(1024 * 1024 + 1)))));
         exchanges.add(send(key, at("/values/oa-multi").header("Content-Type", "multipart/form-data; boundary=b")
                 .PUT(HttpRequest.BodyPublishers.ofString("--b--"))));
+        exchanges.add(send(key, at("/values/oa-ttl?ttl=3600").PUT(HttpRequest.BodyPublishers.ofString("brief"))));
+        exchanges.add(send(key, at("/values/oa-ttl?ttl=0").PUT(HttpRequest.BodyPublishers.ofString("x"))));
+        exchanges.add(send(key, at("/values/oa-ttl")));
+        exchanges.add(send("/values", at("/values?prefix=oa-ttl")));
         exchanges.add(send(key, at("/values/oa-a")));
         exchanges.add(send(key, at("/values/oa-a").header("If-None-Match", "\"" + first + "\"")));
         exchanges.add(send(key, at("/values/oa-missing")));
@@ -169,8 +174,11 @@ class OpenApiContractTest {
             KvHttp.put(node.port(), "oa-stream", "v");
             KvHttp.delete(node.port(), "oa-stream");
             TxnHttp.txn(node.port(), "{\"success\":[" + TxnHttp.put("oa-stream-t", "t") + "]}");
+            ExpiryTools.put(node.port(), "oa-stream-ttl", "ttl=1", "brief");
             await().until(() -> client.messages.stream()
                     .anyMatch(m -> m.contains("value_deleted") && m.contains("\"oa-stream\"")));
+            await().until(() -> client.messages.stream()
+                    .anyMatch(m -> m.contains("\"expired\":true") && m.contains("\"oa-stream-ttl\"")));
             for (String message : client.messages) {
                 assertValid(message, schema, message);
             }

@@ -9,6 +9,7 @@ import com.auth0.jwt.JWT;
 import com.auth0.jwt.algorithms.Algorithm;
 import io.kvstream.auth.Authenticator;
 import io.kvstream.config.Settings;
+import io.kvstream.testing.ExpiryTools;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
 import io.kvstream.ws.KvHttp;
@@ -28,6 +29,7 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.everyItem;
 import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.matchesPattern;
 import static org.hamcrest.Matchers.nullValue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -111,6 +113,31 @@ class LandingPageBrowserTest {
         assertThat(browser.logEntries().get(0).contains("live-key"), is(true));
         assertThat(browser.logEntries().stream().anyMatch(e -> e.contains("ValueHasBeenPut") && e.contains("hello from HTTP")), is(true));
         assertThat(browser.text("#key-count"), is("1 key"));
+        assertThat(browser.consoleErrors(), is(empty()));
+    }
+
+    /**
+     * A key with a time to live shows the time it has left, whether the server rendered it or a put brought it; its
+     * expiry removes the row and is marked as an expiry in the log.
+     */
+    @Test
+    void aKeyWithATtlShowsItsTimeLeftAndItsExpiryIsMarkedInTheLog() {
+        ExpiryTools.put(writer.port(), "long-lived", "ttl=7200", "rendered");
+        await().atMost(WAIT).until(() -> pageNode.value("long-lived").isPresent());
+        openPage();
+        // Two hours from the commit, less the moments since: rendered by the server, counted down by the script.
+        assertThat(browser.text("#values tr[data-key='long-lived'] .ttl"), matchesPattern("expires in (1h 5[0-9]m|2h 0m)"));
+
+        ExpiryTools.put(writer.port(), "short-lived", "ttl=2", "brief");
+        await().atMost(WAIT).ignoreExceptions()
+                .until(() -> browser.text("#values tr[data-key='short-lived'] .ttl").matches("expires in [12]s|expiring"));
+        await().atMost(WAIT).until(() -> browser.valueCell("short-lived") == null);
+
+        await().atMost(WAIT).until(() -> !browser.all("#log li.entry-expire").isEmpty());
+        assertThat(browser.text("#log li.entry-expire .detail code.k"), is("short-lived"));
+        assertThat(browser.text("#log li.entry-expire .detail .ttl"), is("expired"));
+        assertThat(browser.text("#log li.entry-expire .tag"), is("ValueHasBeenDeleted"));
+        assertThat(browser.valueCell("long-lived").getText(), is("rendered"));
         assertThat(browser.consoleErrors(), is(empty()));
     }
 

@@ -50,6 +50,30 @@ class BatchDecisionTest {
     }
 
     @Test
+    void aPutWithTtlExpiresThatLongAfterTheCommitAndOneWithoutIsPermanent() {
+        BatchDecision batch = decide(at(7, Map.of()),
+                                     Command.put("c1", "a", "1", null, false).expiringAfter(30),
+                                     Command.put("c2", "b", "2", null, false));
+
+        assertThat(batch.events(), is(List.of(DomainEvent.put("a", "1", 8, "c1", AT.toString(),
+                                                              "2026-11-29T10:00:30.123456Z"),
+                                              DomainEvent.put("b", "2", 9, "c2", AT.toString()))));
+        assertThat(batch.events().get(1).expires(), is((String) null));
+    }
+
+    @Test
+    void expiryDeletesTheDueKeysWithConsecutiveRevisionsMarkedExpiredAndRecordsNoOutcome() {
+        BatchDecision batch = BatchDecision.expire(List.of("a", "b"), 7, AT, "expiry-1");
+
+        assertThat(batch.revision(), is(9L));
+        assertThat(batch.events(), is(List.of(DomainEvent.expired("a", 8, "expiry-1", AT.toString()),
+                                              DomainEvent.expired("b", 9, "expiry-1", AT.toString()))));
+        assertThat(batch.events().stream().allMatch(e -> !e.isPut() && e.isExpiry()), is(true));
+        assertThat(batch.outcomes(), is(List.of()));
+        assertThat(batch.recorded(), is(List.of()));
+    }
+
+    @Test
     void aCommandCommittedBeforeGetsItsFirstOutcomeAndChangesNothing() {
         CommandOutcome earlier = new CommandOutcome("c1", Status.APPLIED, 4);
         BatchDecision batch = decide(new StoredState(7, Map.of("c1", earlier), Map.of()),

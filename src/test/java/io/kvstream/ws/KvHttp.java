@@ -66,7 +66,8 @@ public final class KvHttp {
         return Json.read(response.body(), com.fasterxml.jackson.databind.JsonNode.class).path("revision").asLong();
     }
 
-    private static HttpResponse<String> send(HttpRequest request) {
+    /** Sends and returns the answer as it is, whatever its status. */
+    public static HttpResponse<String> send(HttpRequest request) {
         try {
             return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
