@@ -151,7 +151,12 @@ cpu_ticks() {
         pid="$(cat "$LC_RUN_DIR/$name.pid")"
         echo "${name%-[0-9]} $(awk '{print $14 + $15}' "/proc/$pid/stat")"
     done
-    for name in beam.smp:rabbitmq postgres:postgresql nginx:nginx; do
+    server_ticks beam.smp:rabbitmq postgres:postgresql nginx:nginx
+}
+# server_ticks COMMAND:COMPONENT... : "component ticks" summed over every process of each command, then the machine's
+server_ticks() {
+    local name pid
+    for name in "$@"; do
         for pid in $(pgrep -x "${name%%:*}"); do
             echo "${name##*:} $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)"
         done

@@ -21,12 +21,7 @@ curl -sf -X POST "$URL/txn" -d '{"success":[{"op":"put","key":"bench-x","value":
 # ticks : "component ticks" of the kvstream process, RabbitMQ, PostgreSQL (every such process) and the machine
 ticks() {
     echo "kvstream $(awk '{print $14 + $15}' "/proc/$(pid_of txn-all)/stat")"
-    for name in beam.smp:rabbitmq postgres:postgresql; do
-        for pid in $(pgrep -x "${name%%:*}"); do
-            echo "${name##*:} $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)"
-        done
-    done
-    echo "machine $(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat)"
+    server_ticks beam.smp:rabbitmq postgres:postgresql
 }
 # measured OUT LUA : one wrk run (wrk_run) and "CPU component ms-per-request" lines for it in OUT.cpu
 measured() {
