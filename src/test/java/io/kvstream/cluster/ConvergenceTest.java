@@ -20,6 +20,7 @@ import io.kvstream.domain.DomainEvent;
 import io.kvstream.domain.Entry;
 import io.kvstream.testing.LoadClient;
 import io.kvstream.testing.StoredContent;
+import io.kvstream.testing.TestDeployment;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
 import io.kvstream.wire.CommandCodec;
@@ -43,18 +44,17 @@ class ConvergenceTest {
 
     @Test
     void twoApiProcessesAndOneWorkerConvergeToTheDatabase() throws Exception {
-        String schema = TestServices.uniqueName("conv");
-        String prefix = TestServices.uniqueName("conv");
-        try (TestNode worker = TestNode.start(TestServices.settings(Settings.Role.WORKER, schema, prefix));
-             TestNode api1 = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix));
-             TestNode api2 = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix));
+        TestDeployment deployment = TestDeployment.fresh("conv");
+        try (TestNode worker = deployment.start(Settings.Role.WORKER);
+             TestNode api1 = deployment.start(Settings.Role.API);
+             TestNode api2 = deployment.start(Settings.Role.API);
              LoadClient load = new LoadClient()) {
             // 32 virtual-thread writers x 500 writes, alternating between the two API processes.
             load.run(32, 500, 20, writer -> (writer % 2 == 0 ? api1 : api2).uri("/"));
 
             assertThat(load.failed(), is(0L));
             assertThat(load.acknowledged(), is(16_000L));
-            StoredContent stored = StoredContent.read(TestServices.db(schema));
+            StoredContent stored = StoredContent.read(TestServices.db(deployment.schema()));
             assertThat(stored.revision(), is(16_000L));
             assertThat(stored.eventRevisions(), is(LongStream.rangeClosed(1, 16_000).boxed().toList()));
             for (TestNode api : List.of(api1, api2)) {
@@ -69,16 +69,15 @@ class ConvergenceTest {
 
     @Test
     void twoWorkersKeepOneGapFreeOrder() throws Exception {
-        String schema = TestServices.uniqueName("twow");
-        String prefix = TestServices.uniqueName("twow");
-        try (TestNode worker1 = TestNode.start(TestServices.settings(Settings.Role.WORKER, schema, prefix));
-             TestNode worker2 = TestNode.start(TestServices.settings(Settings.Role.WORKER, schema, prefix));
-             TestNode api = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix));
+        TestDeployment deployment = TestDeployment.fresh("twow");
+        try (TestNode worker1 = deployment.start(Settings.Role.WORKER);
+             TestNode worker2 = deployment.start(Settings.Role.WORKER);
+             TestNode api = deployment.start(Settings.Role.API);
              LoadClient load = new LoadClient()) {
             load.run(16, 200, 10, writer -> api.uri("/"));
 
             assertThat(load.failed(), is(0L));
-            StoredContent stored = StoredContent.read(TestServices.db(schema));
+            StoredContent stored = StoredContent.read(TestServices.db(deployment.schema()));
             assertThat(stored.revision(), is(3_200L));
             assertThat(stored.eventRevisions(), is(LongStream.rangeClosed(1, 3_200).boxed().toList()));
             await().until(() -> api.revision() == 3_200L);
@@ -93,16 +92,15 @@ class ConvergenceTest {
      */
     @Test
     void workerRehearsesWithoutTheRevisionLockAndLeavesNoTrace() throws Exception {
-        String schema = TestServices.uniqueName("rehearse");
-        String prefix = TestServices.uniqueName("rehearse");
-        Settings.Db db = TestServices.db(schema);
-        try (TestNode first = TestNode.start(TestServices.settings(Settings.Role.WORKER, schema, prefix));
+        TestDeployment deployment = TestDeployment.fresh("rehearse");
+        Settings.Db db = TestServices.db(deployment.schema());
+        try (TestNode first = deployment.start(Settings.Role.WORKER);
              java.sql.Connection holder = java.sql.DriverManager.getConnection(db.url(), db.username(), db.password());
              java.sql.Statement lock = holder.createStatement()) {
             holder.setAutoCommit(false);
-            lock.execute("SELECT revision FROM \"" + schema + "\".kv_meta WHERE id = 1 FOR UPDATE");
+            lock.execute("SELECT revision FROM \"" + deployment.schema() + "\".kv_meta WHERE id = 1 FOR UPDATE");
 
-            try (TestNode second = TestNode.start(TestServices.settings(Settings.Role.WORKER, schema, prefix))) {
+            try (TestNode second = deployment.start(Settings.Role.WORKER)) {
                 holder.rollback();
                 StoredContent stored = StoredContent.read(db);
                 assertThat(stored.revision(), is(0L));

@@ -13,6 +13,7 @@ import java.util.stream.LongStream;
 import io.kvstream.config.Settings;
 import io.kvstream.testing.ExpiryTools;
 import io.kvstream.testing.StoredContent;
+import io.kvstream.testing.TestDeployment;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
 import io.kvstream.testing.WsClient;
@@ -34,12 +35,11 @@ class KeyExpiryClusterTest {
 
     @Test
     void twoWorkersExpireEachKeyOnceInOneGapFreeOrder() {
-        String schema = TestServices.uniqueName("ttl2w");
-        String prefix = TestServices.uniqueName("ttl2w");
-        Settings.Db db = TestServices.db(schema);
-        try (TestNode worker1 = TestNode.start(TestServices.settings(Settings.Role.WORKER, schema, prefix));
-             TestNode worker2 = TestNode.start(TestServices.settings(Settings.Role.WORKER, schema, prefix));
-             TestNode api = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix))) {
+        TestDeployment deployment = TestDeployment.fresh("ttl2w");
+        Settings.Db db = TestServices.db(deployment.schema());
+        try (TestNode worker1 = deployment.start(Settings.Role.WORKER);
+             TestNode worker2 = deployment.start(Settings.Role.WORKER);
+             TestNode api = deployment.start(Settings.Role.API)) {
             List<String> keys = IntStream.range(0, 50).mapToObj(i -> "k" + i).toList();
             keys.parallelStream().forEach(key -> assertThat(ExpiryTools.put(api.port(), key, "ttl=1", "v")
                                                                     .statusCode(), is(200)));
@@ -64,11 +64,10 @@ class KeyExpiryClusterTest {
      */
     @Test
     void aDeadlinePassedWhileNoWorkerRanReadsAs404AndTheNextWorkerExpiresIt() {
-        String schema = TestServices.uniqueName("ttlrs");
-        String prefix = TestServices.uniqueName("ttlrs");
-        Settings.Db db = TestServices.db(schema);
-        Settings workerSettings = TestServices.settings(Settings.Role.WORKER, schema, prefix);
-        try (TestNode api = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix))) {
+        TestDeployment deployment = TestDeployment.fresh("ttlrs");
+        Settings.Db db = TestServices.db(deployment.schema());
+        Settings workerSettings = deployment.settings(Settings.Role.WORKER);
+        try (TestNode api = deployment.start(Settings.Role.API)) {
             long put;
             try (TestNode worker = TestNode.start(workerSettings)) {
                 put = WsClient.node(ExpiryTools.put(api.port(), "held", "ttl=3", "v").body()).path("revision").asLong();
@@ -94,11 +93,10 @@ class KeyExpiryClusterTest {
 
     @Test
     void manyKeysDueAtOnceAllGoWhileWritesToOtherKeysAreAnswered() {
-        String schema = TestServices.uniqueName("ttlmany");
-        String prefix = TestServices.uniqueName("ttlmany");
-        Settings.Db db = TestServices.db(schema);
-        try (TestNode worker = TestNode.start(TestServices.settings(Settings.Role.WORKER, schema, prefix));
-             TestNode api = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix))) {
+        TestDeployment deployment = TestDeployment.fresh("ttlmany");
+        Settings.Db db = TestServices.db(deployment.schema());
+        try (TestNode worker = deployment.start(Settings.Role.WORKER);
+             TestNode api = deployment.start(Settings.Role.API)) {
             // Enqueued together, so they commit in a few batches with nearly the same deadline.
             IntStream.range(0, KEYS).parallel().forEach(i -> assertThat(
                     ExpiryTools.putAsync(api.port(), "due" + i, "ttl=2", "v").statusCode(), is(202)));

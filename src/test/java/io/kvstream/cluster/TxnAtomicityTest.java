@@ -11,8 +11,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kvstream.config.Settings;
+import io.kvstream.testing.TestDeployment;
 import io.kvstream.testing.TestNode;
-import io.kvstream.testing.TestServices;
 import io.kvstream.testing.TxnHttp;
 import io.kvstream.wire.Json;
 import io.kvstream.ws.KvHttp;
@@ -35,11 +35,10 @@ class TxnAtomicityTest {
 
     @Test
     void noListingOrGetOnAnyReplicaSeesPartOfATransaction() throws Exception {
-        String schema = TestServices.uniqueName("atom");
-        String prefix = TestServices.uniqueName("atom");
-        try (TestNode worker = TestNode.start(TestServices.settings(Settings.Role.WORKER, schema, prefix));
-             TestNode api1 = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix));
-             TestNode api2 = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix))) {
+        TestDeployment deployment = TestDeployment.fresh("atom");
+        try (TestNode worker = deployment.start(Settings.Role.WORKER);
+             TestNode api1 = deployment.start(Settings.Role.API);
+             TestNode api2 = deployment.start(Settings.Role.API)) {
             TxnHttp.txn(api1.port(), move(50, 0));
             AtomicBoolean writing = new AtomicBoolean(true);
             List<String> violations = new CopyOnWriteArrayList<>();

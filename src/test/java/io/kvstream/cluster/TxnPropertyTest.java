@@ -13,8 +13,8 @@ import java.util.stream.Collectors;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kvstream.config.Settings;
 import io.kvstream.domain.Entry;
+import io.kvstream.testing.TestDeployment;
 import io.kvstream.testing.TestNode;
-import io.kvstream.testing.TestServices;
 import io.kvstream.testing.TxnHttp;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -72,11 +72,10 @@ class TxnPropertyTest {
 
     @BeforeContainer
     static void start() {
-        String schema = TestServices.uniqueName("txnprop");
-        String prefix = TestServices.uniqueName("txnprop");
-        worker = TestNode.start(TestServices.settings(Settings.Role.WORKER, schema, prefix));
-        api1 = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix));
-        api2 = TestNode.start(TestServices.settings(Settings.Role.API, schema, prefix));
+        TestDeployment deployment = TestDeployment.fresh("txnprop");
+        worker = deployment.start(Settings.Role.WORKER);
+        api1 = deployment.start(Settings.Role.API);
+        api2 = deployment.start(Settings.Role.API);
     }
 
     @AfterContainer

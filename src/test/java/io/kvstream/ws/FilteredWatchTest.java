@@ -6,8 +6,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.IntStream;
 
 import io.kvstream.config.Settings;
+import io.kvstream.testing.TestDeployment;
 import io.kvstream.testing.TestNode;
-import io.kvstream.testing.TestServices;
 import io.kvstream.testing.WsClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -31,11 +31,10 @@ class FilteredWatchTest {
 
     @BeforeAll
     static void start() {
-        String schema = TestServices.uniqueName("watch");
-        String prefix = TestServices.uniqueName("watch");
-        writer = TestNode.start(TestServices.settings(Settings.Role.ALL, schema, prefix));
-        wsA = TestNode.start(TestServices.settings(Settings.Role.WEBSOCKET, schema, prefix));
-        wsB = TestNode.start(TestServices.settings(Settings.Role.WEBSOCKET, schema, prefix));
+        TestDeployment deployment = TestDeployment.fresh("watch");
+        writer = deployment.start(Settings.Role.ALL);
+        wsA = deployment.start(Settings.Role.WEBSOCKET);
+        wsB = deployment.start(Settings.Role.WEBSOCKET);
     }
 
     @AfterAll
