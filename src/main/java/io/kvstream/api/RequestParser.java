@@ -87,7 +87,9 @@ final class RequestParser {
         Optional<String> declared = req.headers().first(HeaderNames.CONTENT_LENGTH);
         if (declared.isPresent()) {
             try {
-                if (Long.parseLong(declared.get().trim()) > limit) {
+                long length = Long.parseLong(declared.get().trim());
+                if (length > 2L * limit) {
+                    // Too large to be worth reading out: answer and close at once.
                     throw tooLarge(code, message);
                 }
             } catch (NumberFormatException e) {
@@ -175,7 +177,9 @@ final class RequestParser {
             int n;
             while ((n = in.read(buffer)) > 0) {
                 if (out.size() + n > limit) {
-                    throw tooLarge(code, message);
+                    throw readToItsEnd(in, limit)
+                            ? new ApiException(Status.REQUEST_ENTITY_TOO_LARGE_413, code, message)
+                            : tooLarge(code, message);
                 }
                 out.write(buffer, 0, n);
             }
@@ -189,6 +193,24 @@ final class RequestParser {
                                            "The chunked body is malformed (chunk sizes are hex digits ending in CRLF;"
                                            + " chunk extensions are not supported)");
         }
+    }
+
+    /**
+     * Reads and drops what is left of a body that is too large, up to {@code bound} more bytes; true if that was all of
+     * it. A client still sending when the 413 comes and the connection closes would get a reset, not the answer; a
+     * body not much larger than the limit is read out, and the connection stays usable.
+     */
+    private static boolean readToItsEnd(InputStream in, int bound) throws IOException {
+        byte[] buffer = new byte[8192];
+        long dropped = 0;
+        int n;
+        while ((n = in.read(buffer)) > 0) {
+            dropped += n;
+            if (dropped > bound) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static ApiException tooLarge(String code, String message) {

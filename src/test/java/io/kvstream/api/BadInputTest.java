@@ -2,6 +2,9 @@ package io.kvstream.api;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,6 +23,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.startsWith;
 
@@ -86,6 +90,33 @@ class BadInputTest {
         RawHttp.Response response = RawHttp.send(node.port(), "GET /values/k HTTP/1.0\r\n\r\n");
         assertThat(response.status(), is(505));
         assertThat(response.body(), startsWith("{\"error\":\"http_version_not_supported\",\"message\":\"Use HTTP/1.1\""));
+    }
+
+    /**
+     * A client still sending a body just over the limit reads the 413 (the rest of the body is read out rather than
+     * reset), and its connection stays usable for the next request.
+     */
+    @Test
+    void aBodyJustOverTheLimitGetsItsAnswerAndTheConnectionStaysUsable() throws IOException {
+        try (Socket socket = new Socket("127.0.0.1", node.port())) {
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(("PUT /values/just-over HTTP/1.1\r\nHost: x\r\nContent-Length: " + (MAX_VALUE_BYTES + 1)
+                       + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write("x".repeat(MAX_VALUE_BYTES + 1).getBytes(StandardCharsets.US_ASCII));
+            out.write("GET /values/just-over HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            StringBuilder answers = new StringBuilder();
+            InputStream in = socket.getInputStream();
+            byte[] buffer = new byte[8192];
+            int n;
+            while (!answers.toString().contains("HTTP/1.1 404") && (n = in.read(buffer)) > 0) {
+                answers.append(new String(buffer, 0, n, StandardCharsets.ISO_8859_1));
+            }
+            assertThat(answers.toString(), startsWith("HTTP/1.1 413 "));
+            assertThat(answers.toString(), containsString("{\"error\":\"value_too_large\""));
+            assertThat(answers.toString(), containsString("HTTP/1.1 404 "));
+        }
     }
 
     /** An invalid method token is refused with 400 and the API's error format, as every bad request line. */
