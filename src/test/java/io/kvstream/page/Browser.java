@@ -10,6 +10,7 @@ import java.util.logging.Level;
 
 import io.kvstream.testing.Tools;
 import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -69,13 +70,14 @@ final class Browser implements AutoCloseable {
         return driver.findElements(By.cssSelector(css));
     }
 
-    /** The value cell of a key's row, or null when the table has no such row. */
+    /**
+     * The value cell of a key's row, or null when the table has no such row. Found in one script run, in the page:
+     * the page replaces rows as events arrive, so a row found by one driver call may be gone by the next.
+     */
     WebElement valueCell(String key) {
-        return all("#values tbody tr").stream()
-                .filter(tr -> key.equals(tr.getDomAttribute("data-key")))
-                .map(tr -> tr.findElement(By.cssSelector("td.value")))
-                .findFirst()
-                .orElse(null);
+        return (WebElement) ((JavascriptExecutor) driver).executeScript(
+                "const row = [...document.querySelectorAll('#values tbody tr')].find(tr => tr.dataset.key === arguments[0]);"
+                + " return row ? row.querySelector('td.value') : null;", key);
     }
 
     /** Texts of the event log entries, newest first. */
