@@ -70,15 +70,48 @@ public record Settings(Role role,
     /**
      * Broker settings; exchange and queue names all start with {@code namePrefix}. {@code publicEvents}: besides the
      * batches kvstream's own processes read, publish every event as its own message on the documented events
-     * exchange, for consumers outside kvstream.
+     * exchange, for consumers outside kvstream. {@code commandQueueType}: the kind of queue the commands wait in.
      */
-    public record Amqp(String uri, String namePrefix, boolean publicEvents) {
+    public record Amqp(String uri, String namePrefix, boolean publicEvents, QueueType commandQueueType) {
         public boolean configured() {
             return !uri.isBlank();
         }
 
         public Amqp withUri(String uri) {
-            return new Amqp(uri, namePrefix, publicEvents);
+            return new Amqp(uri, namePrefix, publicEvents, commandQueueType);
+        }
+
+        public Amqp withNamePrefix(String namePrefix) {
+            return new Amqp(uri, namePrefix, publicEvents, commandQueueType);
+        }
+
+        public Amqp withPublicEvents(boolean publicEvents) {
+            return new Amqp(uri, namePrefix, publicEvents, commandQueueType);
+        }
+
+        public Amqp withCommandQueueType(QueueType commandQueueType) {
+            return new Amqp(uri, namePrefix, publicEvents, commandQueueType);
+        }
+    }
+
+    /**
+     * RabbitMQ's queue types: a classic queue lives on one broker node; a quorum queue is replicated (Raft) to a
+     * majority of a cluster's nodes before the broker confirms a message, so it survives the loss of a node.
+     */
+    public enum QueueType {
+        CLASSIC, QUORUM;
+
+        public String configName() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        static QueueType parse(String text) {
+            try {
+                return valueOf(text.trim().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(
+                        "kvstream.amqp.command-queue-type must be classic or quorum, not '" + text + "'");
+            }
         }
     }
 
@@ -151,7 +184,8 @@ public record Settings(Role role,
                            db.get("pool-size").asInt().get()),
                     new Amqp(unlessSet(amqp.get("uri")),
                              amqp.get("name-prefix").asString().get(),
-                             amqp.get("public-events").asBoolean().get()),
+                             amqp.get("public-events").asBoolean().get(),
+                             QueueType.parse(amqp.get("command-queue-type").asString().get())),
                     kv.get("worker.batch-size").asInt().get(),
                     new Events(events.get("retention").asLong().get(),
                                events.get("compaction-interval").asLong().get()),

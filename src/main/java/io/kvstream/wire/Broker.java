@@ -10,12 +10,14 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeoutException;
 
+import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.BuiltinExchangeType;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.Recoverable;
 import com.rabbitmq.client.RecoveryListener;
+import com.rabbitmq.client.ShutdownSignalException;
 import io.kvstream.config.Settings;
 
 /**
@@ -27,6 +29,7 @@ public final class Broker implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Broker.class.getName());
 
     private final Names names;
+    private final Settings.QueueType commandQueueType;
     private final Connection connection;
     private final CopyOnWriteArrayList<Runnable> recoveryListeners = new CopyOnWriteArrayList<>();
     /**
@@ -36,8 +39,9 @@ public final class Broker implements AutoCloseable {
      */
     private Channel topology;
 
-    private Broker(Names names, Connection connection) {
+    private Broker(Names names, Settings.QueueType commandQueueType, Connection connection) {
         this.names = names;
+        this.commandQueueType = commandQueueType;
         this.connection = connection;
         ((Recoverable) connection).addRecoveryListener(new RecoveryListener() {
             @Override
@@ -73,7 +77,8 @@ public final class Broker implements AutoCloseable {
         Instant deadline = Instant.now().plus(patience);
         while (true) {
             try {
-                Broker broker = new Broker(new Names(settings.namePrefix()), factory.newConnection(connectionName));
+                Broker broker = new Broker(new Names(settings.namePrefix()), settings.commandQueueType(),
+                                           factory.newConnection(connectionName));
                 try {
                     broker.declareTopology();
                 } catch (IOException | RuntimeException e) {
@@ -111,10 +116,47 @@ public final class Broker implements AutoCloseable {
 
     private void declareTopology() throws IOException {
         topology = connection.createChannel();
-        topology.queueDeclare(names.commandQueue(), true, false, false, Map.of());
+        declareCommandQueue();
         topology.exchangeDeclare(names.eventsExchange(), BuiltinExchangeType.FANOUT, true);
         topology.exchangeDeclare(names.eventBatchesExchange(), BuiltinExchangeType.FANOUT, true);
         topology.exchangeDeclare(names.presenceExchange(), BuiltinExchangeType.FANOUT, true);
+    }
+
+    /**
+     * A queue keeps the type it was created with: declaring it as the other type fails (PRECONDITION_FAILED), and
+     * deleting it would drop the commands in it, accepted writes among them. So the process stops and says how to
+     * move over, rather than retrying or deleting.
+     */
+    private void declareCommandQueue() throws IOException {
+        try {
+            topology.queueDeclare(names.commandQueue(), true, false, false, commandQueueArguments(commandQueueType));
+        } catch (IOException e) {
+            if (e.getCause() instanceof ShutdownSignalException signal
+                && signal.getReason() instanceof AMQP.Channel.Close close
+                && close.getReplyCode() == AMQP.PRECONDITION_FAILED) {
+                String queue = names.commandQueue();
+                String advice = "The command queue " + queue + " exists as another type than "
+                                + "kvstream.amqp.command-queue-type=" + commandQueueType.configName()
+                                + " (broker: " + close.getReplyText() + "). Either set KVSTREAM_AMQP_COMMAND_QUEUE_TYPE"
+                                + " to the type it has, or move over: stop the API processes, wait until the workers have"
+                                + " emptied it (rabbitmqctl list_queues name messages), delete it (rabbitmqctl"
+                                + " delete_queue " + queue + ") and start again with the new type.";
+                LOG.log(Level.ERROR, advice);
+                throw new IllegalStateException(advice, e);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * A classic queue is declared with no arguments at all: the embedded dev broker (Qpid) refuses an
+     * {@code x-queue-type} argument, even {@code classic}, and RabbitMQ's default type is classic.
+     */
+    static Map<String, Object> commandQueueArguments(Settings.QueueType type) {
+        return switch (type) {
+            case CLASSIC -> Map.of();
+            case QUORUM -> Map.of("x-queue-type", "quorum");
+        };
     }
 
     @Override

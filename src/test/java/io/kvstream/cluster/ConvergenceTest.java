@@ -155,7 +155,7 @@ class ConvergenceTest {
     void publicEventsCanBeTurnedOff() throws Exception {
         String schema = TestServices.uniqueName("nopublic");
         Settings settings = TestServices.settings(Settings.Role.ALL, schema, TestServices.uniqueName("nopublic"));
-        settings = settings.toBuilder().amqp(new Settings.Amqp(settings.amqp().uri(), settings.amqp().namePrefix(), false)).build();
+        settings = settings.toBuilder().amqp(settings.amqp().withPublicEvents(false)).build();
         try (Connection connection = connect(settings);
              Channel channel = connection.createChannel();
              TestNode node = TestNode.start(settings);

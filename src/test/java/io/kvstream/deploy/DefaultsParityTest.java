@@ -46,7 +46,9 @@ class DefaultsParityTest {
             "kvstream.mode", "prod: refuses to start without PostgreSQL and RabbitMQ and never embeds them",
             "kvstream.data-dir", "/tmp/kvstream: the root filesystem is read-only, /tmp is the pod's emptyDir",
             "kvstream.db.url", "no default: the bundled (or external) PostgreSQL Service and database",
-            "kvstream.db.username", "no default: the user the bundled PostgreSQL is created with");
+            "kvstream.db.username", "no default: the user the bundled PostgreSQL is created with",
+            "kvstream.amqp.command-queue-type", "quorum: accepted writes survive the loss of a broker node; the "
+                                                + "embedded dev broker (Qpid) knows classic only");
 
     /** Keys of application.yaml that the ConfigMaps deliberately do not carry, and where they are set instead. */
     static final Map<String, String> NOT_IN_CONFIGMAPS = Map.of(

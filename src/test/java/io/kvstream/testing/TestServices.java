@@ -67,7 +67,7 @@ public final class TestServices {
         return defaults.toBuilder()
                 .role(role)
                 .db(db(schema))
-                .amqp(new Settings.Amqp(amqpUri(), prefix, defaults.amqp().publicEvents()))
+                .amqp(defaults.amqp().withUri(amqpUri()).withNamePrefix(prefix))
                 .build();
     }
 
