@@ -23,7 +23,8 @@ import io.kvstream.config.Settings;
 /**
  * One AMQP connection per process, shared by everything of the process that talks to the broker
  * (each uses its own channels). The client recovers the connection, channels, server-named queues,
- * bindings and consumers by itself after a broker outage; listeners hear about it so they can catch up.
+ * bindings and consumers by itself after a broker outage, to any node the URI lists (a RabbitMQ cluster's node
+ * that died is replaced by one that answers); listeners hear about it so they can catch up.
  */
 public final class Broker implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Broker.class.getName());
@@ -59,9 +60,10 @@ public final class Broker implements AutoCloseable {
 
     /** Connects, retrying until {@code patience} runs out, so pods may start before the broker is ready. */
     public static Broker connect(Settings.Amqp settings, String connectionName, Duration patience) {
+        BrokerAddresses addresses = BrokerAddresses.parse(settings.uri());
         ConnectionFactory factory = new ConnectionFactory();
         try {
-            factory.setUri(settings.uri());
+            factory.setUri(addresses.firstNodeUri());
         } catch (URISyntaxException | GeneralSecurityException | IllegalArgumentException e) {
             throw new IllegalArgumentException("kvstream.amqp.uri is not a valid amqp:// URI");
         }
@@ -78,7 +80,7 @@ public final class Broker implements AutoCloseable {
         while (true) {
             try {
                 Broker broker = new Broker(new Names(settings.namePrefix()), settings.commandQueueType(),
-                                           factory.newConnection(connectionName));
+                                           factory.newConnection(addresses.nodes(), connectionName));
                 try {
                     broker.declareTopology();
                 } catch (IOException | RuntimeException e) {
@@ -88,8 +90,8 @@ public final class Broker implements AutoCloseable {
                 return broker;
             } catch (IOException | TimeoutException e) {
                 if (Instant.now().isAfter(deadline)) {
-                    throw new IllegalStateException("Cannot reach the AMQP broker at " + factory.getHost() + ":"
-                                                    + factory.getPort() + ": " + e.getMessage(), e);
+                    throw new IllegalStateException("Cannot reach the AMQP broker at " + addresses.describe() + ": "
+                                                    + e.getMessage(), e);
                 }
                 LOG.log(Level.WARNING, "AMQP broker not reachable yet (" + e.getMessage() + "), retrying");
                 sleepQuietly(Duration.ofSeconds(1));
