@@ -72,6 +72,58 @@ public final class LoadClient implements AutoCloseable {
     }
 
     private final Map<Integer, Long> statuses = new ConcurrentHashMap<>();
+    private final Map<String, Accepted> acceptedCommands = new ConcurrentHashMap<>();
+
+    /**
+     * Like {@link #start}, but every PUT asks for {@code Prefer: respond-async} and writes a key of its own,
+     * {@code a<writer>-<i>}: each 202 is recorded with its command id, to check later that it was committed.
+     */
+    public ExecutorService startAsync(int writers, java.util.function.BooleanSupplier keepGoing,
+                                      IntFunction<URI> baseUri) {
+        ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
+        for (int w = 0; w < writers; w++) {
+            int writer = w;
+            threads.submit(() -> {
+                for (int i = 0; keepGoing.getAsBoolean(); i++) {
+                    int status = putAsync(baseUri.apply(writer), "a" + writer + "-" + i, "v" + i);
+                    statuses.merge(status, 1L, Long::sum);
+                }
+            });
+        }
+        return threads;
+    }
+
+    /** One {@code Prefer: respond-async} PUT; a 202 is recorded under its command id. Returns the status (-1: none). */
+    public int putAsync(URI base, String key, String value) {
+        try {
+            HttpResponse<String> res = http.send(
+                    HttpRequest.newBuilder(base.resolve("/values/" + key))
+                            .timeout(Duration.ofSeconds(15))
+                            .header("Prefer", "respond-async")
+                            .PUT(HttpRequest.BodyPublishers.ofString(value)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (res.statusCode() == 202) {
+                String command = com.google.gson.JsonParser.parseString(res.body()).getAsJsonObject()
+                        .get("command").getAsString();
+                acceptedCommands.put(command, new Accepted(key, value));
+            } else {
+                failed.incrementAndGet();
+            }
+            return res.statusCode();
+        } catch (Exception e) {
+            failed.incrementAndGet();
+            return -1;
+        }
+    }
+
+    /** What an accepted (202) command writes. */
+    public record Accepted(String key, String value) {
+    }
+
+    /** Command id → what it writes, of every write answered 202. */
+    public Map<String, Accepted> acceptedCommands() {
+        return acceptedCommands;
+    }
 
     /** How many answers of each status the write loop got (-1: no answer at all). */
     public Map<Integer, Long> statuses() {

@@ -24,6 +24,37 @@ public final class StoredEvents {
     }
 
     /**
+     * Every command answered 202 is committed, with its key and value, within {@code patience}: accepted commands
+     * reach the worker whenever the broker delivers them, so this waits for them.
+     */
+    public static void awaitAcceptedCommitted(Settings.Db db, LoadClient load, java.time.Duration patience) {
+        Map<String, LoadClient.Accepted> accepted = Map.copyOf(load.acceptedCommands());
+        org.awaitility.Awaitility.await("every accepted command committed").atMost(patience)
+                .until(() -> committedCommands(db, accepted.keySet()).size() == accepted.size());
+        Map<String, LoadClient.Accepted> committed = committedCommands(db, accepted.keySet());
+        assertThat("accepted commands as committed", committed, is(accepted));
+    }
+
+    /** Of the given command ids, those with a stored event: what the event wrote. */
+    private static Map<String, LoadClient.Accepted> committedCommands(Settings.Db db, java.util.Set<String> ids) {
+        Map<String, LoadClient.Accepted> committed = new HashMap<>();
+        try (Connection c = DriverManager.getConnection(db.url(), db.username(), db.password());
+             Statement s = c.createStatement()) {
+            s.execute("SET search_path TO \"" + db.schema() + "\"");
+            try (ResultSet rs = s.executeQuery("SELECT command_id, key, value FROM kv_events")) {
+                while (rs.next()) {
+                    if (ids.contains(rs.getString(1))) {
+                        committed.put(rs.getString(1), new LoadClient.Accepted(rs.getString(2), rs.getString(3)));
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        return committed;
+    }
+
+    /**
      * No acknowledged write lost (its event is stored and the key was not rolled back), no command applied twice,
      * revisions gap-free from 1, and every given replica equal to the table.
      */
