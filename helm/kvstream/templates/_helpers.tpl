@@ -243,6 +243,27 @@ secretLookup: false skips the lookup (for a renderer that fails on it instead). 
 {{- printf "%s-rabbitmq" (include "kvstream.fullname" .) }}
 {{- end }}
 
+{{/*
+Every node of the bundled RabbitMQ cluster as host:port, comma-separated, for KVSTREAM_AMQP_URI: the client connects to
+one that answers and recovers to another when it is lost. Each pod has a DNS name under the headless Service.
+*/}}
+{{- define "kvstream.rabbitmq.nodes" -}}
+{{- $name := include "kvstream.rabbitmq.fullname" . }}
+{{- $nodes := list }}
+{{- range $i := until (int .Values.rabbitmq.replicas) }}
+{{- $nodes = append $nodes (printf "%s-%d.%s:5672" $name $i $name) }}
+{{- end }}
+{{- join "," $nodes }}
+{{- end }}
+
+{{- define "kvstream.rabbitmq.erlangCookieSecretName" -}}
+{{- default (include "kvstream.secretName" .) .Values.rabbitmq.auth.existingErlangCookieSecret }}
+{{- end }}
+
+{{- define "kvstream.rabbitmq.erlangCookieSecretKey" -}}
+{{- ternary .Values.rabbitmq.auth.existingErlangCookieSecretKey "rabbitmq-erlang-cookie" (not (empty .Values.rabbitmq.auth.existingErlangCookieSecret)) }}
+{{- end }}
+
 {{- define "kvstream.amqp.existingSecret" -}}
 {{- if .Values.rabbitmq.enabled }}{{ .Values.rabbitmq.auth.existingSecret }}{{ else }}{{ .Values.externalRabbitmq.existingSecret }}{{ end }}
 {{- end }}
@@ -266,7 +287,7 @@ secretLookup: false skips the lookup (for a renderer that fails on it instead). 
 {{/* KVSTREAM_AMQP_URI with the password taken from $(AMQP_PASSWORD), which must be defined before it. */}}
 {{- define "kvstream.amqp.uri" -}}
 {{- if .Values.rabbitmq.enabled }}
-{{- printf "amqp://%s:$(AMQP_PASSWORD)@%s:5672/%%2f" .Values.rabbitmq.auth.username (include "kvstream.rabbitmq.fullname" .) }}
+{{- printf "amqp://%s:$(AMQP_PASSWORD)@%s/%%2f" .Values.rabbitmq.auth.username (include "kvstream.rabbitmq.nodes" .) }}
 {{- else }}
 {{- $host := required "externalRabbitmq.host is required when rabbitmq.enabled is false" .Values.externalRabbitmq.host }}
 {{- printf "amqp://%s:$(AMQP_PASSWORD)@%s:%v/%s" .Values.externalRabbitmq.user $host .Values.externalRabbitmq.port .Values.externalRabbitmq.vhost }}

@@ -8,6 +8,7 @@ import java.util.stream.Collectors;
 import com.marcnuri.helm.DryRun;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
+import io.kubernetes.client.openapi.models.V1ConfigMap;
 import io.kubernetes.client.openapi.models.V1Container;
 import io.kubernetes.client.openapi.models.V1Deployment;
 import io.kubernetes.client.openapi.models.V1EnvVar;
@@ -64,7 +65,8 @@ class HelmChartTest {
                 "HorizontalPodAutoscaler/kvstream-api", "PodDisruptionBudget/kvstream-api",
                 "PodDisruptionBudget/kvstream-worker", "PodDisruptionBudget/kvstream-websocket", "Ingress/kvstream",
                 "StatefulSet/kvstream-postgres", "Service/kvstream-postgres",
-                "StatefulSet/kvstream-rabbitmq", "Service/kvstream-rabbitmq",
+                "StatefulSet/kvstream-rabbitmq", "Service/kvstream-rabbitmq", "ConfigMap/kvstream-rabbitmq-config",
+                "PodDisruptionBudget/kvstream-rabbitmq",
                 "NetworkPolicy/kvstream-app", "NetworkPolicy/kvstream-postgres", "NetworkPolicy/kvstream-rabbitmq")));
     }
 
@@ -72,8 +74,94 @@ class HelmChartTest {
     void defaultRenderGeneratesBundledPasswordsIntoTheChartSecret() {
         V1Secret secret = helmDefault().get(V1Secret.class, "kvstream-secrets");
 
-        assertThat(Manifests.secretKeys(secret), is(Set.of("db-password", "amqp-password")));
+        assertThat(Manifests.secretKeys(secret), is(Set.of("db-password", "amqp-password", "rabbitmq-erlang-cookie")));
         assertThat(new String(secret.getData().get("db-password")).length(), is(24));
+        assertThat(new String(secret.getData().get("rabbitmq-erlang-cookie")).length(), is(24));
+    }
+
+    // ---- the bundled RabbitMQ cluster ----------------------------------------------------------------------------
+
+    @Test
+    void bundledRabbitmqIsAThreeNodeClusterFormedByKubernetesPeerDiscovery() {
+        Manifests chart = helmDefault();
+        V1StatefulSet set = chart.get(V1StatefulSet.class, "kvstream-rabbitmq");
+        V1Container rabbitmq = chart.workload("rabbitmq").container();
+        Map<String, String> config = chart.get(V1ConfigMap.class, "kvstream-rabbitmq-config").getData();
+
+        assertThat(set.getSpec().getReplicas(), is(3));
+        assertThat(set.getSpec().getPodManagementPolicy(), is("Parallel"));
+        assertThat(chart.envValue(rabbitmq, "RABBITMQ_USE_LONGNAME").orElseThrow(), is("true"));
+        assertThat(chart.envValue(rabbitmq, "RABBITMQ_NODENAME").orElseThrow(),
+                   is("rabbit@$(MY_POD_NAME).kvstream-rabbitmq.$(MY_POD_NAMESPACE).svc.cluster.local"));
+        assertThat(config.get("kvstream.conf"), containsString("cluster_formation.peer_discovery_backend = k8s\n"));
+        assertThat(config.get("kvstream.conf"), containsString("cluster_partition_handling = pause_minority\n"));
+        assertThat(config.get("kvstream.conf"), containsString("queue_leader_locator = balanced\n"));
+        assertThat(config.get("enabled_plugins"),
+                   is("[rabbitmq_management,rabbitmq_prometheus,rabbitmq_peer_discovery_k8s].\n"));
+        assertThat(rabbitmq.getVolumeMounts().stream().map(m -> m.getMountPath() + "<-" + m.getName() + "/" + m.getSubPath())
+                           .toList(),
+                   is(List.of("/var/lib/rabbitmq<-data/null", "/etc/rabbitmq/conf.d/20-kvstream.conf<-config/kvstream.conf",
+                              "/etc/rabbitmq/enabled_plugins<-config/enabled_plugins")));
+        assertThat(chart.get(io.kubernetes.client.openapi.models.V1Service.class, "kvstream-rabbitmq").getSpec()
+                           .getPublishNotReadyAddresses(), is(true));
+        assertThat(chart.get(io.kubernetes.client.openapi.models.V1PodDisruptionBudget.class, "kvstream-rabbitmq")
+                           .getSpec().getMaxUnavailable().getIntValue(), is(1));
+    }
+
+    @Test
+    void everyRabbitmqNodeGetsTheErlangCookieOfTheChartSecret() {
+        V1StatefulSet set = helmDefault().get(V1StatefulSet.class, "kvstream-rabbitmq");
+        var cookie = set.getSpec().getTemplate().getSpec().getVolumes().stream()
+                .filter(v -> v.getName().equals("erlang-cookie")).findFirst().orElseThrow().getSecret();
+        V1Container copy = set.getSpec().getTemplate().getSpec().getInitContainers().getFirst();
+
+        assertThat(cookie.getSecretName() + "/" + cookie.getItems().getFirst().getKey() + "->"
+                   + cookie.getItems().getFirst().getPath(), is("kvstream-secrets/rabbitmq-erlang-cookie->cookie"));
+        assertThat(copy.getCommand(), is(List.of("sh", "-c", "cp /erlang-cookie/cookie /var/lib/rabbitmq/.erlang.cookie "
+                                                             + "&& chmod 600 /var/lib/rabbitmq/.erlang.cookie")));
+    }
+
+    @Test
+    void erlangCookieCanComeFromAnExistingSecret() {
+        Manifests chart = helm(Map.of("rabbitmq.auth.existingErlangCookieSecret", "mq-cookie"));
+        var cookie = chart.get(V1StatefulSet.class, "kvstream-rabbitmq").getSpec().getTemplate().getSpec().getVolumes()
+                .stream().filter(v -> v.getName().equals("erlang-cookie")).findFirst().orElseThrow().getSecret();
+
+        assertThat(cookie.getSecretName() + "/" + cookie.getItems().getFirst().getKey(), is("mq-cookie/erlang-cookie"));
+        assertThat(Manifests.secretKeys(chart.get(V1Secret.class, "kvstream-secrets")),
+                   is(Set.of("db-password", "amqp-password")));
+    }
+
+    @Test
+    void appsListEveryRabbitmqNodeInTheirAmqpUri() {
+        V1Container api = helmDefault().workload("api").container();
+
+        assertThat(helmDefault().envValue(api, "KVSTREAM_AMQP_URI").orElseThrow(),
+                   is("amqp://kvstream:$(AMQP_PASSWORD)@kvstream-rabbitmq-0.kvstream-rabbitmq:5672,"
+                      + "kvstream-rabbitmq-1.kvstream-rabbitmq:5672,kvstream-rabbitmq-2.kvstream-rabbitmq:5672/%2f"));
+    }
+
+    @Test
+    void aSingleRabbitmqNodeHasNoDisruptionBudgetAndOneAddress() {
+        Manifests chart = helm(Map.of("rabbitmq.replicas", 1));
+
+        assertThat(chart.get(V1StatefulSet.class, "kvstream-rabbitmq").getSpec().getReplicas(), is(1));
+        assertThat(kindsAndNames(chart).contains("PodDisruptionBudget/kvstream-rabbitmq"), is(false));
+        assertThat(chart.envValue(chart.workload("worker").container(), "KVSTREAM_AMQP_URI").orElseThrow(),
+                   is("amqp://kvstream:$(AMQP_PASSWORD)@kvstream-rabbitmq-0.kvstream-rabbitmq:5672/%2f"));
+    }
+
+    @Test
+    void commandQueueIsAQuorumQueueByDefaultAndTheSchemaKnowsOnlyTheTwoTypes() {
+        assertThat(helmDefault().get(V1ConfigMap.class, "kvstream-config").getData()
+                           .get("KVSTREAM_AMQP_COMMAND_QUEUE_TYPE"), is("quorum"));
+        assertThat(helm(Map.of("config.amqpCommandQueueType", "classic")).get(V1ConfigMap.class, "kvstream-config")
+                           .getData().get("KVSTREAM_AMQP_COMMAND_QUEUE_TYPE"), is("classic"));
+
+        Exception failure = assertThrows(Exception.class,
+                () -> helmTemplate(Map.of("config.amqpCommandQueueType", "mirrored")));
+
+        assertThat(failure.getMessage(), containsString("amqpCommandQueueType"));
     }
 
     @Test

@@ -469,9 +469,12 @@ class ManifestRulesTest {
         assertThat(pdb.getSpec().getMaxUnavailable(), is(new IntOrString(1)));
     }
 
+    /** epmd and the Erlang distribution port: the only traffic between RabbitMQ nodes. */
+    static final List<Integer> RABBITMQ_CLUSTERING_PORTS = List.of(4369, 25672);
+
     @ParameterizedTest
     @MethodSource("sources")
-    void bundledServersAdmitOnlyAppPodsAndAppPodsAdmitOnlyTheAppPort(Source source) {
+    void bundledServersAdmitOnlyAppPodsAndTheirOwnClusterPeersAndAppPodsAdmitOnlyTheAppPort(Source source) {
         Manifests m = source.manifests().get();
         List<Workload> appPods = m.appWorkloads();
 
@@ -485,8 +488,16 @@ class ManifestRulesTest {
                     continue;
                 }
                 assertThat(policy.getMetadata().getName() + " names its sources", rule.getFrom(), is(not(empty())));
+                List<Integer> ports = rule.getPorts().stream().map(p -> p.getPort().getIntValue()).toList();
                 for (V1NetworkPolicyPeer peer : rule.getFrom()) {
-                    assertThat(policy.getMetadata().getName() + " admits", selected(m, peer.getPodSelector()), is(appPods));
+                    List<Workload> sources = selected(m, peer.getPodSelector());
+                    if (ports.equals(RABBITMQ_CLUSTERING_PORTS)) {
+                        // The RabbitMQ nodes form a cluster: epmd and Erlang distribution between them, nothing else.
+                        assertThat(policy.getMetadata().getName() + " admits to clustering", sources, is(protectedPods));
+                        assertThat(sources.getFirst().component(), is("rabbitmq"));
+                        continue;
+                    }
+                    assertThat(policy.getMetadata().getName() + " admits", sources, is(appPods));
                     assertThat(peer.getNamespaceSelector(), is((Object) null));
                     assertThat(peer.getIpBlock(), is((Object) null));
                 }
