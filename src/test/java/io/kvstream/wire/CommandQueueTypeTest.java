@@ -7,6 +7,8 @@ import java.util.Map;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
+import io.helidon.config.Config;
+import io.helidon.config.ConfigSources;
 import io.kvstream.config.Settings;
 import io.kvstream.testing.TestServices;
 import io.kvstream.testing.Tools;
@@ -21,6 +23,27 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 /** {@code kvstream.amqp.command-queue-type} on the machine's RabbitMQ (the embedded Qpid knows classic only). */
 class CommandQueueTypeTest {
     private static final Duration PATIENCE = Duration.ofSeconds(30);
+
+    @Test
+    void shippedDefaultIsClassicAndOnlyTheTwoTypesParse() {
+        assertThat(Settings.from(Config.create()).amqp().commandQueueType(), is(Settings.QueueType.CLASSIC));
+        assertThat(settingsWith("QUORUM ").amqp().commandQueueType(), is(Settings.QueueType.QUORUM));
+
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+                                                         () -> settingsWith("mirrored"));
+
+        assertThat(refused.getMessage(), is("kvstream.amqp.command-queue-type must be classic or quorum, not 'mirrored'"));
+    }
+
+    private static Settings settingsWith(String commandQueueType) {
+        return Settings.from(Config.builder()
+                                     .disableEnvironmentVariablesSource()
+                                     .disableSystemPropertiesSource()
+                                     .sources(ConfigSources.create(Map.of("kvstream.amqp.command-queue-type",
+                                                                          commandQueueType)),
+                                              ConfigSources.classpath("application.yaml"))
+                                     .build());
+    }
 
     @Test
     void quorumSettingDeclaresAQuorumQueue() throws Exception {
