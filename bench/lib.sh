@@ -5,7 +5,9 @@
 # BENCH_CONNECTIONS [64], BENCH_THREADS [2] wrk threads, BENCH_MAX_LOAD [1.5] load average to wait for,
 # BENCH_MAX_WAIT [300] seconds to wait for it, BENCH_WORK [/tmp/kvstream-bench] scratch dir,
 # BENCH_DB_URL / BENCH_DB_USERNAME / BENCH_DB_PASSWORD / BENCH_AMQP_URI (defaults: the machine's PostgreSQL and
-# RabbitMQ), BENCH_JAR [target/kvstream.jar].
+# RabbitMQ), BENCH_JAR [target/kvstream.jar], BENCH_SUFFIX [] and BENCH_PORT_OFFSET [0] for scripts that support them
+# (ab.sh, put.sh): appended to their schema and queue names and added to their ports, so that a second run beside
+# another one on the same servers touches none of its schemas, queues or ports.
 # shellcheck shell=bash disable=SC2034 # the settings below are read by the bench scripts
 set -euo pipefail
 
@@ -26,6 +28,8 @@ DB_USERNAME="${BENCH_DB_USERNAME:-postgres}"
 DB_PASSWORD="${BENCH_DB_PASSWORD:-}"
 AMQP_URI="${BENCH_AMQP_URI:-amqp://guest:guest@127.0.0.1:5672/%2f}"
 JAR="${BENCH_JAR:-$ROOT/target/kvstream.jar}"
+SUFFIX="${BENCH_SUFFIX:-}"
+PORT_OFFSET="${BENCH_PORT_OFFSET:-0}"
 JCMD="$(jdk_tool jcmd)"
 JFR="$(jdk_tool jfr)"
 # The processes' files (NAME.pid, .log, .ready-ms) go to the scratch dir; readiness is probed often, as time to

@@ -2,14 +2,16 @@
 # Durable synchronous writes at the same concurrency (64): kvstream PUT (200 after the worker's PostgreSQL
 # commit and the apply on the answering API process) vs pgbench running a single-row upsert script against the
 # same PostgreSQL vs etcd put through its JSON gateway (WAL fsync). Random keys out of KEYSPACE, 100-byte values.
-#   bench/put.sh            -> bench/results/put.md, put.tsv
+#   bench/put.sh            -> bench/results/put.md, put.tsv (or PUT_RESULTS/put.md, put.tsv if PUT_RESULTS is set)
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 ensure_tools wrk=wrk etcd=etcd-server pgbench=postgresql-contrib curl=curl
 ensure_jar
 NAME=put
-SCHEMA=bench_put PREFIX=bench-put PG_SCHEMA=bench_pgbench
-API=19111 WORKER=19112 ETCD=19189 ETCD_PEER=19190
+OUT="${PUT_RESULTS:-$RESULTS}"
+mkdir -p "$OUT"
+SCHEMA=bench_put$SUFFIX PREFIX=bench-put$SUFFIX PG_SCHEMA=bench_pgbench$SUFFIX
+API=$((19111 + PORT_OFFSET)) WORKER=$((19112 + PORT_OFFSET)) ETCD=$((19189 + PORT_OFFSET)) ETCD_PEER=$((19190 + PORT_OFFSET))
 export KEYSPACE="${KEYSPACE:-10000}" KEY_PREFIX=bench- KEY_FIRST=0 VALUE_BYTES="${VALUE_BYTES:-100}"
 VALUE="$(head -c "$VALUE_BYTES" /dev/zero | tr '\0' v)"
 trap 'stop_proc put-api; stop_proc put-worker; stop_proc put-etcd; drop_schema $SCHEMA; drop_schema $PG_SCHEMA; drop_queue $PREFIX' EXIT
@@ -79,10 +81,10 @@ KV="$(rps_of "$WORK/put-kv.txt")" PG="$(rps_of "$WORK/put-pg.txt")" ET="$(rps_of
     echo "| sync PUT ≥ 0.5× pgbench upsert TPS | $(ratio "$KV" "$PG") | $(verdict "$KV >= 0.5 * $PG") |"
     echo "| sync PUT ≥ 1.0× etcd put | $(ratio "$KV" "$ET") | $(verdict "$KV >= $ET") |"
     echo
-} >"$RESULTS/$NAME.md"
+} >"$OUT/$NAME.md"
 {
     printf 'PUT\tkvstream\t%s\t%s\t%s\n' "$KV" "$(p50_of "$WORK/put-kv.txt")" "$(p99_of "$WORK/put-kv.txt")"
     printf 'PUT\tpgbench-upsert\t%s\t%s\t%s\n' "$PG" "$(p50_of "$WORK/put-pg.txt")" "$(p99_of "$WORK/put-pg.txt")"
     printf 'PUT\tetcd-put\t%s\t%s\t%s\n' "$ET" "$(p50_of "$WORK/put-etcd.txt")" "$(p99_of "$WORK/put-etcd.txt")"
-} >"$RESULTS/$NAME.tsv"
-cat "$RESULTS/$NAME.md"
+} >"$OUT/$NAME.tsv"
+cat "$OUT/$NAME.md"
