@@ -39,14 +39,14 @@ BENCH_AMQP_URI="$CLUSTER_URI" KV_JAVA_OPTS="$QUORUM" KV_WORKER_JAVA_OPTS="$QUORU
     echo
     echo "#### 1. The queue type alone (both sides on the cluster)"
     echo
-    tail -n +2 "$WORK/put-quorum-1.md"
+    tail -n +3 "$WORK/put-quorum-1.md"
     echo
     echo "#### 2. Today's path (classic queue, the machine's single RabbitMQ) vs the production default (quorum, cluster)"
     echo
-    tail -n +2 "$WORK/put-quorum-2.md"
+    tail -n +3 "$WORK/put-quorum-2.md"
     echo
     echo "#### 3. The performance targets with the production default (bench/put.sh, quorum queue on the cluster)"
     echo
-    tail -n +2 "$WORK/put-quorum-targets/put.md"
+    tail -n +3 "$WORK/put-quorum-targets/put.md"
 } >"$OUT"
 log "wrote $OUT"

@@ -3,7 +3,7 @@
 # name, port 5672, configuration and data it never touches): each node has its own node name (<name>1@localhost ...),
 # AMQP port, Erlang distribution port, configuration file and data/log directories under one run directory. The nodes
 # share the machine's Erlang cookie and epmd (as root they run as the rabbitmq user, like the machine's broker).
-# For the fault test (BrokerNodeLossIT), the benchmark (bench/ab.sh put-quorum) and operators trying broker HA.
+# For the fault test (BrokerNodeLossIT), the benchmark (bench/put-quorum.sh) and operators trying broker HA.
 #
 #   scripts/rabbitmq-cluster.sh start        start the nodes, join them to the first, wait until all run; prints the
 #                                            kvstream.amqp.uri that lists them

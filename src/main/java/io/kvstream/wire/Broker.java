@@ -152,9 +152,10 @@ public final class Broker implements AutoCloseable {
 
     /**
      * A classic queue is declared with no arguments at all: the embedded dev broker (Qpid) refuses an
-     * {@code x-queue-type} argument, even {@code classic}, and RabbitMQ's default type is classic.
+     * {@code x-queue-type} argument, even {@code classic}, and RabbitMQ then takes the virtual host's default type,
+     * which is classic unless the operator set another.
      */
-    static Map<String, Object> commandQueueArguments(Settings.QueueType type) {
+    private static Map<String, Object> commandQueueArguments(Settings.QueueType type) {
         return switch (type) {
             case CLASSIC -> Map.of();
             case QUORUM -> Map.of("x-queue-type", "quorum");
