@@ -172,6 +172,20 @@ cpu_per_write() {
         FNR == NR { before[$1] += $2; next } { after[$1] += $2 }
         END { for (c in after) printf "CPU %s %.3f\n", c, (after[c] - before[c]) * 1000 / hz / writes }' "$1" "$2"
 }
+# cpu_of FILE COMPONENT : median over the runs in FILE of the component's ms of CPU per write (its cpu_per_write
+# lines); nan when there is none
+cpu_of() { awk -v c="$2" '$1 == "CPU" && $2 == c {print $3}' "$1" | median; }
+# probe_run TICKS OUT MODE RATE SECONDS WARMUP ARG... : one run of bench/LatencyProbe.java ($PROBE, with these
+# arguments) appended to OUT, then the CPU per write over it of each component that TICKS (a function: cpu_ticks,
+# ...) lists: the probe sends RATE × (WARMUP + SECONDS) writes
+probe_run() {
+    local ticks="$1" out="$2"
+    shift 2
+    "$ticks" >"$WORK/cpu-before.txt"
+    "${PROBE[@]}" "$@" | tee -a "$out" >&2
+    "$ticks" >"$WORK/cpu-after.txt"
+    cpu_per_write "$WORK/cpu-before.txt" "$WORK/cpu-after.txt" $(($2 * ($3 + $4))) >>"$out"
+}
 # b64 STRING
 b64() { printf '%s' "$1" | base64 -w0; }
 
