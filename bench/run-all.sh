@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every benchmark (get, put, latency, scale, cluster, profile) and writes BENCHMARKS.md at the repository root.
+# Runs every benchmark (get, put, latency, scale, cluster, profile) and writes BENCHMARKS.md at the repository root,
+# ending with one table of every target judged (bench/results/*.targets).
 #   bench/run-all.sh                    everything (its length: each benchmark's warm-ups, BENCH_RUNS x
 #                                       BENCH_DURATION s per contestant, and the waits for a quiet machine below)
 #   bench/run-all.sh get put            only these (BENCHMARKS.md is rebuilt from all results present)
@@ -42,7 +43,7 @@ targets_table() {
     echo
     echo "## Targets"
     echo
-    echo "Every target judged above, section by section: $(grep -c '| met |$' <<<"$rows") of $(wc -l <<<"$rows") met."
+    echo "Every target the benchmarks judge, section by section (\`bench/results/*.targets\`): $(grep -c '| met |$' <<<"$rows") of $(wc -l <<<"$rows") met."
     echo
     echo "| section | target | measured | verdict |"
     echo "|---|---|---|---|"
