@@ -82,6 +82,8 @@ class EventsOriginTest {
         assertThat(eventStreamStatus(listing, "kv.example.com", "https://kv.example.com"), is(200));
         assertThat(eventStreamStatus(listing, "kv.example.com:443", "https://kv.example.com"), is(200));
         assertThat(eventStreamStatus(listing, "kv.example.com", "https://other.example.com"), is(403));
+        assertThat("host names are case-insensitive", upgradeStatus(listing, "KV.Example.com", "https://kv.example.com"), is(101));
+        assertThat(eventStreamStatus(listing, "KV.Example.com", "https://kv.example.com"), is(200));
     }
 
     @Test
