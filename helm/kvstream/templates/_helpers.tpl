@@ -128,22 +128,33 @@ A smaller limit would make nginx answer 413 to a request the app accepts.
 {{- end }}
 
 {{/*
-KVSTREAM_WS_ALLOWED_ORIGINS. Empty stays empty: Helidon then accepts an /events upgrade only from the page's own
-origin (Origin must match Host). A list replaces that check (Helidon 4.5 WsUpgrader.validateOrigin), so the
-landing page served through the Ingress would be refused: with ingress.host set, its own origins
-(https:// and http://) are added to the list.
+KVSTREAM_WS_ALLOWED_ORIGINS: config.wsAllowedOrigins, plus, when CORS is on (config.corsAllowedOrigins), the
+https:// origins of the public host names (ingress.host, gateway.hostnames without wildcards). kvstream admits the
+page's own origin on /events by itself (Origin host:port = Host, with or without a list). With CORS on, though,
+Helidon's CORS filter judges /events first and compares the scheme too: behind an Ingress or Gateway that ends TLS
+the page is https:// while the pod sees http, so the page's origin must be on the list that filter reads.
 */}}
 {{- define "kvstream.wsAllowedOrigins" -}}
-{{- $root := . }}
 {{- $origins := list }}
 {{- range splitList "," .Values.config.wsAllowedOrigins }}
 {{- if trim . }}
 {{- $origins = append $origins (trim .) }}
 {{- end }}
 {{- end }}
-{{- if and $origins .Values.ingress.enabled .Values.ingress.host }}
-{{- range list "https" "http" }}
-{{- $own := printf "%s://%s" . $root.Values.ingress.host }}
+{{- if trim .Values.config.corsAllowedOrigins }}
+{{- $hosts := list }}
+{{- if and .Values.ingress.enabled .Values.ingress.host }}
+{{- $hosts = append $hosts .Values.ingress.host }}
+{{- end }}
+{{- if .Values.gateway.enabled }}
+{{- range .Values.gateway.hostnames }}
+{{- if not (hasPrefix "*" .) }}
+{{- $hosts = append $hosts . }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range $hosts }}
+{{- $own := printf "https://%s" . }}
 {{- if not (has $own $origins) }}
 {{- $origins = append $origins $own }}
 {{- end }}

@@ -298,25 +298,133 @@ class HelmChartTest {
     }
 
     /**
-     * Helidon accepts an /events upgrade from the page's own origin only while the list is empty; a list replaces
-     * that check, so the chart keeps the Ingress host's own origins in it.
+     * kvstream admits the page's own origin on /events with or without a list, so the chart passes the list as it is;
+     * with CORS on, Helidon's CORS filter also compares the scheme, which an Ingress or Gateway that ends TLS changes,
+     * so the chart adds the public host names' https:// origins (EventsOriginTest shows both).
      */
     @Test
-    void wsAllowedOriginsKeepTheIngressHostsOwnOrigin() {
+    void wsAllowedOriginsGetThePublicHostsOriginsOnlyWhenCorsIsOn() {
         assertThat(wsAllowedOrigins(helm(Map.of("config.wsAllowedOrigins", "https://app.example",
                                                 "ingress.host", "kv.example.com"))),
-                   is("https://app.example,https://kv.example.com,http://kv.example.com"));
-        assertThat(wsAllowedOrigins(helm(Map.of("config.wsAllowedOrigins", "https://kv.example.com",
-                                                "ingress.host", "kv.example.com"))),
-                   is("https://kv.example.com,http://kv.example.com"));
-        assertThat(wsAllowedOrigins(helm(Map.of("config.wsAllowedOrigins", "https://app.example"))),
                    is("https://app.example"));
         assertThat(wsAllowedOrigins(helm(Map.of("ingress.host", "kv.example.com"))), is(""));
+        assertThat(wsAllowedOrigins(helm(Map.of("config.corsAllowedOrigins", "https://cors.example",
+                                                "ingress.host", "kv.example.com"))),
+                   is("https://kv.example.com"));
+        assertThat(wsAllowedOrigins(helm(Map.of("config.corsAllowedOrigins", "https://cors.example",
+                                                "config.wsAllowedOrigins", "https://app.example, https://kv.example.com",
+                                                "ingress.host", "kv.example.com"))),
+                   is("https://app.example,https://kv.example.com"));
+        assertThat(wsAllowedOrigins(helm(Map.of("config.corsAllowedOrigins", "https://cors.example",
+                                                "ingress.enabled", false, "gateway.enabled", true,
+                                                "gateway.parentRefs[0].name", "public",
+                                                "gateway.hostnames[0]", "kv.example.com",
+                                                "gateway.hostnames[1]", "*.example.com"))),
+                   is("https://kv.example.com"));
+        assertThat(wsAllowedOrigins(helm(Map.of("config.corsAllowedOrigins", "https://cors.example"))), is(""));
     }
 
     static String wsAllowedOrigins(Manifests chart) {
         return chart.get(io.kubernetes.client.openapi.models.V1ConfigMap.class, "kvstream-config").getData()
                 .get("KVSTREAM_WS_ALLOWED_ORIGINS");
+    }
+
+    // ---- Gateway API ------------------------------------------------------------------------------------------
+
+    static final Map<String, Object> GATEWAY = Map.of("gateway.enabled", true,
+                                                      "gateway.parentRefs[0].name", "public",
+                                                      "gateway.parentRefs[0].namespace", "gateway-system",
+                                                      "gateway.hostnames[0]", "kv.example.com");
+
+    @Test
+    void noHttpRouteByDefault() {
+        assertThat(helmDefault().httpRoutes(), is(List.of()));
+    }
+
+    /** The HTTPRoute sends each path where the Ingress of the same values does, /openapi only when exposed. */
+    @Test
+    void httpRouteRoutesTheIngressPathsToTheSameServices() {
+        for (boolean openapi : List.of(false, true)) {
+            Map<String, Object> values = new java.util.HashMap<>(GATEWAY);
+            values.put("gateway.exposeOpenapi", openapi);
+            values.put("ingress.exposeOpenapi", openapi);
+            Manifests chart = helm(values);
+
+            Set<String> ingressRoutes = chart.get(V1Ingress.class, "kvstream").getSpec().getRules().stream()
+                    .flatMap(rule -> rule.getHttp().getPaths().stream())
+                    .map(path -> path.getPathType().replace("Prefix", "PathPrefix") + " " + path.getPath() + " -> "
+                                 + path.getBackend().getService().getName() + ":8080")
+                    .collect(Collectors.toSet());
+            assertThat("openapi " + openapi, httpRouteRoutes(chart), is(ingressRoutes));
+            assertThat(ingressRoutes.contains("Exact /openapi -> kvstream-api:8080"), is(openapi));
+        }
+    }
+
+    @Test
+    void httpRouteAttachesToTheGivenGatewayForTheGivenHosts() {
+        Map<String, Object> route = helm(GATEWAY).httpRoutes().getFirst();
+        Map<String, Object> spec = Manifests.cast(route.get("spec"));
+
+        assertThat(Manifests.<Map<String, Object>>cast(route.get("metadata")).get("name"), is("kvstream"));
+        assertThat(spec.get("parentRefs"), is(List.of(Map.of("name", "public", "namespace", "gateway-system"))));
+        assertThat(spec.get("hostnames"), is(List.of("kv.example.com")));
+        assertThat("no timeouts unless set", rules(route).stream().noneMatch(rule -> rule.containsKey("timeouts")), is(true));
+    }
+
+    /** Long-lived WebSocket and SSE connections: timeouts for the /events rule only, as the implementation allows. */
+    @Test
+    void eventsTimeoutsApplyToTheEventsRuleOnly() {
+        Map<String, Object> values = new java.util.HashMap<>(GATEWAY);
+        values.put("gateway.eventsTimeouts.request", "0s");
+        List<Map<String, Object>> rules = rules(helm(values).httpRoutes().getFirst());
+
+        assertThat(rules.stream().filter(rule -> rule.containsKey("timeouts"))
+                           .map(rule -> List.of(String.valueOf(rule.get("matches")), rule.get("timeouts"))).toList(),
+                   is(List.of(List.of("[{path={type=PathPrefix, value=/events}}]", Map.of("request", "0s")))));
+    }
+
+    @Test
+    void installNotesPointAtTheGatewayHostWithoutAnIngress() {
+        String output = new Helm(Manifests.CHART).install().withName(Manifests.RELEASE).withNamespace("kvstream")
+                .withKubeVersion(Manifests.KUBE_VERSION).dryRun().withDryRunOption(DryRun.CLIENT).clientOnly()
+                .set("ingress.enabled", false).set("gateway.enabled", true).set("gateway.parentRefs[0].name", "public")
+                .set("gateway.hostnames[0]", "kv.example.com").call().getOutput();
+
+        assertThat(output, containsString("Through the Gateway (HTTPRoute kvstream):"));
+        assertThat(output, containsString("curl -X PUT --data 'myvalue' https://kv.example.com/values/mykey"));
+    }
+
+    @Test
+    void httpRouteWithoutParentRefsFailsWithAClearMessage() {
+        Exception failure = assertThrows(Exception.class, () -> helmTemplate(Map.of("gateway.enabled", true)));
+
+        assertThat(failure.getMessage(), containsString("gateway.parentRefs is required"));
+    }
+
+    @Test
+    void misspeltGatewayValueIsRejectedByTheSchema() {
+        Exception failure = assertThrows(Exception.class, () -> helmTemplate(Map.of("gateway.parentRef[0].name", "public")));
+
+        assertThat(failure.getMessage(), containsString("parentRef"));
+    }
+
+    static List<Map<String, Object>> rules(Map<String, Object> route) {
+        return Manifests.cast(Manifests.<Map<String, Object>>cast(route.get("spec")).get("rules"));
+    }
+
+    /** "PathPrefix /values -> kvstream-api:8080" for every path match of every rule. */
+    static Set<String> httpRouteRoutes(Manifests chart) {
+        Set<String> routes = new java.util.HashSet<>();
+        for (Map<String, Object> rule : rules(chart.httpRoutes().getFirst())) {
+            List<Map<String, Object>> backends = Manifests.cast(rule.get("backendRefs"));
+            assertThat(backends.size(), is(1));
+            for (Map<String, Object> match : Manifests.<List<Map<String, Object>>>cast(rule.get("matches"))) {
+                Map<String, Object> path = Manifests.cast(match.get("path"));
+                routes.add(path.get("type") + " " + path.get("value") + " -> " + backends.getFirst().get("name") + ":"
+                           + ((Number) backends.getFirst().get("port")).intValue());
+            }
+        }
+        return routes;
     }
 
     @Test

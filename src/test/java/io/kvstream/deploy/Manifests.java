@@ -23,6 +23,11 @@ import com.google.gson.Gson;
 import com.google.gson.JsonElement;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.TemplateCommand;
+import com.networknt.schema.Error;
+import com.networknt.schema.InputFormat;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
 import io.kubernetes.client.common.KubernetesObject;
 import io.kubernetes.client.openapi.JSON;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
@@ -37,6 +42,7 @@ import io.kubernetes.client.openapi.models.V1Secret;
 import io.kubernetes.client.openapi.models.V1Service;
 import io.kubernetes.client.openapi.models.V1StatefulSet;
 import io.kubernetes.client.openapi.models.V2HorizontalPodAutoscaler;
+import io.kubernetes.client.util.generic.dynamic.DynamicKubernetesObject;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -71,6 +77,11 @@ final class Manifests {
             "policy/v1/PodDisruptionBudget", V1PodDisruptionBudget.class,
             "networking.k8s.io/v1/Ingress", V1Ingress.class,
             "networking.k8s.io/v1/NetworkPolicy", V1NetworkPolicy.class);
+
+    /** The Gateway API's route, which Kubernetes' models lack: checked against a schema of its own instead. */
+    static final String HTTP_ROUTE = "gateway.networking.k8s.io/v1/HTTPRoute";
+    private static final Schema HTTP_ROUTE_SCHEMA = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12)
+            .getSchema(read(ROOT.resolve("src/test/resources/io/kvstream/deploy/httproute-v1.schema.json")), InputFormat.JSON);
 
     private static final Map<String, Manifests> CACHE = new ConcurrentHashMap<>();
     private static final Gson GSON = new Gson();
@@ -139,6 +150,9 @@ final class Manifests {
     static KubernetesObject parseStrict(Map<String, Object> document, String source) {
         String apiVersion = String.valueOf(document.get("apiVersion"));
         String kind = String.valueOf(document.get("kind"));
+        if (HTTP_ROUTE.equals(apiVersion + "/" + kind)) {
+            return parseHttpRoute(document, source);
+        }
         Class<? extends KubernetesObject> model = MODELS.get(apiVersion + "/" + kind);
         if (model == null) {
             throw new IllegalArgumentException(source + ": unexpected kind " + apiVersion + "/" + kind
@@ -160,6 +174,26 @@ final class Manifests {
                                                + "Kubernetes schema: " + mismatch);
         }
         return typed;
+    }
+
+    /** An HTTPRoute, valid against httproute-v1.schema.json, as a dynamic object (read it with {@link #httpRoutes}). */
+    private static KubernetesObject parseHttpRoute(Map<String, Object> document, String source) {
+        String json = GSON.toJson(document);
+        List<Error> errors = HTTP_ROUTE_SCHEMA.validate(json, InputFormat.JSON);
+        if (!errors.isEmpty()) {
+            throw new IllegalArgumentException(source + ": HTTPRoute " + name(document) + " does not match the "
+                                               + "Gateway API schema: " + errors);
+        }
+        return new DynamicKubernetesObject(GSON.fromJson(json, com.google.gson.JsonObject.class));
+    }
+
+    /** The HTTPRoutes, as the YAML maps they were rendered as. */
+    List<Map<String, Object>> httpRoutes() {
+        return objects.stream().filter(DynamicKubernetesObject.class::isInstance)
+                .map(o -> ((DynamicKubernetesObject) o).getRaw())
+                .filter(raw -> HTTP_ROUTE.equals(raw.get("apiVersion").getAsString() + "/" + raw.get("kind").getAsString()))
+                .map(raw -> Manifests.<Map<String, Object>>cast(GSON.fromJson(raw, Map.class)))
+                .toList();
     }
 
     /**
