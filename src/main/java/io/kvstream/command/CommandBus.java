@@ -31,6 +31,9 @@ import io.kvstream.wire.OutcomeUnknownException;
  * Synchronous commands leave in batches: request threads queue them, and one publisher thread sends whatever has
  * queued up meanwhile as one message, so under load the broker, this process and the worker handle one message and
  * one confirm per batch instead of per write. With nothing else queued, a command leaves at once.
+ * <p>
+ * With a worker in the same process ({@link InProcessWorker}, the all-in-one role) the synchronous commands go to it
+ * directly; commands nobody waits for still go through the broker, which keeps them when the process dies.
  */
 public final class CommandBus implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CommandBus.class.getName());
@@ -41,6 +44,8 @@ public final class CommandBus implements AutoCloseable {
     private static final int MAX_QUEUED = 4096;
 
     private final CommandSender sender;
+    /** Null unless the worker runs in this process. */
+    private final InProcessWorker inProcessWorker;
     private final ConcurrentHashMap<String, Awaiting> awaitingOutcome = new ConcurrentHashMap<>();
     private final BlockingQueue<Outgoing> outgoing = new ArrayBlockingQueue<>(MAX_QUEUED);
     private final Thread publisher;
@@ -61,7 +66,13 @@ public final class CommandBus implements AutoCloseable {
     }
 
     public CommandBus(Broker broker) throws IOException {
+        this(broker, null);
+    }
+
+    /** Synchronous commands go to {@code inProcessWorker} instead of the broker. */
+    public CommandBus(Broker broker, InProcessWorker inProcessWorker) throws IOException {
         this.sender = new CommandSender(broker, this::replied);
+        this.inProcessWorker = inProcessWorker;
         this.publisher = Thread.ofVirtual().name("command-publisher").start(this::publishQueued);
     }
 
@@ -115,6 +126,10 @@ public final class CommandBus implements AutoCloseable {
         await(sender.sendDurable(command), command, timeout.toNanos());
     }
 
+    /**
+     * Whether writes can be taken. Also with a worker in this process it is the broker's connection: the committed
+     * events reach every other process through it, so writes pause with the broker as in every other role.
+     */
     public boolean connected() {
         return sender.connected();
     }
@@ -162,7 +177,7 @@ public final class CommandBus implements AutoCloseable {
                     batch.add(next);
                     chars += next.chars();
                 }
-                sender.sendAwaitingOutcome(batch.stream().map(Outgoing::command).toList(), confirmedTogether(batch));
+                send(batch.stream().map(Outgoing::command).toList(), confirmedTogether(batch));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
@@ -178,6 +193,17 @@ public final class CommandBus implements AutoCloseable {
             carried.confirmed().completeExceptionally(closing);
         }
         outgoing.forEach(o -> o.confirmed().completeExceptionally(closing));
+    }
+
+    private void send(List<Command> commands, CompletableFuture<Void> accepted) {
+        if (inProcessWorker == null) {
+            sender.sendAwaitingOutcome(commands, accepted);
+        } else if (inProcessWorker.handOver(commands, this::replied)) {
+            accepted.complete(null);
+        } else {
+            accepted.completeExceptionally(new BrokerUnavailableException("Too many commands waiting for the worker",
+                                                                          null));
+        }
     }
 
     /** The future of a message's confirm, which completes the futures of all its commands. */
