@@ -15,21 +15,23 @@ MODE="${1:-get}"
 A_JAR="${A_JAR:-$JAR}" B_JAR="${B_JAR:-$JAR}"
 read -r -a A_FLAGS <<<"${A_OPTS:-}"
 read -r -a B_FLAGS <<<"${B_OPTS:-}"
-declare -A PORT=([a]=19171 [b]=19173) WPORT=([a]=19172 [b]=19174) SIDE_JAR=([a]="$A_JAR" [b]="$B_JAR")
+# AB_PORT: the first of the four ports (two A/B runs at once need their own), AB_NAME the schemas' and queues' infix.
+P="${AB_PORT:-19171}" N="${AB_NAME:-ab}"
+declare -A PORT=([a]=$P [b]=$((P + 2))) WPORT=([a]=$((P + 1)) [b]=$((P + 3))) SIDE_JAR=([a]="$A_JAR" [b]="$B_JAR")
 AB_ROLE="${AB_ROLE:-api+worker}"
 [[ $AB_ROLE == all || $AB_ROLE == api+worker ]] || die "AB_ROLE is all or api+worker, not $AB_ROLE"
-trap 'for s in a b; do stop_proc ab-$s-api; stop_proc ab-$s-worker; drop_schema bench_ab_$s; drop_queue bench-ab-$s; done' EXIT
+trap 'for s in a b; do stop_proc $N-$s-api; stop_proc $N-$s-worker; drop_schema bench_${N}_$s; drop_queue bench-$N-$s; done' EXIT
 VALUE="$(head -c 100 /dev/zero | tr '\0' v)"
 export KEYSPACE=10000 KEY_PREFIX=bench- KEY_FIRST=0 VALUE_BYTES=100
 for s in a b; do
-    drop_schema "bench_ab_$s"
+    drop_schema "bench_${N}_$s"
     flags=(-Xmx1g)
     if [[ $s == a ]]; then flags+=("${A_FLAGS[@]}"); else flags+=("${B_FLAGS[@]}"); fi
     if [[ $AB_ROLE == all ]]; then
-        JAR="${SIDE_JAR[$s]}" start_kvstream "ab-$s-api" all "${PORT[$s]}" "bench_ab_$s" "bench-ab-$s" "${flags[@]}"
+        JAR="${SIDE_JAR[$s]}" start_kvstream "$N-$s-api" all "${PORT[$s]}" "bench_${N}_$s" "bench-$N-$s" "${flags[@]}"
     else
-        JAR="${SIDE_JAR[$s]}" start_kvstream "ab-$s-worker" worker "${WPORT[$s]}" "bench_ab_$s" "bench-ab-$s" "${flags[@]}"
-        JAR="${SIDE_JAR[$s]}" start_kvstream "ab-$s-api" api "${PORT[$s]}" "bench_ab_$s" "bench-ab-$s" "${flags[@]}"
+        JAR="${SIDE_JAR[$s]}" start_kvstream "$N-$s-worker" worker "${WPORT[$s]}" "bench_${N}_$s" "bench-$N-$s" "${flags[@]}"
+        JAR="${SIDE_JAR[$s]}" start_kvstream "$N-$s-api" api "${PORT[$s]}" "bench_${N}_$s" "bench-$N-$s" "${flags[@]}"
     fi
     curl -sf -X PUT "http://127.0.0.1:${PORT[$s]}/values/bench-get" --data-binary "$VALUE" >/dev/null
 done
@@ -46,7 +48,7 @@ LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
 # side_ticks SIDE : "component ticks" for the side's kvstream processes, RabbitMQ, PostgreSQL and the machine
 side_ticks() {
     local name
-    for name in "ab-$1-api" "ab-$1-worker"; do
+    for name in "$N-$1-api" "$N-$1-worker"; do
         alive "$name" && echo "kvstream $(awk '{print $14 + $15}' "/proc/$(pid_of "$name")/stat")"
     done
     server_ticks beam.smp:rabbitmq postgres:postgresql
