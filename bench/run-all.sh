@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every benchmark (get, put, latency, scale, cluster, profile) and writes BENCHMARKS.md at the repository root,
+# Runs every benchmark (get, put, latency, scale, cluster, recovery, watch, txn, expiry, profile) and writes BENCHMARKS.md at the repository root,
 # ending with one table of every target judged (bench/results/*.targets).
 #   bench/run-all.sh                    everything (its length: each benchmark's warm-ups, BENCH_RUNS x
 #                                       BENCH_DURATION s per contestant, and the waits for a quiet machine below)
@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib.sh"
 ensure_tools wrk=wrk nginx=nginx-light etcd=etcd-server etcdctl=etcd-client pgbench=postgresql-contrib \
     gnuplot=gnuplot-nox curl=curl
 ensure_jar
-ALL=(get put latency scale cluster profile)
+ALL=(get put latency scale cluster recovery watch txn expiry profile)
 SELECTED=("${@:-${ALL[@]}}")
 if [[ "${SELECTED[0]}" == report ]]; then
     SELECTED=()
@@ -68,8 +68,8 @@ fi
     echo
     echo "Measured with \`bench/run-all.sh\` ($(cat "$RESULTS/selected.txt" 2>/dev/null)) — every server on this machine, loopback only, $CONNS"
     echo "connections, $RUNS runs × $DURATION s per contestant, contestants interleaved run by run, median and (min–max) over runs."
-    echo "Each script runs alone too (\`bench/get.sh\`, \`bench/put.sh\`, \`bench/latency.sh\`, \`bench/scale.sh\`, \`bench/cluster.sh\`,"
-    echo "\`bench/profile.sh\`); they install their Debian packages (wrk, nginx-light, etcd-server, etcd-client, postgresql-contrib,"
+    echo "Each script runs alone too (\`bench/<name>.sh\` for $(printf '%s, ' "${ALL[@]}" | sed 's/, $//'));"
+    echo "they install their Debian packages (wrk, nginx-light, etcd-server, etcd-client, postgresql-contrib,"
     echo "gnuplot-nox) and build \`target/kvstream.jar\` if it is missing."
     echo
     echo "Machine:"
@@ -81,7 +81,7 @@ fi
     echo "contestants of the same run are more trustworthy than absolute numbers."
     echo
     [[ -f "$RESULTS/throughput-latency.png" ]] && { echo "![throughput vs latency](bench/results/throughput-latency.png)"; echo; }
-    for b in get put latency scale cluster profile; do
+    for b in "${ALL[@]}"; do
         [[ -f "$RESULTS/$b.md" ]] && { sed 's|(bench/results/|(bench/results/|g' "$RESULTS/$b.md"; echo; }
     done
     [[ -f "$BENCH_DIR/findings.md" ]] && cat "$BENCH_DIR/findings.md"
