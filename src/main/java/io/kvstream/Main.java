@@ -11,10 +11,12 @@ import io.helidon.webserver.WebServer;
 import io.kvstream.config.Settings;
 import io.kvstream.embedded.EmbeddedServers;
 import io.kvstream.embedded.StartupException;
+import io.kvstream.role.MigrateRole;
 import io.kvstream.role.RunningRole;
 
 /**
- * Starts kvstream in the role its configuration names ({@code kvstream.role}, env {@code KVSTREAM_ROLE}).
+ * Starts kvstream in the role its configuration names ({@code kvstream.role}, env {@code KVSTREAM_ROLE}); the
+ * {@code migrate} role brings the database schema up to date and exits instead.
  * With nothing configured it runs everything in one process on embedded PostgreSQL and AMQP servers:
  * <pre>
  * java -jar target/kvstream.jar
@@ -32,6 +34,10 @@ public final class Main {
         RunningRole app = null;
         try {
             Settings configured = Settings.from(config);
+            if (configured.role() == Settings.Role.MIGRATE) {
+                System.out.println("kvstream migrate: " + MigrateRole.run(configured));
+                System.exit(0);
+            }
             requireFreePort(config);
             embedded = EmbeddedServers.startIfNeeded(configured);
             Settings settings = embedded.settings();
