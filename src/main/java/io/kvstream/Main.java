@@ -35,8 +35,7 @@ public final class Main {
         try {
             Settings configured = Settings.from(config);
             if (configured.role() == Settings.Role.MIGRATE) {
-                System.out.println("kvstream migrate: " + MigrateRole.run(configured));
-                System.exit(0);
+                System.exit(migrate(configured, config));
             }
             requireFreePort(config);
             embedded = EmbeddedServers.startIfNeeded(configured);
@@ -63,6 +62,17 @@ public final class Main {
             }
             System.err.println("kvstream cannot start: " + explain(e, config));
             System.exit(1);
+        }
+    }
+
+    /** The migrate role: says what it did and returns 0, or why it failed and returns 1 (a Job's exit code). */
+    private static int migrate(Settings settings, Config config) {
+        try {
+            System.out.println("kvstream migrate: " + MigrateRole.run(settings));
+            return 0;
+        } catch (RuntimeException e) {
+            System.err.println("kvstream migrate failed: " + explain(e, config));
+            return 1;
         }
     }
 

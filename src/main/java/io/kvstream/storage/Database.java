@@ -76,7 +76,7 @@ public final class Database implements AutoCloseable {
         HikariDataSource dataSource = new HikariDataSource(config);
         try {
             if (settings.migrations().atStart()) {
-                SchemaMigrations.migrate(dataSource, settings);
+                SchemaMigrations.migrate(settings);
             } else {
                 SchemaMigrations.awaitCurrent(dataSource, settings);
             }

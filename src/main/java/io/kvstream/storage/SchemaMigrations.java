@@ -33,28 +33,33 @@ public final class SchemaMigrations {
     }
 
     /**
-     * The {@code migrate} role: brings the schema up to date over a connection of its own, waiting for the database
-     * to come up (a Job may start before its server); returns what it did.
+     * The {@code migrate} role: brings the schema up to date, waiting for the database to come up (a Job may start
+     * before its server); returns what it did.
      */
     public static String migrateAsOwner(Settings.Db db) {
-        var result = configure(db)
-                .dataSource(db.url(), db.username().isBlank() ? null : db.username(),
-                            db.password().isBlank() ? null : db.password())
-                .connectRetries(CONNECT_RETRIES)
-                .load()
-                .migrate();
-        return "schema \"" + db.schema() + "\" at version " + result.targetSchemaVersion + " ("
-               + result.migrationsExecuted + " migrations applied"
+        Flyway flyway = ownConnections(db).connectRetries(CONNECT_RETRIES).load();
+        int applied = flyway.migrate().migrationsExecuted;
+        return "schema \"" + db.schema() + "\" at version " + flyway.info().current().getVersion() + " (" + applied
+               + " migrations applied"
                + (db.migrations().appRole().isBlank() ? "" : ", DML granted to " + db.migrations().appRole()) + ")";
     }
 
-    /** Brings the schema up to date through the process's own pool (the all-in-one default). */
-    static void migrate(DataSource dataSource, Settings.Db db) {
+    /** Brings the schema up to date as a process starts (the all-in-one default). */
+    static void migrate(Settings.Db db) {
         try {
-            configure(db).dataSource(dataSource).load().migrate();
+            ownConnections(db).load().migrate();
         } catch (RuntimeException e) {
             throw new IllegalStateException("Cannot prepare the database schema: " + Database.rootMessage(e), e);
         }
+    }
+
+    /**
+     * Connections of Flyway's own, not the pool's: a migration's DDL (an index built over a large table) may take
+     * longer than the pool's {@code socket-timeout} allows a read.
+     */
+    private static FluentConfiguration ownConnections(Settings.Db db) {
+        return configure(db).dataSource(db.url(), db.username().isBlank() ? null : db.username(),
+                                        db.password().isBlank() ? null : db.password());
     }
 
     /**

@@ -53,6 +53,13 @@ class RelayTakeoverTest {
                 assertThat(load.createOnce(other.uri("/"), "after", "thawed", GENEROUS).status(), is(200));
                 StoredEvents.assertConsistent(direct, load, List.of(other));
             }
+            // The cut-off worker did not hang on its dead session: once the network is back it leads again.
+            try (TestNode api = TestNode.start(failingFast(Settings.Role.API, direct.url()))) {
+                await().atMost(GENEROUS).until(() -> leader().equals(Optional.of("kvstream-worker")));
+                assertThat(load.createOnce(api.uri("/"), "healed", "relayed by the first worker again", GENEROUS)
+                                   .status(), is(200));
+                StoredEvents.assertConsistent(direct, load, List.of(api));
+            }
         }
     }
 
