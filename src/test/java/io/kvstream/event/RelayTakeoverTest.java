@@ -1,6 +1,5 @@
 package io.kvstream.event;
 
-import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -8,6 +7,14 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.LongStream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
 
 import io.kvstream.config.Settings;
 import io.kvstream.testing.LoadClient;
@@ -15,6 +22,9 @@ import io.kvstream.testing.StoredEvents;
 import io.kvstream.testing.TcpProxy;
 import io.kvstream.testing.TestDeployment;
 import io.kvstream.testing.TestNode;
+import io.kvstream.testing.TestServices;
+import io.kvstream.wire.Json;
+import io.kvstream.wire.Names;
 import org.junit.jupiter.api.Test;
 
 import static org.awaitility.Awaitility.await;
@@ -36,6 +46,7 @@ class RelayTakeoverTest {
         Settings.Db direct = deployment.settings(Settings.Role.ALL).db();
         try (TcpProxy network = TcpProxy.toDatabase(direct.url());
              TestNode frozenLeader = TestNode.start(failingFast(Settings.Role.WORKER, network.jdbcUrl(direct.url())));
+             RelayedRevisions relayed = new RelayedRevisions(deployment.prefix());
              LoadClient load = new LoadClient()) {
             await().atMost(GENEROUS).until(() -> leader().equals(Optional.of("kvstream-worker")));
             try (TestNode other = TestNode.start(failingFast(Settings.Role.ALL, direct.url()))) {
@@ -47,7 +58,11 @@ class RelayTakeoverTest {
                     assertThat(load.createOnce(other.uri("/"), "during-" + i, "v" + i, GENEROUS).status(), is(200));
                 }
 
-                assertThat(leader(), is(Optional.of("kvstream-all")));
+                // A replica also reads missed events from the table (its catch-up), so the answers alone do not show
+                // that the events were relayed: the broker's events exchange must carry every revision.
+                await().atMost(GENEROUS).until(() -> leader().equals(Optional.of("kvstream-all")));
+                await().atMost(GENEROUS).until(() -> relayed.revisions().containsAll(
+                        LongStream.rangeClosed(1, 21).boxed().toList()));
                 StoredEvents.assertConsistent(direct, load, List.of(other));
                 network.thaw();
                 assertThat(load.createOnce(other.uri("/"), "after", "thawed", GENEROUS).status(), is(200));
@@ -60,6 +75,32 @@ class RelayTakeoverTest {
                                    .status(), is(200));
                 StoredEvents.assertConsistent(direct, load, List.of(api));
             }
+        }
+    }
+
+    /** The revisions of the events relayed to the deployment's public events exchange, as a consumer sees them. */
+    private static final class RelayedRevisions implements AutoCloseable {
+        private final Set<Long> revisions = ConcurrentHashMap.newKeySet();
+        private final Connection connection;
+
+        RelayedRevisions(String prefix) throws Exception {
+            ConnectionFactory factory = new ConnectionFactory();
+            factory.setUri(TestServices.amqpUri());
+            connection = factory.newConnection("relayed-revisions");
+            Channel channel = connection.createChannel();
+            String queue = channel.queueDeclare().getQueue();
+            channel.queueBind(queue, new Names(prefix).eventsExchange(), "");
+            channel.basicConsume(queue, true, (tag, delivery) -> revisions.add(
+                    Json.read(delivery.getBody(), JsonNode.class).get("revision").asLong()), tag -> { });
+        }
+
+        Set<Long> revisions() {
+            return revisions;
+        }
+
+        @Override
+        public void close() throws Exception {
+            connection.close();
         }
     }
 
@@ -77,7 +118,7 @@ class RelayTakeoverTest {
     /** The process (its pool's name) whose session holds the deployment's relay lock, if any. */
     private Optional<String> leader() throws SQLException {
         Settings.Db db = deployment.settings(Settings.Role.ALL).db();
-        try (Connection c = DriverManager.getConnection(db.url(), db.username(), db.password());
+        try (java.sql.Connection c = DriverManager.getConnection(db.url(), db.username(), db.password());
              PreparedStatement query = c.prepareStatement(
                      "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
                      + " WHERE l.locktype = 'advisory' AND l.granted"
