@@ -74,7 +74,7 @@ reloader). Call with (dict "root" $ "reads" (list "db" "amqp" "jwt")).
 {{- $v := $root.Values }}
 {{- $inputs := dict }}
 {{- if has "db" .reads }}
-{{- $_ := set $inputs "db" (list (include "kvstream.db.secretName" $root) (include "kvstream.db.secretKey" $root) $v.postgresql.auth.password $v.externalDatabase.password) }}
+{{- $_ := set $inputs "db" (list (include "kvstream.db.secretName" $root) (include "kvstream.db.secretKey" $root) $v.postgresql.auth.password $v.externalDatabase.password (include "kvstream.db.appSecretKey" $root) $v.postgresql.auth.appPassword $v.externalDatabase.appPassword) }}
 {{- end }}
 {{- if has "amqp" .reads }}
 {{- $_ := set $inputs "amqp" (list (include "kvstream.amqp.secretName" $root) (include "kvstream.amqp.secretKey" $root) $v.rabbitmq.auth.password $v.externalRabbitmq.password $v.externalRabbitmq.existingSecretUriKey) }}
@@ -163,6 +163,17 @@ the page is https:// while the pod sees http, so the page's origin must be on th
 {{- join "," $origins }}
 {{- end }}
 
+{{/* Selects the pods that connect to PostgreSQL: every role's, and the migration Job's. */}}
+{{- define "kvstream.dbClientPodSelector" -}}
+matchLabels:
+  app.kubernetes.io/name: {{ include "kvstream.name" . }}
+  app.kubernetes.io/instance: {{ .Release.Name }}
+matchExpressions:
+  - key: app.kubernetes.io/component
+    operator: In
+    values: [api, worker, websocket, migrate]
+{{- end }}
+
 {{/* Selects the kvstream pods of every role (for NetworkPolicies). */}}
 {{- define "kvstream.appPodSelector" -}}
 matchLabels:
@@ -229,8 +240,21 @@ secretLookup: false skips the lookup (for a renderer that fails on it instead). 
 {{- if .Values.postgresql.enabled }}{{ .Values.postgresql.auth.database }}{{ else }}{{ .Values.externalDatabase.database }}{{ end }}
 {{- end }}
 
+{{/* The schema's owner: the migration Job's user. */}}
 {{- define "kvstream.db.username" -}}
 {{- if .Values.postgresql.enabled }}{{ .Values.postgresql.auth.username }}{{ else }}{{ .Values.externalDatabase.user }}{{ end }}
+{{- end }}
+
+{{/* The DML-only user the pods connect as; empty with an external database without appUser (then: username). */}}
+{{- define "kvstream.db.appUsername" -}}
+{{- if .Values.postgresql.enabled }}{{ .Values.postgresql.auth.appUsername }}{{ else }}{{ .Values.externalDatabase.appUser }}{{ end }}
+{{- end }}
+
+{{/* KVSTREAM_DB_URL: the server, the database and the JDBC parameters (postgresql.params / externalDatabase.params). */}}
+{{- define "kvstream.db.url" -}}
+{{- $params := ternary .Values.postgresql.params .Values.externalDatabase.params .Values.postgresql.enabled }}
+{{- printf "jdbc:postgresql://%s:%s/%s" (include "kvstream.db.host" .) (include "kvstream.db.port" .) (include "kvstream.db.database" .) }}
+{{- with $params }}?{{ . }}{{ end }}
 {{- end }}
 
 {{- define "kvstream.db.existingSecret" -}}
@@ -245,6 +269,15 @@ secretLookup: false skips the lookup (for a renderer that fails on it instead). 
 {{- if not (include "kvstream.db.existingSecret" .) }}db-password
 {{- else if .Values.postgresql.enabled }}{{ .Values.postgresql.auth.existingSecretPasswordKey }}
 {{- else }}{{ .Values.externalDatabase.existingSecretPasswordKey }}
+{{- end }}
+{{- end }}
+
+{{/* The key of the pods' (DML-only user's) password; the owner's key when an external database has no appUser. */}}
+{{- define "kvstream.db.appSecretKey" -}}
+{{- if not (include "kvstream.db.appUsername" .) }}{{ include "kvstream.db.secretKey" . }}
+{{- else if not (include "kvstream.db.existingSecret" .) }}db-app-password
+{{- else if .Values.postgresql.enabled }}{{ .Values.postgresql.auth.existingSecretAppPasswordKey }}
+{{- else }}{{ .Values.externalDatabase.existingSecretAppPasswordKey }}
 {{- end }}
 {{- end }}
 
@@ -298,7 +331,9 @@ Everything else comes from the ConfigMap (envFrom). Call with (dict "root" $ "co
   valueFrom:
     secretKeyRef:
       name: {{ include "kvstream.db.secretName" $root }}
-      key: {{ include "kvstream.db.secretKey" $root }}
+      key: {{ include "kvstream.db.appSecretKey" $root }}
+- name: KVSTREAM_DB_POOL_SIZE
+  value: {{ .values.dbPoolSize | int64 | quote }}
 {{- if include "kvstream.amqp.uriFromSecret" $root }}
 - name: KVSTREAM_AMQP_URI
   valueFrom:

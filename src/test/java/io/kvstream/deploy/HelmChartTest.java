@@ -8,11 +8,14 @@ import java.util.stream.Collectors;
 import com.marcnuri.helm.DryRun;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
+import io.kubernetes.client.openapi.models.V1ConfigMap;
 import io.kubernetes.client.openapi.models.V1Container;
 import io.kubernetes.client.openapi.models.V1Deployment;
 import io.kubernetes.client.openapi.models.V1EnvVar;
 import io.kubernetes.client.openapi.models.V1HTTPIngressPath;
 import io.kubernetes.client.openapi.models.V1Ingress;
+import io.kubernetes.client.openapi.models.V1Job;
+import io.kubernetes.client.openapi.models.V1NetworkPolicy;
 import io.kubernetes.client.openapi.models.V1Secret;
 import io.kubernetes.client.openapi.models.V1StatefulSet;
 import io.kubernetes.client.openapi.models.V2HorizontalPodAutoscaler;
@@ -65,14 +68,16 @@ class HelmChartTest {
                 "PodDisruptionBudget/kvstream-worker", "PodDisruptionBudget/kvstream-websocket", "Ingress/kvstream",
                 "StatefulSet/kvstream-postgres", "Service/kvstream-postgres",
                 "StatefulSet/kvstream-rabbitmq", "Service/kvstream-rabbitmq",
-                "NetworkPolicy/kvstream-app", "NetworkPolicy/kvstream-postgres", "NetworkPolicy/kvstream-rabbitmq")));
+                "NetworkPolicy/kvstream-app", "NetworkPolicy/kvstream-postgres", "NetworkPolicy/kvstream-rabbitmq",
+                "Job/kvstream-migrate", "ConfigMap/kvstream-postgres-initdb")));
     }
 
     @Test
     void defaultRenderGeneratesBundledPasswordsIntoTheChartSecret() {
         V1Secret secret = helmDefault().get(V1Secret.class, "kvstream-secrets");
 
-        assertThat(Manifests.secretKeys(secret), is(Set.of("db-password", "amqp-password")));
+        assertThat(Manifests.secretKeys(secret), is(Set.of("db-password", "db-app-password", "amqp-password")));
+        assertThat(new String(secret.getData().get("db-app-password")).length(), is(24));
         assertThat(new String(secret.getData().get("db-password")).length(), is(24));
     }
 
@@ -491,6 +496,146 @@ class HelmChartTest {
         assertThat(chart.workload("rabbitmq").container().getImage(), is("rabbitmq:4.1.4-management"));
     }
 
+    // ---- least privilege: the migration Job, the pods' DML-only user, NetworkPolicies -----------------------
+
+    @Test
+    void bundledDatabaseIsMigratedByAJobPerRevisionAsTheOwnerWhileThePodsConnectAsTheDmlUser() {
+        Manifests chart = helmDefault();
+        V1Job job = chart.get(V1Job.class, "kvstream-migrate-1");
+        V1Container migrate = job.getSpec().getTemplate().getSpec().getContainers().getFirst();
+        V1ConfigMap config = chart.get(V1ConfigMap.class, "kvstream-config");
+
+        assertThat("a plain Job: the bundled server does not exist before install",
+                   java.util.Objects.requireNonNullElse(job.getMetadata().getAnnotations(), Map.of()).keySet(),
+                   is(Set.of()));
+        assertThat(Manifests.helmHooks(Map.of()).all(), is(empty()));
+        assertThat(env(migrate, "KVSTREAM_ROLE").getValue(), is("migrate"));
+        assertThat(env(migrate, "KVSTREAM_DB_USERNAME").getValue(), is("kvstream"));
+        assertThat(secretRef(migrate, "KVSTREAM_DB_PASSWORD"), is("kvstream-secrets/db-password"));
+        assertThat(env(migrate, "KVSTREAM_DB_APP_ROLE").getValue(), is("kvstream_app"));
+        assertThat(env(migrate, "KVSTREAM_DB_URL").getValue(), is(config.getData().get("KVSTREAM_DB_URL")));
+        assertThat(config.getData().get("KVSTREAM_DB_USERNAME"), is("kvstream_app"));
+        assertThat(config.getData().get("KVSTREAM_DB_MIGRATE"), is("false"));
+        for (Manifests.Workload app : chart.appWorkloads()) {
+            assertThat(app.name(), secretRef(app.container(), "KVSTREAM_DB_PASSWORD"),
+                       is("kvstream-secrets/db-app-password"));
+        }
+    }
+
+    @Test
+    void bundledPostgresCreatesTheDmlUserAtFirstInitFromTheSecret() {
+        Manifests chart = helmDefault();
+        Manifests.Workload postgres = chart.workload("postgresql");
+        V1Container server = postgres.container();
+        String script = chart.get(V1ConfigMap.class, "kvstream-postgres-initdb").getData().get("10-kvstream-app-user.sh");
+
+        assertThat(env(server, "POSTGRES_USER").getValue(), is("kvstream"));
+        assertThat(env(server, "KVSTREAM_APP_USER").getValue(), is("kvstream_app"));
+        assertThat(secretRef(server, "KVSTREAM_APP_PASSWORD"), is("kvstream-secrets/db-app-password"));
+        assertThat(script, containsString("CREATE ROLE :\"app_user\" LOGIN PASSWORD :'app_password';"));
+        assertThat(server.getVolumeMounts().stream()
+                           .filter(m -> m.getMountPath().equals("/docker-entrypoint-initdb.d"))
+                           .map(m -> m.getName()).toList(), is(List.of("initdb")));
+        assertThat(postgres.template().getSpec().getVolumes().stream()
+                           .filter(v -> v.getName().equals("initdb"))
+                           .map(v -> v.getConfigMap().getName()).toList(), is(List.of("kvstream-postgres-initdb")));
+    }
+
+    @Test
+    void externalDatabaseIsMigratedInAPreInstallAndPreUpgradeHookWithItsSettingsInline() {
+        Map<String, Object> values = new java.util.HashMap<>(EXTERNAL_SERVICES);
+        values.put("externalDatabase.appUser", "kvstream_app");
+        values.put("externalDatabase.existingSecretAppPasswordKey", "app-password");
+        Manifests chart = helm(values);
+        V1Job job = Manifests.helmHooks(values).get(V1Job.class, "kvstream-migrate");
+        V1Container migrate = job.getSpec().getTemplate().getSpec().getContainers().getFirst();
+
+        assertThat(job.getMetadata().getAnnotations(), is(Map.of(
+                Manifests.HOOK_ANNOTATION + "hook", "pre-install,pre-upgrade",
+                Manifests.HOOK_ANNOTATION + "hook-weight", "0",
+                Manifests.HOOK_ANNOTATION + "hook-delete-policy", "before-hook-creation,hook-succeeded")));
+        assertThat("hooks are not in the release's manifest", chart.find(V1Job.class, "kvstream-migrate").isPresent(),
+                   is(false));
+        assertThat("the chart's ConfigMap does not exist yet at pre-install",
+                   java.util.Objects.requireNonNullElse(migrate.getEnvFrom(), List.of()), is(empty()));
+        assertThat(env(migrate, "KVSTREAM_DB_URL").getValue(), is("jdbc:postgresql://db.example.internal:5432/kvstream"));
+        assertThat(env(migrate, "KVSTREAM_DB_USERNAME").getValue(), is("kvstream"));
+        assertThat(secretRef(migrate, "KVSTREAM_DB_PASSWORD"), is("kvstream-db/password"));
+        assertThat(env(migrate, "KVSTREAM_DB_APP_ROLE").getValue(), is("kvstream_app"));
+        assertThat(secretRef(chart.workload("api").container(), "KVSTREAM_DB_PASSWORD"), is("kvstream-db/app-password"));
+        assertThat(chart.all(V1Secret.class), is(empty()));
+    }
+
+    @Test
+    void externalDatabasePasswordGivenAsAValueReachesTheHookThroughAHookSecret() {
+        Map<String, Object> values = Map.of("postgresql.enabled", false, "externalDatabase.host", "db.example.internal",
+                                            "externalDatabase.password", "owner-pw");
+        Manifests chart = helm(values);
+        Manifests hooks = Manifests.helmHooks(values);
+        V1Secret hookSecret = hooks.get(V1Secret.class, "kvstream-migrate");
+        V1Container migrate = hooks.get(V1Job.class, "kvstream-migrate").getSpec().getTemplate().getSpec()
+                .getContainers().getFirst();
+
+        assertThat(hookSecret.getMetadata().getAnnotations().get(Manifests.HOOK_ANNOTATION + "hook"),
+                   is("pre-install,pre-upgrade"));
+        assertThat("before the Job", hookSecret.getMetadata().getAnnotations().get(Manifests.HOOK_ANNOTATION + "hook-weight"),
+                   is("-5"));
+        assertThat(new String(hookSecret.getData().get("db-password")), is("owner-pw"));
+        assertThat(secretRef(migrate, "KVSTREAM_DB_PASSWORD"), is("kvstream-migrate/db-password"));
+        assertThat("no appUser: the pods connect as the owner",
+                   secretRef(chart.workload("api").container(), "KVSTREAM_DB_PASSWORD"), is("kvstream-secrets/db-password"));
+    }
+
+    @Test
+    void jdbcParametersReachTheUrlOfThePodsAndOfTheJob() {
+        Manifests chart = helm(Map.of("postgresql.params", "sslmode=disable&connectTimeout=3"));
+        V1Container migrate = chart.get(V1Job.class, "kvstream-migrate-1").getSpec().getTemplate().getSpec()
+                .getContainers().getFirst();
+
+        String url = "jdbc:postgresql://kvstream-postgres:5432/kvstream?sslmode=disable&connectTimeout=3";
+        assertThat(chart.get(V1ConfigMap.class, "kvstream-config").getData().get("KVSTREAM_DB_URL"), is(url));
+        assertThat(env(migrate, "KVSTREAM_DB_URL").getValue(), is(url));
+    }
+
+    @Test
+    void port8080IsOpenOnlyToTheIngressAndMonitoringNamespaces() {
+        V1NetworkPolicy app = helmDefault().get(V1NetworkPolicy.class, "kvstream-app");
+
+        assertThat(app.getSpec().getIngress().size(), is(1));
+        var rule = app.getSpec().getIngress().getFirst();
+        assertThat(rule.getPorts().stream().map(p -> p.getPort().getIntValue()).toList(), is(List.of(8080)));
+        assertThat(rule.getFrom().stream().map(peer -> peer.getPodSelector() == null
+                                                      ? peer.getNamespaceSelector().getMatchLabels() : Map.of("pods", "any"))
+                           .toList(),
+                   is(List.of(Map.of("kubernetes.io/metadata.name", "ingress-nginx"),
+                              Map.of("kubernetes.io/metadata.name", "monitoring"))));
+    }
+
+    @Test
+    void ingressAndMonitoringNamespacesAreConfigurable() {
+        V1NetworkPolicy app = helm(Map.of(
+                "networkPolicy.ingressNamespaceSelector.matchLabels.team", "edge",
+                "networkPolicy.monitoringNamespaceSelector.matchLabels.team", "observability"))
+                .get(V1NetworkPolicy.class, "kvstream-app");
+
+        assertThat(app.getSpec().getIngress().getFirst().getFrom().stream()
+                           .map(peer -> peer.getNamespaceSelector().getMatchLabels()).toList(),
+                   is(List.of(Map.of("team", "edge", "kubernetes.io/metadata.name", "ingress-nginx"),
+                              Map.of("team", "observability", "kubernetes.io/metadata.name", "monitoring"))));
+    }
+
+    @Test
+    void bundledPostgresAdmitsTheAppPodsAndTheMigrationJob() {
+        Manifests chart = helmDefault();
+        V1NetworkPolicy postgres = chart.get(V1NetworkPolicy.class, "kvstream-postgres");
+        var selector = postgres.getSpec().getIngress().getFirst().getFrom().getFirst().getPodSelector();
+
+        assertThat(selector.getMatchExpressions().getFirst().getValues(),
+                   is(List.of("api", "worker", "websocket", "migrate")));
+        assertThat(chart.get(V1Job.class, "kvstream-migrate-1").getSpec().getTemplate().getMetadata().getLabels()
+                           .get(Manifests.COMPONENT), is("migrate"));
+    }
+
     static Map<String, String> annotations(Manifests.Workload w) {
         return java.util.Objects.requireNonNullElse(w.template().getMetadata().getAnnotations(), Map.of());
     }
@@ -509,8 +654,15 @@ class HelmChartTest {
                 .get("nginx.ingress.kubernetes.io/proxy-body-size");
     }
 
+    /**
+     * Each object as kind/name; the chart names its migration Job after the release revision (a Job's pod template
+     * cannot change, so each revision gets a Job of its own): that suffix is dropped.
+     */
     static Set<String> kindsAndNames(Manifests manifests) {
-        return manifests.all().stream().map(o -> o.getKind() + "/" + o.getMetadata().getName()).collect(Collectors.toSet());
+        return manifests.all().stream()
+                .map(o -> o.getKind() + "/" + (o instanceof V1Job ? o.getMetadata().getName().replaceFirst("-[0-9]+$", "")
+                                                                 : o.getMetadata().getName()))
+                .collect(Collectors.toSet());
     }
 
     static V1EnvVar env(V1Container container, String name) {

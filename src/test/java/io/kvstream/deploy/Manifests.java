@@ -35,6 +35,7 @@ import io.kubernetes.client.openapi.models.V1Container;
 import io.kubernetes.client.openapi.models.V1Deployment;
 import io.kubernetes.client.openapi.models.V1Ingress;
 import io.kubernetes.client.openapi.models.V1LabelSelector;
+import io.kubernetes.client.openapi.models.V1Job;
 import io.kubernetes.client.openapi.models.V1NetworkPolicy;
 import io.kubernetes.client.openapi.models.V1PodDisruptionBudget;
 import io.kubernetes.client.openapi.models.V1PodTemplateSpec;
@@ -76,7 +77,8 @@ final class Manifests {
             "autoscaling/v2/HorizontalPodAutoscaler", V2HorizontalPodAutoscaler.class,
             "policy/v1/PodDisruptionBudget", V1PodDisruptionBudget.class,
             "networking.k8s.io/v1/Ingress", V1Ingress.class,
-            "networking.k8s.io/v1/NetworkPolicy", V1NetworkPolicy.class);
+            "networking.k8s.io/v1/NetworkPolicy", V1NetworkPolicy.class,
+            "batch/v1/Job", V1Job.class);
 
     /** The Gateway API's route, which Kubernetes' models lack: checked against a schema of its own instead. */
     static final String HTTP_ROUTE = "gateway.networking.k8s.io/v1/HTTPRoute";
@@ -118,6 +120,44 @@ final class Manifests {
                 .set("secretLookup", false);
         values.forEach(template::set);
         return template.call();
+    }
+
+    /** What {@link #helmHooks} renames the {@code helm.sh/hook*} annotations to. */
+    static final String HOOK_ANNOTATION = "rendered-hook.kvstream.test/";
+
+    /**
+     * The chart's hooks, which Helm's template action through helm-java leaves out (and a client-only install dry-run
+     * prints no manifest). Renders a copy of the chart whose {@code helm.sh/hook*} annotation keys are renamed to
+     * {@value #HOOK_ANNOTATION}{@code hook*}, so the hooks come out as plain objects, and keeps only those (cached per
+     * value set).
+     */
+    static Manifests helmHooks(Map<String, Object> values) {
+        return CACHE.computeIfAbsent("hooks " + new TreeMap<>(values), key -> {
+            try {
+                Path copy = Files.createTempDirectory("kvstream-chart-hooks").resolve("kvstream");
+                try (var files = Files.walk(CHART)) {
+                    for (Path file : files.toList()) {
+                        Path target = copy.resolve(CHART.relativize(file).toString());
+                        if (Files.isDirectory(file)) {
+                            Files.createDirectories(target);
+                        } else {
+                            Files.writeString(target, Files.readString(file).replace("helm.sh/hook", HOOK_ANNOTATION + "hook"));
+                        }
+                    }
+                }
+                TemplateCommand template = new Helm(copy).template().withName(RELEASE).withNamespace("kvstream")
+                        .withKubeVersion(KUBE_VERSION).set("secretLookup", false);
+                values.forEach(template::set);
+                Manifests all = parse("helm template (hooks) " + values, template.call());
+                List<KubernetesObject> hooks = all.all().stream()
+                        .filter(o -> o.getMetadata().getAnnotations() != null
+                                     && o.getMetadata().getAnnotations().containsKey(HOOK_ANNOTATION + "hook"))
+                        .toList();
+                return new Manifests("helm template (hooks) " + values, hooks);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
     }
 
     /** A kustomization directory, built as {@code kubectl kustomize} would (for the features this repo uses). */
