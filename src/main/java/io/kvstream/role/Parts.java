@@ -98,7 +98,7 @@ final class Parts implements AutoCloseable {
             relay.committed(events);
         }, () -> !relay.leads());
         CommandConsumer consumer = own(new CommandConsumer(broker, committer, new WorkerMetrics(),
-                                                           settings.workerBatchSize()));
+                                                           settings.workerBatchSize(), databaseMonitor));
         KeyExpiry expiry = own(new KeyExpiry(committer));
         relay.start();
         consumer.start();

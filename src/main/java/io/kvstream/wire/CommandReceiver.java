@@ -118,6 +118,28 @@ public final class CommandReceiver implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes no more deliveries until {@link #resume}; those already handed over are still answered and acked (or
+     * requeued). The queue's other consumers get its messages meanwhile.
+     */
+    public void pause() throws IOException {
+        synchronized (subscription) {
+            if (consumerTag != null) {
+                channel.basicCancel(consumerTag);
+                consumerTag = null;
+            }
+        }
+    }
+
+    /** Consumes again after {@link #pause}, with at most {@code prefetch} messages unacknowledged. */
+    public void resume(int prefetch) throws IOException {
+        synchronized (subscription) {
+            if (consumerTag == null) {
+                start(prefetch);
+            }
+        }
+    }
+
     /** Stops the deliveries; those already handed over are still answered and acked. */
     public void stopConsuming() {
         synchronized (subscription) {

@@ -9,6 +9,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 import io.kvstream.domain.Command;
@@ -24,6 +25,9 @@ import io.kvstream.wire.CommandReceiver;
  * the broker redelivers, and the command ids recorded in the same transaction make the redelivery a no-op. While
  * the database is down, the batch goes back to the queue and the loop backs off, briefly: the pool's connection
  * timeout already paces the attempts, and a longer pause would only delay the first commit once the database is back.
+ * While this process cannot reach the database at all ({@code databaseUp} false: its monitor's view), it stops
+ * consuming until it can: a worker cut off from PostgreSQL alone would otherwise take every other command off the
+ * queue and hand it back a pool timeout later, while the other workers could have committed it at once.
  * <p>
  * In the all-in-one role the API of the same process hands its synchronous commands over directly ({@link #handOver}):
  * they join the same batches without a trip through the broker. Their senders wait, so nothing is lost that anyone
@@ -46,8 +50,12 @@ public final class CommandConsumer implements AutoCloseable {
     /** Hand-overs (each up to a message's worth of commands) waiting for the loop at most. */
     private static final int MAX_HANDED_OVER = 1024;
 
+    /** How often a worker that stopped consuming looks at {@code databaseUp} again (no network involved). */
+    private static final Duration DATABASE_POLL = Duration.ofMillis(50);
+
     private final BatchCommitter committer;
     private final WorkerMetrics metrics;
+    private final BooleanSupplier databaseUp;
     private final int batchSize;
     private final int prefetch;
     private final BlockingQueue<Pending> deliveries;
@@ -58,10 +66,11 @@ public final class CommandConsumer implements AutoCloseable {
     private final Thread loop;
     private volatile boolean running = true;
 
-    public CommandConsumer(Broker broker, BatchCommitter committer, WorkerMetrics metrics, int batchSize)
-            throws IOException {
+    public CommandConsumer(Broker broker, BatchCommitter committer, WorkerMetrics metrics, int batchSize,
+                           BooleanSupplier databaseUp) throws IOException {
         this.committer = committer;
         this.metrics = metrics;
+        this.databaseUp = databaseUp;
         this.batchSize = batchSize;
         // Twice the batch size in flight: one batch commits while the next one arrives. The local queue
         // has room for more than the prefetch window because after a broker recovery the unacked
@@ -127,6 +136,9 @@ public final class CommandConsumer implements AutoCloseable {
                 if (slowStart && (slowStartBatches >= SLOW_START_BATCHES || System.nanoTime() - slowStartEnds > 0)) {
                     slowStart = !widenPrefetch();
                 }
+                if (!databaseUp.getAsBoolean()) {
+                    pauseWhileDatabaseIsDown(slowStart ? 1 : prefetch);
+                }
                 batch.addAll(retry);
                 retry.clear();
                 if (batch.isEmpty()) {
@@ -161,6 +173,56 @@ public final class CommandConsumer implements AutoCloseable {
             } finally {
                 batch.clear();
             }
+        }
+    }
+
+    /**
+     * Stops consuming while this process cannot reach the database, and consumes again (with {@code prefetch}) once it
+     * can. A broker that is away meanwhile is the recovery's business: the consumer is asked back when it returns.
+     */
+    private void pauseWhileDatabaseIsDown(int prefetch) throws InterruptedException {
+        if (databaseUp.getAsBoolean()) {
+            return;
+        }
+        try {
+            receiver.pause();
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.DEBUG, "Could not pause the consumer; the broker's recovery will decide", e);
+            return;
+        }
+        handBackDeliveries();
+        LOG.log(Level.WARNING, "Database unreachable: this worker takes no commands until it is back");
+        while (running && !databaseUp.getAsBoolean()) {
+            Thread.sleep(DATABASE_POLL);
+        }
+        while (running) {
+            try {
+                receiver.resume(prefetch);
+                LOG.log(Level.INFO, "Database reachable again: this worker takes commands again");
+                return;
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.WARNING, "Could not consume again (" + e.getMessage() + "), trying again");
+                Thread.sleep(MAX_BACKOFF);
+            }
+        }
+    }
+
+    /**
+     * Hands the messages delivered here and not yet taken back to the queue, for the workers that can commit them;
+     * commands handed over in this process wait for the next batch.
+     */
+    private void handBackDeliveries() {
+        List<Pending> waiting = new ArrayList<>();
+        deliveries.drainTo(waiting);
+        long lastTag = -1;
+        for (Pending pending : waiting) {
+            switch (pending) {
+                case Delivered delivered -> lastTag = Math.max(lastTag, delivered.incoming().deliveryTag());
+                case HandedOver handedOver -> retry.add(handedOver);
+            }
+        }
+        if (lastTag >= 0) {
+            receiver.requeueThrough(lastTag);
         }
     }
 

@@ -45,11 +45,12 @@ class RelayTakeoverTest {
     void frozenLeadersLockIsReleasedAndTheOtherWorkerRelaysEveryWrite() throws Exception {
         Settings.Db direct = deployment.settings(Settings.Role.ALL).db();
         try (TcpProxy network = TcpProxy.toDatabase(direct.url());
-             TestNode frozenLeader = TestNode.start(failingFast(Settings.Role.WORKER, network.jdbcUrl(direct.url())));
+             TestNode frozenLeader = TestNode.start(deployment.failingFast(Settings.Role.WORKER,
+                                                                           network.jdbcUrl(direct.url())));
              RelayedRevisions relayed = new RelayedRevisions(deployment.prefix());
              LoadClient load = new LoadClient()) {
             await().atMost(GENEROUS).until(() -> leader().equals(Optional.of("kvstream-worker")));
-            try (TestNode other = TestNode.start(failingFast(Settings.Role.ALL, direct.url()))) {
+            try (TestNode other = TestNode.start(deployment.failingFast(Settings.Role.ALL, direct.url()))) {
                 assertThat(load.createOnce(other.uri("/"), "before", "relayed by the first leader", GENEROUS).status(),
                            is(200));
 
@@ -69,7 +70,7 @@ class RelayTakeoverTest {
                 StoredEvents.assertConsistent(direct, load, List.of(other));
             }
             // The cut-off worker did not hang on its dead session: once the network is back it leads again.
-            try (TestNode api = TestNode.start(failingFast(Settings.Role.API, direct.url()))) {
+            try (TestNode api = TestNode.start(deployment.failingFast(Settings.Role.API, direct.url()))) {
                 await().atMost(GENEROUS).until(() -> leader().equals(Optional.of("kvstream-worker")));
                 assertThat(load.createOnce(api.uri("/"), "healed", "relayed by the first worker again", GENEROUS)
                                    .status(), is(200));
@@ -102,17 +103,6 @@ class RelayTakeoverTest {
         public void close() throws Exception {
             connection.close();
         }
-    }
-
-    /** Connections that notice a dead network within seconds, through the given URL. */
-    private Settings failingFast(Settings.Role role, String url) {
-        Settings settings = deployment.settings(role);
-        Settings.Db db = settings.db();
-        Settings.Connections connections = new Settings.Connections(Duration.ofSeconds(2), Duration.ofSeconds(4),
-                                                                    Duration.ofSeconds(2), Duration.ofSeconds(3));
-        return settings.toBuilder()
-                .db(db.withUrl(url, db.username(), db.password()).withConnections(connections))
-                .build();
     }
 
     /** The process (its pool's name) whose session holds the deployment's relay lock, if any. */
