@@ -5,9 +5,9 @@
 # BENCH_CONNECTIONS [64], BENCH_THREADS [2] wrk threads, BENCH_MAX_LOAD [1.5] load average to wait for,
 # BENCH_MAX_WAIT [300] seconds to wait for it, BENCH_WORK [/tmp/kvstream-bench] scratch dir,
 # BENCH_DB_URL / BENCH_DB_USERNAME / BENCH_DB_PASSWORD / BENCH_AMQP_URI (defaults: the machine's PostgreSQL and
-# RabbitMQ), BENCH_JAR [target/kvstream.jar], BENCH_SUFFIX [] and BENCH_PORT_OFFSET [0] for scripts that support them
-# (ab.sh, put.sh): appended to their schema and queue names and added to their ports, so that a second run beside
-# another one on the same servers touches none of its schemas, queues or ports.
+# RabbitMQ), BENCH_JAR [target/kvstream.jar], BENCH_SUFFIX [] and BENCH_PORT_OFFSET [0] for put.sh: appended to its
+# schema and queue names and added to its ports, so that a second run beside another one on the same servers touches
+# none of its schemas, queues or ports (ab.sh has AB_NAME and AB_PORT for that).
 # shellcheck shell=bash disable=SC2034 # the settings below are read by the bench scripts
 set -euo pipefail
 
@@ -79,14 +79,15 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf 
 
 # ---- wrk ------------------------------------------------------------------------------------------------
 
-# wrk_run OUT URL [LUA] : appends one "rps p50_ms p99_ms errors non2xx" line to OUT
+# wrk_run OUT URL [LUA] : appends one "rps p50_ms p99_ms errors non2xx requests" line to OUT (requests: the answers
+# received, whatever their status)
 wrk_run() {
     local out="$1" url="$2" script="${3:-$BENCH_DIR/wrk/get.lua}" line
     line="$(BENCH_DIR="$BENCH_DIR" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 10s -s "$script" "$url" \
             | grep '^RESULT' || true)"
     [[ -n "$line" ]] || die "wrk produced no result for $url"
     echo "$line" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] }
-                          print r["rps"], r["p50_ms"], r["p99_ms"], r["errors"], r["non2xx"] }' >>"$out"
+                          print r["rps"], r["p50_ms"], r["p99_ms"], r["errors"], r["non2xx"], r["requests"] }' >>"$out"
     log "  $(tail -1 "$out") <- $url"
 }
 
@@ -150,28 +151,44 @@ drain() {
 # cpu_ticks : "component ticks" for each process a write crosses (utime + stime from /proc, all threads), for the
 # local cluster of use_local_cluster; rabbitmq, postgresql and nginx are every such process on the machine.
 cpu_ticks() {
-    local name pid
+    local name
     for name in api-1 api-2 api-3 worker-1 worker-2 websocket; do
-        pid="$(cat "$LC_RUN_DIR/$name.pid")"
-        echo "${name%-[0-9]} $(awk '{print $14 + $15}' "/proc/$pid/stat")"
+        pid_ticks "${name%-[0-9]}" "$(cat "$LC_RUN_DIR/$name.pid")"
     done
     server_ticks beam.smp:rabbitmq postgres:postgresql nginx:nginx
 }
 # server_ticks COMMAND:COMPONENT... : "component ticks" summed over every process of each command, then the machine's
+# (no argument: the machine's alone)
 server_ticks() {
     local name pid
     for name in "$@"; do
         for pid in $(pgrep -x "${name%%:*}"); do
-            echo "${name##*:} $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)"
+            pid_ticks "${name##*:}" "$pid"
         done
     done
     echo "machine $(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat)"
 }
+# pid_ticks COMPONENT PID : "component ticks" of one process, all its threads (0 once it is gone)
+pid_ticks() { echo "$1 $(awk '{print $14 + $15}' "/proc/$2/stat" 2>/dev/null || echo 0)"; }
 # cpu_per_write BEFORE AFTER WRITES >> FILE : "CPU component ms-per-write" lines
 cpu_per_write() {
     awk -v writes="$3" -v hz="$(getconf CLK_TCK)" '
         FNR == NR { before[$1] += $2; next } { after[$1] += $2 }
         END { for (c in after) printf "CPU %s %.3f\n", c, (after[c] - before[c]) * 1000 / hz / writes }' "$1" "$2"
+}
+# cpu_of FILE COMPONENT : median over the runs in FILE of the component's ms of CPU per write (its cpu_per_write
+# lines); nan when there is none
+cpu_of() { awk -v c="$2" '$1 == "CPU" && $2 == c {print $3}' "$1" | median; }
+# probe_run TICKS OUT MODE RATE SECONDS WARMUP ARG... : one run of bench/LatencyProbe.java ($PROBE, with these
+# arguments) appended to OUT, then the CPU per write over it of each component that TICKS (a function: cpu_ticks,
+# ...) lists: the probe sends RATE × (WARMUP + SECONDS) writes
+probe_run() {
+    local ticks="$1" out="$2"
+    shift 2
+    "$ticks" >"$WORK/cpu-before.txt"
+    "${PROBE[@]}" "$@" | tee -a "$out" >&2
+    "$ticks" >"$WORK/cpu-after.txt"
+    cpu_per_write "$WORK/cpu-before.txt" "$WORK/cpu-after.txt" $(($2 * ($3 + $4))) >>"$out"
 }
 # b64 STRING
 b64() { printf '%s' "$1" | base64 -w0; }
@@ -196,5 +213,29 @@ rps_of() { summarize "$1" | awk '{print $1}'; }
 p99_of() { summarize "$1" | awk '{print $5}'; }
 p50_of() { summarize "$1" | awk '{print $4}'; }
 
-# verdict OK_CONDITION_AWK_EXPR : "met" or "**missed**"
-verdict() { awk "BEGIN { exit !($1) }" && echo "met" || echo "**missed**"; }
+# verdict OK_CONDITION_AWK_EXPR : "met" or "**missed**" (missed too when a number is missing: nan, n/a, empty)
+verdict() {
+    # Only numbers and operators: awk would read nan or n/a as an unset variable, 0.
+    [[ "$1" =~ ^[-+*/\<\>=\!\&\|\(\).0-9eE[:space:]]+$ ]] && awk "BEGIN { exit !($1) }" 2>/dev/null \
+        && echo "met" || echo "**missed**"
+}
+
+# ---- targets --------------------------------------------------------------------------------------------
+# A script that judges targets prints its table with targets_header and one target_row per target; the rows also go
+# to bench/results/$NAME.targets, after the section's name, for the table that ends BENCHMARKS.md (run-all.sh).
+
+# targets_header : the table's header; starts $NAME.targets afresh
+# shellcheck disable=SC2153 # NAME is the sourcing script's
+targets_header() {
+    : >"$RESULTS/$NAME.targets"
+    echo "| target | measured | verdict |"
+    echo "|---|---|---|"
+}
+# target_row TARGET MEASURED OK_CONDITION_AWK_EXPR : "| target | measured | verdict |", also appended to $NAME.targets
+# shellcheck disable=SC2153
+target_row() {
+    local row
+    row="| $1 | $2 | $(verdict "$3") |"
+    echo "$row"
+    echo "| $NAME $row" >>"$RESULTS/$NAME.targets"
+}

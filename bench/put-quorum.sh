@@ -12,6 +12,7 @@ source "$(dirname "$0")/lib.sh"
 ensure_jar
 OUT="$RESULTS/ab/put-quorum-vs-classic.md"
 # Names and ports of their own: another benchmark may run the same scripts beside this one.
+export AB_NAME="${AB_NAME:-abq}" AB_PORT="${AB_PORT:-19571}"
 export BENCH_SUFFIX="${BENCH_SUFFIX:-_quorum}" BENCH_PORT_OFFSET="${BENCH_PORT_OFFSET:-400}"
 export RMQ_CLUSTER_DIR="$WORK/rabbitmq-cluster" RMQ_CLUSTER_NAME=rb RMQ_CLUSTER_PORT=5790 RMQ_CLUSTER_DIST_PORT=25790
 "$ROOT/scripts/rabbitmq-cluster.sh" stop

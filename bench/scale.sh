@@ -2,7 +2,7 @@
 # Scale: PUT throughput with 1M keys vs 1k keys, time to ready of an API process holding 1M keys, heap per key.
 # Keys are preloaded straight into the schema (kv_values + kv_meta revision) while no API process runs, as a
 # restored database would be; values are 100 bytes, keys "key-0000001".. (11 bytes).
-#   bench/scale.sh          -> bench/results/scale.md, scale.tsv
+#   bench/scale.sh          -> bench/results/scale.md, scale.tsv, scale.targets
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 ensure_tools wrk=wrk curl=curl
@@ -102,11 +102,10 @@ READY_BIG="$(median <"$WORK/scale-big-ready.txt")"
     sed -n '2,11p' "$WORK/scale-big-histo.txt" | sed 's/[[:space:]]*$//'
     echo '```'
     echo
-    echo "| target | measured | verdict |"
-    echo "|---|---|---|"
-    echo "| PUT rps at 1M keys ≥ 0.9× at 1k keys | $(ratio "$BIG_RPS" "$SMALL_RPS") | $(verdict "$BIG_RPS >= 0.9 * $SMALL_RPS") |"
-    echo "| 1M keys ready ≤ 10 s | $(awk -v m="$READY_BIG" 'BEGIN { printf "%.1f s", m / 1000 }') | $(verdict "$READY_BIG <= 10000") |"
-    echo "| heap overhead ≤ 250 B/key | $OVERHEAD B/key | $(verdict "$OVERHEAD <= 250") |"
+    targets_header
+    target_row "PUT rps at 1M keys ≥ 0.9× at 1k keys" "$(ratio "$BIG_RPS" "$SMALL_RPS")" "$BIG_RPS >= 0.9 * $SMALL_RPS"
+    target_row "1M keys ready ≤ 10 s" "$(awk -v m="$READY_BIG" 'BEGIN { printf "%.1f s", m / 1000 }')" "$READY_BIG <= 10000"
+    target_row "heap overhead ≤ 250 B/key" "$OVERHEAD B/key" "$OVERHEAD <= 250"
     echo
 } >"$RESULTS/$NAME.md"
 {

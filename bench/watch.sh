@@ -33,18 +33,12 @@ for run in $(seq "$RUNS"); do
         drain "$LC_AMQP_PREFIX"
         log "run $run/$RUNS: $mode at $RATE PUT/s for $WARMUP + $DURATION s (load $(cut -d' ' -f1-3 /proc/loadavg))"
         echo "LOAD $(load1)" >>"$WORK/watch-$mode.txt"
-        cpu_ticks >"$WORK/cpu-before.txt"
-        "${PROBE[@]}" kv "$RATE" "$DURATION" "$WARMUP" "${WATCHERS[$mode]}" "${APIS[@]}" \
-            | tee -a "$WORK/watch-$mode.txt" >&2
-        cpu_ticks >"$WORK/cpu-after.txt"
-        cpu_per_write "$WORK/cpu-before.txt" "$WORK/cpu-after.txt" $((RATE * (DURATION + WARMUP))) \
-            >>"$WORK/watch-$mode.txt"
+        probe_run cpu_ticks "$WORK/watch-$mode.txt" kv "$RATE" "$DURATION" "$WARMUP" "${WATCHERS[$mode]}" "${APIS[@]}"
     done
 done
 
 # spread_of FILE AWK_FILTER FIELD FORMAT : "median (min–max)" over the runs of the matching lines' field
 spread_of() { awk "$2 {print \$$3}" "$1" | spread "$4"; }
-cpu_of() { grep "^CPU $2 " "$1" | awk '{print $3}' | median; }
 # received FILE : median over the runs of the domain events delivered to all the watchers of a run
 received() { awk '/^RECEIVED/ {s += $3} /^FAILURES/ {print s + 0; s = 0}' "$1" | median; }
 WRITES=$((RATE * (DURATION + WARMUP)))

@@ -74,7 +74,7 @@ reloader). Call with (dict "root" $ "reads" (list "db" "amqp" "jwt")).
 {{- $v := $root.Values }}
 {{- $inputs := dict }}
 {{- if has "db" .reads }}
-{{- $_ := set $inputs "db" (list (include "kvstream.db.secretName" $root) (include "kvstream.db.secretKey" $root) $v.postgresql.auth.password $v.externalDatabase.password) }}
+{{- $_ := set $inputs "db" (list (include "kvstream.db.secretName" $root) (include "kvstream.db.secretKey" $root) $v.postgresql.auth.password $v.externalDatabase.password (include "kvstream.db.appSecretKey" $root) $v.postgresql.auth.appPassword $v.externalDatabase.appPassword) }}
 {{- end }}
 {{- if has "amqp" .reads }}
 {{- $_ := set $inputs "amqp" (list (include "kvstream.amqp.secretName" $root) (include "kvstream.amqp.secretKey" $root) $v.rabbitmq.auth.password $v.externalRabbitmq.password $v.externalRabbitmq.existingSecretUriKey) }}
@@ -128,28 +128,50 @@ A smaller limit would make nginx answer 413 to a request the app accepts.
 {{- end }}
 
 {{/*
-KVSTREAM_WS_ALLOWED_ORIGINS. Empty stays empty: Helidon then accepts an /events upgrade only from the page's own
-origin (Origin must match Host). A list replaces that check (Helidon 4.5 WsUpgrader.validateOrigin), so the
-landing page served through the Ingress would be refused: with ingress.host set, its own origins
-(https:// and http://) are added to the list.
+KVSTREAM_WS_ALLOWED_ORIGINS: config.wsAllowedOrigins, plus, when CORS is on (config.corsAllowedOrigins), the
+https:// origins of the public host names (ingress.host, gateway.hostnames without wildcards). kvstream admits the
+page's own origin on /events by itself (Origin host:port = Host, with or without a list). With CORS on, though,
+Helidon's CORS filter judges /events first and compares the scheme too: behind an Ingress or Gateway that ends TLS
+the page is https:// while the pod sees http, so the page's origin must be on the list that filter reads.
 */}}
 {{- define "kvstream.wsAllowedOrigins" -}}
-{{- $root := . }}
 {{- $origins := list }}
 {{- range splitList "," .Values.config.wsAllowedOrigins }}
 {{- if trim . }}
 {{- $origins = append $origins (trim .) }}
 {{- end }}
 {{- end }}
-{{- if and $origins .Values.ingress.enabled .Values.ingress.host }}
-{{- range list "https" "http" }}
-{{- $own := printf "%s://%s" . $root.Values.ingress.host }}
+{{- if trim .Values.config.corsAllowedOrigins }}
+{{- $hosts := list }}
+{{- if and .Values.ingress.enabled .Values.ingress.host }}
+{{- $hosts = append $hosts .Values.ingress.host }}
+{{- end }}
+{{- if .Values.gateway.enabled }}
+{{- range .Values.gateway.hostnames }}
+{{- if not (hasPrefix "*" .) }}
+{{- $hosts = append $hosts . }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range $hosts }}
+{{- $own := printf "https://%s" . }}
 {{- if not (has $own $origins) }}
 {{- $origins = append $origins $own }}
 {{- end }}
 {{- end }}
 {{- end }}
 {{- join "," $origins }}
+{{- end }}
+
+{{/* Selects the pods that connect to PostgreSQL: every role's, and the migration Job's. */}}
+{{- define "kvstream.dbClientPodSelector" -}}
+matchLabels:
+  app.kubernetes.io/name: {{ include "kvstream.name" . }}
+  app.kubernetes.io/instance: {{ .Release.Name }}
+matchExpressions:
+  - key: app.kubernetes.io/component
+    operator: In
+    values: [api, worker, websocket, migrate]
 {{- end }}
 
 {{/* Selects the kvstream pods of every role (for NetworkPolicies). */}}
@@ -218,8 +240,21 @@ secretLookup: false skips the lookup (for a renderer that fails on it instead). 
 {{- if .Values.postgresql.enabled }}{{ .Values.postgresql.auth.database }}{{ else }}{{ .Values.externalDatabase.database }}{{ end }}
 {{- end }}
 
+{{/* The schema's owner: the migration Job's user. */}}
 {{- define "kvstream.db.username" -}}
 {{- if .Values.postgresql.enabled }}{{ .Values.postgresql.auth.username }}{{ else }}{{ .Values.externalDatabase.user }}{{ end }}
+{{- end }}
+
+{{/* The DML-only user the pods connect as; empty with an external database without appUser (then: username). */}}
+{{- define "kvstream.db.appUsername" -}}
+{{- if .Values.postgresql.enabled }}{{ .Values.postgresql.auth.appUsername }}{{ else }}{{ .Values.externalDatabase.appUser }}{{ end }}
+{{- end }}
+
+{{/* KVSTREAM_DB_URL: the server, the database and the JDBC parameters (postgresql.params / externalDatabase.params). */}}
+{{- define "kvstream.db.url" -}}
+{{- $params := ternary .Values.postgresql.params .Values.externalDatabase.params .Values.postgresql.enabled }}
+{{- printf "jdbc:postgresql://%s:%s/%s" (include "kvstream.db.host" .) (include "kvstream.db.port" .) (include "kvstream.db.database" .) }}
+{{- with $params }}?{{ . }}{{ end }}
 {{- end }}
 
 {{- define "kvstream.db.existingSecret" -}}
@@ -234,6 +269,15 @@ secretLookup: false skips the lookup (for a renderer that fails on it instead). 
 {{- if not (include "kvstream.db.existingSecret" .) }}db-password
 {{- else if .Values.postgresql.enabled }}{{ .Values.postgresql.auth.existingSecretPasswordKey }}
 {{- else }}{{ .Values.externalDatabase.existingSecretPasswordKey }}
+{{- end }}
+{{- end }}
+
+{{/* The key of the pods' (DML-only user's) password; the owner's key when an external database has no appUser. */}}
+{{- define "kvstream.db.appSecretKey" -}}
+{{- if not (include "kvstream.db.appUsername" .) }}{{ include "kvstream.db.secretKey" . }}
+{{- else if not (include "kvstream.db.existingSecret" .) }}db-app-password
+{{- else if .Values.postgresql.enabled }}{{ .Values.postgresql.auth.existingSecretAppPasswordKey }}
+{{- else }}{{ .Values.externalDatabase.existingSecretAppPasswordKey }}
 {{- end }}
 {{- end }}
 
@@ -308,7 +352,9 @@ Everything else comes from the ConfigMap (envFrom). Call with (dict "root" $ "co
   valueFrom:
     secretKeyRef:
       name: {{ include "kvstream.db.secretName" $root }}
-      key: {{ include "kvstream.db.secretKey" $root }}
+      key: {{ include "kvstream.db.appSecretKey" $root }}
+- name: KVSTREAM_DB_POOL_SIZE
+  value: {{ .values.dbPoolSize | int64 | quote }}
 {{- if include "kvstream.amqp.uriFromSecret" $root }}
 - name: KVSTREAM_AMQP_URI
   valueFrom:

@@ -11,10 +11,12 @@ import io.helidon.webserver.WebServer;
 import io.kvstream.config.Settings;
 import io.kvstream.embedded.EmbeddedServers;
 import io.kvstream.embedded.StartupException;
+import io.kvstream.role.MigrateRole;
 import io.kvstream.role.RunningRole;
 
 /**
- * Starts kvstream in the role its configuration names ({@code kvstream.role}, env {@code KVSTREAM_ROLE}).
+ * Starts kvstream in the role its configuration names ({@code kvstream.role}, env {@code KVSTREAM_ROLE}); the
+ * {@code migrate} role brings the database schema up to date and exits instead.
  * With nothing configured it runs everything in one process on embedded PostgreSQL and AMQP servers:
  * <pre>
  * java -jar target/kvstream.jar
@@ -32,6 +34,9 @@ public final class Main {
         RunningRole app = null;
         try {
             Settings configured = Settings.from(config);
+            if (configured.role() == Settings.Role.MIGRATE) {
+                System.exit(migrate(configured, config));
+            }
             requireFreePort(config);
             embedded = EmbeddedServers.startIfNeeded(configured);
             Settings settings = embedded.settings();
@@ -57,6 +62,17 @@ public final class Main {
             }
             System.err.println("kvstream cannot start: " + explain(e, config));
             System.exit(1);
+        }
+    }
+
+    /** The migrate role: says what it did and returns 0, or why it failed and returns 1 (a Job's exit code). */
+    private static int migrate(Settings settings, Config config) {
+        try {
+            System.out.println("kvstream migrate: " + MigrateRole.run(settings));
+            return 0;
+        } catch (RuntimeException e) {
+            System.err.println("kvstream migrate failed: " + explain(e, config));
+            return 1;
         }
     }
 

@@ -28,9 +28,14 @@ import io.kvstream.wire.OutcomeUnknownException;
  * is what a read-your-writes answer waits for anyway; the worker replies only for the other outcomes (precondition
  * failed, nothing to delete, rejected), for redelivered commands and for transactions.
  * <p>
- * Synchronous commands leave in batches: request threads queue them, and one publisher thread sends whatever has
- * queued up meanwhile as one message, so under load the broker, this process and the worker handle one message and
- * one confirm per batch instead of per write. With nothing else queued, a command leaves at once.
+ * Commands leave in batches: request threads queue them, and one publisher thread sends whatever has queued up
+ * meanwhile as one message (synchronous and durable ones apart: they are published differently), so under load the
+ * broker, this process and the worker handle one message and one confirm per batch instead of per write; for the
+ * durable ones that is also one write to the broker's disk (and, on a quorum queue, one replication). With nothing
+ * else queued, a command leaves at once.
+ * <p>
+ * With a worker in the same process ({@link InProcessWorker}, the all-in-one role) the synchronous commands go to it
+ * directly; commands nobody waits for still go through the broker, which keeps them when the process dies.
  */
 public final class CommandBus implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CommandBus.class.getName());
@@ -41,6 +46,8 @@ public final class CommandBus implements AutoCloseable {
     private static final int MAX_QUEUED = 4096;
 
     private final CommandSender sender;
+    /** Null unless the worker runs in this process. */
+    private final InProcessWorker inProcessWorker;
     private final ConcurrentHashMap<String, Awaiting> awaitingOutcome = new ConcurrentHashMap<>();
     private final BlockingQueue<Outgoing> outgoing = new ArrayBlockingQueue<>(MAX_QUEUED);
     private final Thread publisher;
@@ -53,15 +60,24 @@ public final class CommandBus implements AutoCloseable {
     private record Awaiting(CompletableFuture<CommandOutcome> outcome, AtomicInteger senders) {
     }
 
-    /** A synchronous command waiting for the publisher thread, and the future its broker confirm completes. */
-    private record Outgoing(Command command, CompletableFuture<Void> confirmed) {
+    /**
+     * A command waiting for the publisher thread, and the future its broker confirm completes; {@code durable}: nobody
+     * waits for its outcome, so it is persistent and never handed to a worker in this process.
+     */
+    private record Outgoing(Command command, boolean durable, CompletableFuture<Void> confirmed) {
         int chars() {
             return command.chars();
         }
     }
 
     public CommandBus(Broker broker) throws IOException {
+        this(broker, null);
+    }
+
+    /** Synchronous commands go to {@code inProcessWorker} instead of the broker. */
+    public CommandBus(Broker broker, InProcessWorker inProcessWorker) throws IOException {
         this.sender = new CommandSender(broker, this::replied);
+        this.inProcessWorker = inProcessWorker;
         this.publisher = Thread.ofVirtual().name("command-publisher").start(this::publishQueued);
     }
 
@@ -75,7 +91,7 @@ public final class CommandBus implements AutoCloseable {
         });
         CompletableFuture<CommandOutcome> outcome = awaiting.outcome();
         try {
-            queue(command, deadline).whenComplete((ok, failure) -> {
+            queue(command, false, deadline).whenComplete((ok, failure) -> {
                 if (failure != null) {
                     outcome.completeExceptionally(failure);
                 }
@@ -112,21 +128,27 @@ public final class CommandBus implements AutoCloseable {
 
     /** Enqueues the command without waiting for the worker; returns once the broker has confirmed it. */
     public void enqueue(Command command, Duration timeout) {
-        await(sender.sendDurable(command), command, timeout.toNanos());
+        long deadline = System.nanoTime() + timeout.toNanos();
+        await(queue(command, true, deadline), command, deadline - System.nanoTime());
     }
 
+    /**
+     * Whether writes can be taken. Also with a worker in this process it is the broker's connection: the committed
+     * events reach every other process through it, so writes pause with the broker as in every other role.
+     */
     public boolean connected() {
         return sender.connected();
     }
 
-    /** Hands a synchronous command to the publisher thread; a full queue for the whole timeout is an outage. */
-    private CompletableFuture<Void> queue(Command command, long deadline) {
+    /** Hands a command to the publisher thread; a full queue for the whole timeout is an outage. */
+    private CompletableFuture<Void> queue(Command command, boolean durable, long deadline) {
         if (!connected()) {
             return CompletableFuture.failedFuture(new BrokerUnavailableException("Broker connection is down", null));
         }
         CompletableFuture<Void> confirmed = new CompletableFuture<>();
         try {
-            if (!outgoing.offer(new Outgoing(command, confirmed), deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) {
+            if (!outgoing.offer(new Outgoing(command, durable, confirmed), deadline - System.nanoTime(),
+                                TimeUnit.NANOSECONDS)) {
                 return CompletableFuture.failedFuture(
                         new BrokerUnavailableException("Too many commands waiting for the broker", null));
             }
@@ -155,14 +177,19 @@ public final class CommandBus implements AutoCloseable {
                     if (next == null) {
                         break;
                     }
-                    if (chars + next.chars() > MAX_CHARS_PER_MESSAGE) {
+                    if (chars + next.chars() > MAX_CHARS_PER_MESSAGE || next.durable() != first.durable()) {
                         carried = next;
                         break;
                     }
                     batch.add(next);
                     chars += next.chars();
                 }
-                sender.sendAwaitingOutcome(batch.stream().map(Outgoing::command).toList(), confirmedTogether(batch));
+                List<Command> commands = batch.stream().map(Outgoing::command).toList();
+                if (first.durable()) {
+                    sender.sendDurable(commands, confirmedTogether(batch));
+                } else {
+                    send(commands, confirmedTogether(batch));
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
@@ -178,6 +205,18 @@ public final class CommandBus implements AutoCloseable {
             carried.confirmed().completeExceptionally(closing);
         }
         outgoing.forEach(o -> o.confirmed().completeExceptionally(closing));
+    }
+
+    /** Synchronous commands: to the worker of this process if there is one, else to the broker. */
+    private void send(List<Command> commands, CompletableFuture<Void> accepted) {
+        if (inProcessWorker == null) {
+            sender.sendAwaitingOutcome(commands, accepted);
+        } else if (inProcessWorker.handOver(commands, this::replied)) {
+            accepted.complete(null);
+        } else {
+            accepted.completeExceptionally(new BrokerUnavailableException("Too many commands waiting for the worker",
+                                                                          null));
+        }
     }
 
     /** The future of a message's confirm, which completes the futures of all its commands. */

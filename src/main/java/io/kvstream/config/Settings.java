@@ -31,7 +31,8 @@ public record Settings(Role role,
                        Http http) {
 
     public enum Role {
-        API, WORKER, WEBSOCKET, ALL;
+        /** {@code migrate}: brings the database schema up to date and exits (a Kubernetes Job). */
+        API, WORKER, WEBSOCKET, ALL, MIGRATE;
 
         public boolean servesApi() {
             return this == API || this == ALL;
@@ -49,22 +50,59 @@ public record Settings(Role role,
             try {
                 return valueOf(text.trim().toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("kvstream.role must be api, worker, websocket or all, not '" + text + "'");
+                throw new IllegalArgumentException("kvstream.role must be api, worker, websocket, all or migrate, not '"
+                                                   + text + "'");
             }
         }
     }
 
     public enum Mode { DEV, PROD }
 
-    /** JDBC settings; {@code url} empty means "not configured" (dev mode may then embed a server). */
-    public record Db(String url, String username, String password, String schema, int poolSize) {
+    /**
+     * JDBC settings; {@code url} empty means "not configured" (dev mode may then embed a server). {@code migrations}:
+     * whether this process brings the schema up to date itself; {@code connections}: how a dead or stalled connection
+     * is noticed.
+     */
+    public record Db(String url, String username, String password, String schema, int poolSize, Migrations migrations,
+                     Connections connections) {
         public boolean configured() {
             return !url.isBlank();
         }
 
         public Db withUrl(String url, String username, String password) {
-            return new Db(url, username, password, schema, poolSize);
+            return new Db(url, username, password, schema, poolSize, migrations, connections);
         }
+
+        public Db withSchema(String schema) {
+            return new Db(url, username, password, schema, poolSize, migrations, connections);
+        }
+
+        public Db withMigrations(Migrations migrations) {
+            return new Db(url, username, password, schema, poolSize, migrations, connections);
+        }
+
+        public Db withConnections(Connections connections) {
+            return new Db(url, username, password, schema, poolSize, migrations, connections);
+        }
+    }
+
+    /**
+     * Schema migrations (Flyway). {@code atStart}: each process migrates the schema as it starts (the all-in-one
+     * default); otherwise a separate {@code migrate} run does, as the schema's owner, and a process waits up to
+     * {@code await} for the schema to be current before it gives up. {@code appRole}: the database role the
+     * migrations grant kvstream's runtime privileges (DML only) to; empty grants nothing.
+     */
+    public record Migrations(boolean atStart, String appRole, Duration await) {
+    }
+
+    /**
+     * How connections to PostgreSQL fail fast: {@code connectTimeout} to open one, {@code socketTimeout} for any read
+     * (a query, or a stalled connection, that waits longer breaks it), {@code keepalive} for the server's TCP probes of
+     * an idle client, and {@code idleSessionTimeout}, after which the server ends a silent session that holds a lock: the
+     * relay's lead session, so the lead passes to another worker, and a session idle inside a transaction.
+     */
+    public record Connections(Duration connectTimeout, Duration socketTimeout, Duration keepalive,
+                              Duration idleSessionTimeout) {
     }
 
     /**
@@ -181,7 +219,14 @@ public record Settings(Role role,
                            unlessSet(db.get("username")),
                            unlessSet(db.get("password")),
                            db.get("schema").asString().get(),
-                           db.get("pool-size").asInt().get()),
+                           db.get("pool-size").asInt().get(),
+                           new Migrations(db.get("migrate").asBoolean().get(),
+                                          db.get("app-role").asString().get(),
+                                          duration(db.get("migration-wait"))),
+                           new Connections(duration(db.get("connect-timeout")),
+                                           duration(db.get("socket-timeout")),
+                                           duration(db.get("keepalive")),
+                                           duration(db.get("idle-session-timeout")))),
                     new Amqp(unlessSet(amqp.get("uri")),
                              amqp.get("name-prefix").asString().get(),
                              amqp.get("public-events").asBoolean().get(),

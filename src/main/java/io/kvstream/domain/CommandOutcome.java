@@ -60,6 +60,15 @@ public record CommandOutcome(String command, Status status, long revision, TxnRe
         return status == Status.APPLIED;
     }
 
+    /**
+     * Whether the command's own domain event tells its sender this outcome: an applied single-key change does, unless
+     * it repeats an earlier outcome (no new event announces it) or is a transaction's (its events do not say which
+     * branch it took). Every other outcome needs an answer of its own.
+     */
+    public boolean announcedByEvent() {
+        return applied() && !repeat && txn == null;
+    }
+
     /** The same outcome, given again to a command decided before. */
     public CommandOutcome asRepeat() {
         return new CommandOutcome(command, status, revision, txn, true);

@@ -147,13 +147,22 @@ public final class EventRelay implements AutoCloseable {
                 LOG.log(Level.INFO, "This worker now relays events after revision " + stored);
             }
             if (leader) {
-                publishing.lock();
-                try {
-                    relayPending();
-                } finally {
-                    publishing.unlock();
+                // A page at a time, each followed by a round trip on the lead's session (its progress, or a
+                // heartbeat), so that the server never ends it as silent while a backlog is relayed.
+                boolean more = true;
+                while (more && running) {
+                    publishing.lock();
+                    try {
+                        more = relayPage();
+                    } finally {
+                        publishing.unlock();
+                    }
+                    long before = stored;
+                    stored = storeProgress(opened, stored);
+                    if (stored == before) {
+                        opened.heartbeat();
+                    }
                 }
-                stored = storeProgress(opened, stored);
             }
             // Wakes on the NOTIFY of another worker process's commit (this process's own batches are handed over
             // and send none while this relay leads); the timeout re-reads the outbox (a safety net) and lets a
@@ -175,16 +184,22 @@ public final class EventRelay implements AutoCloseable {
 
     /** Publishes what the outbox holds after {@link #relayed}. Called with {@link #publishing} held. */
     private void relayPending() throws IOException, InterruptedException, TimeoutException {
-        while (running) {
-            List<DomainEvent> events = outbox.after(relayed, PAGE);
-            if (events.isEmpty()) {
-                return;
-            }
-            publish(events);
-            if (events.size() < PAGE) {
-                return;
-            }
+        while (running && relayPage()) {
+            // the page was full: there may be more
         }
+    }
+
+    /**
+     * Publishes the next page of the outbox after {@link #relayed}; true if it was a full page (there may be more).
+     * Called with {@link #publishing} held.
+     */
+    private boolean relayPage() throws IOException, InterruptedException, TimeoutException {
+        List<DomainEvent> events = outbox.after(relayed, PAGE);
+        if (events.isEmpty()) {
+            return false;
+        }
+        publish(events);
+        return events.size() == PAGE;
     }
 
     /** Called with {@link #publishing} held. */

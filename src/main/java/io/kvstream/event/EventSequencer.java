@@ -89,6 +89,11 @@ public final class EventSequencer {
         return Math.max(0, highestSeen - revision);
     }
 
+    /** The events of one committed batch, in order. */
+    public synchronized void offerAll(List<DomainEvent> events) {
+        events.forEach(this::offer);
+    }
+
     public synchronized void offer(DomainEvent event) {
         highestSeen = Math.max(highestSeen, event.revision());
         if (!started) {

@@ -7,6 +7,7 @@ import io.kvstream.command.CommandBus;
 import io.kvstream.config.Settings;
 import io.kvstream.event.EventSequencer;
 import io.kvstream.replica.Replica;
+import io.kvstream.worker.CommandConsumer;
 import io.kvstream.ws.EventsEndpoint;
 
 /**
@@ -20,10 +21,13 @@ public final class AllRole {
     /** Returns with the replica loaded. */
     public static RunningRole start(Settings settings) {
         return RunningRole.assemble(settings, parts -> {
-            parts.startWorker();
             EventSequencer feed = parts.subscribe();
+            // The process's own commits reach its replica, its waiting writers and its stream straight from its
+            // worker, and its synchronous writes reach the worker without the broker; the broker still carries
+            // the events to every other process, and the commands nobody waits for.
+            CommandConsumer worker = parts.startWorker(feed::offerAll);
             Replica replica = parts.replica();
-            CommandBus writers = parts.commandBus();
+            CommandBus writers = parts.commandBus(worker::handOver);
             Authenticator auth = new Authenticator(settings.auth());
             EventsEndpoint stream = parts.stream(feed, auth);
             ListenerOrder.listen(feed, replica, writers::applied, stream);

@@ -5,9 +5,11 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 import io.helidon.metrics.api.Gauge;
@@ -21,7 +23,9 @@ import io.kvstream.api.TxnService;
 import io.kvstream.api.ValuesService;
 import io.kvstream.auth.Authenticator;
 import io.kvstream.command.CommandBus;
+import io.kvstream.command.InProcessWorker;
 import io.kvstream.config.Settings;
+import io.kvstream.domain.DomainEvent;
 import io.kvstream.event.EventRelay;
 import io.kvstream.event.EventSequencer;
 import io.kvstream.page.LandingPage;
@@ -78,16 +82,28 @@ final class Parts implements AutoCloseable {
     }
 
     /** The worker: consumes the command queue, commits batches and relays their events. */
-    void startWorker() throws IOException {
+    CommandConsumer startWorker() throws IOException {
+        return startWorker(events -> { });
+    }
+
+    /**
+     * The worker, handing each committed batch to {@code ownFeed} (this process's event feed) before its relay
+     * publishes it: the process applies its own worker's commits without waiting for the broker to bring them back.
+     */
+    CommandConsumer startWorker(Consumer<List<DomainEvent>> ownFeed) throws IOException {
         EventRelay relay = own(new EventRelay(database, broker, settings.amqp().publicEvents(), settings.events()));
         // While this process's relay leads, it is handed every batch: a NOTIFY is only for another leader.
-        BatchCommitter committer = new BatchCommitter(new BatchStore(database), relay::committed, () -> !relay.leads());
+        BatchCommitter committer = new BatchCommitter(new BatchStore(database), events -> {
+            ownFeed.accept(events);
+            relay.committed(events);
+        }, () -> !relay.leads());
         CommandConsumer consumer = own(new CommandConsumer(broker, committer, new WorkerMetrics(),
-                                                           settings.workerBatchSize()));
+                                                           settings.workerBatchSize(), databaseMonitor));
         KeyExpiry expiry = own(new KeyExpiry(committer));
         relay.start();
         consumer.start();
         expiry.start();
+        return consumer;
     }
 
     /**
@@ -121,6 +137,11 @@ final class Parts implements AutoCloseable {
         return own(new CommandBus(broker));
     }
 
+    /** A command bus whose synchronous commands go straight to the worker of this process. */
+    CommandBus commandBus(InProcessWorker worker) throws IOException {
+        return own(new CommandBus(broker, worker));
+    }
+
     EventsEndpoint stream(EventSequencer sequencer, Authenticator auth) throws IOException {
         return own(new EventsEndpoint(settings.ws(), new EventLog(database), sequencer, broker, auth));
     }
@@ -147,7 +168,7 @@ final class Parts implements AutoCloseable {
     }
 
     /** Is the process ready: database and broker reachable, the replica (if any) loaded. */
-    java.util.List<io.helidon.health.HealthCheck> readiness(Replica replica) {
+    List<io.helidon.health.HealthCheck> readiness(Replica replica) {
         return Readiness.checks(databaseMonitor, broker, replica);
     }
 

@@ -65,6 +65,7 @@ public final class RunningRole implements AutoCloseable {
             case WORKER -> WorkerRole.start(settings);
             case WEBSOCKET -> WebSocketRole.start(settings);
             case ALL -> AllRole.start(settings);
+            case MIGRATE -> throw new IllegalArgumentException("the migrate role serves nothing: it runs and exits");
         };
     }
 

@@ -13,26 +13,32 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.helidon.dbclient.DbClient;
 import io.helidon.dbclient.jdbc.JdbcClientBuilder;
 import io.kvstream.config.Settings;
-import org.flywaydb.core.Flyway;
 
 /**
- * The PostgreSQL side of a process: a HikariCP pool, Flyway migrations and a Helidon DbClient over the
- * pool. With {@code kvstream.db.schema} set, everything lives in that schema (tests use one per class).
+ * The PostgreSQL side of a process: a HikariCP pool whose connections fail fast ({@code kvstream.db.connect-timeout},
+ * {@code socket-timeout}, {@code keepalive}), the schema brought up to date or awaited ({@link SchemaMigrations}) and
+ * a Helidon DbClient over the pool. With {@code kvstream.db.schema} set, everything lives in that schema (tests use
+ * one per class).
  */
 public final class Database implements AutoCloseable {
     private final HikariDataSource dataSource;
     private final DbClient dbClient;
     private final String schema;
+    private final Duration idleSessionTimeout;
 
-    private Database(HikariDataSource dataSource, String schema) {
+    private Database(HikariDataSource dataSource, Settings.Db settings) {
         this.dataSource = dataSource;
-        this.schema = schema;
+        this.schema = settings.schema();
+        this.idleSessionTimeout = settings.connections().idleSessionTimeout();
         this.dbClient = JdbcClientBuilder.create()
                 .connectionPool(new HikariConnectionPool(dataSource))
                 .build();
     }
 
-    /** Opens the pool and brings the schema up to date. */
+    /**
+     * Opens the pool and brings the schema up to date, or, with {@code kvstream.db.migrate=false}, waits for it to
+     * be current ({@link SchemaNotCurrentException} if it does not get there in time).
+     */
     public static Database open(Settings.Db settings, String poolName) {
         String schema = settings.schema();
         HikariConfig config = new HikariConfig();
@@ -49,25 +55,46 @@ public final class Database implements AutoCloseable {
         config.setInitializationFailTimeout(-1);
         // Snapshots stream in chunks instead of materialising a million rows at once.
         config.addDataSourceProperty("defaultRowFetchSize", "2000");
+        Settings.Connections connections = settings.connections();
+        config.addDataSourceProperty("connectTimeout", seconds(connections.connectTimeout()));
+        config.addDataSourceProperty("socketTimeout", seconds(connections.socketTimeout()));
         config.addDataSourceProperty("tcpKeepAlive", "true");
+        // pg_stat_activity and pg_locks name the role of each session (the relay's lead among them).
+        config.addDataSourceProperty("ApplicationName", poolName);
+        String keepalive = seconds(connections.keepalive());
         // Plans are made for the actual arguments: a generic plan cached while a table was small kept scanning
         // kv_commands and kv_values sequentially as they grew (bench/findings.md: 1.8 ms of PostgreSQL CPU per write).
+        // The server probes a silent client (the client's own keepalives follow the OS's hours-long defaults), and
+        // ends a session cut off inside a transaction, which could hold the revision lock every worker waits for.
         config.setConnectionInitSql("SET search_path TO \"" + schema.replace("\"", "") + "\";"
-                                    + " SET plan_cache_mode = force_custom_plan");
+                                    + " SET plan_cache_mode = force_custom_plan;"
+                                    + " SET tcp_keepalives_idle = " + keepalive + ";"
+                                    + " SET tcp_keepalives_interval = " + keepalive + ";"
+                                    + " SET tcp_keepalives_count = 3;"
+                                    + " SET idle_in_transaction_session_timeout = "
+                                    + connections.idleSessionTimeout().toMillis());
         HikariDataSource dataSource = new HikariDataSource(config);
         try {
-            Flyway.configure()
-                    .dataSource(dataSource)
-                    .schemas(schema)
-                    .createSchemas(true)
-                    .locations("classpath:db/migration")
-                    .load()
-                    .migrate();
+            if (settings.migrations().atStart()) {
+                SchemaMigrations.migrate(settings);
+            } else {
+                SchemaMigrations.awaitCurrent(dataSource, settings);
+            }
         } catch (RuntimeException e) {
             dataSource.close();
-            throw new IllegalStateException("Cannot prepare the database schema: " + rootMessage(e), e);
+            throw e;
         }
-        return new Database(dataSource, schema);
+        return new Database(dataSource, settings);
+    }
+
+    /** pgjdbc takes its timeouts in whole seconds; a fraction rounds up, so none becomes 0 (no timeout). */
+    private static String seconds(Duration duration) {
+        return String.valueOf(Math.max(1, (duration.toMillis() + 999) / 1000));
+    }
+
+    /** How long the server lets the relay's lead session stay silent before it ends it, and the lock with it. */
+    Duration idleSessionTimeout() {
+        return idleSessionTimeout;
     }
 
     DbClient dbClient() {

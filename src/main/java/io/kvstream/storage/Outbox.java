@@ -15,6 +15,11 @@ import org.postgresql.PGConnection;
  * The relay's view of the event log on one dedicated connection: the lead (a session-level advisory lock, released
  * by the database if its holder dies, so a standby takes over), the NOTIFY of commits, the committed events not yet
  * relayed, the relay's progress and compaction. Closing it gives up the lead.
+ * <p>
+ * A holder that is cut off without its connection closing (a frozen network, a node gone without a FIN) would keep
+ * the session, and the lock, open on the server. So the session carries {@code idle_session_timeout}
+ * ({@code kvstream.db.idle-session-timeout}): the server ends it when the relay has said nothing on it that long, and
+ * the relay speaks on it ({@link #heartbeat()}, {@link #tryLead()}) every second or so.
  */
 public final class Outbox implements AutoCloseable {
     private final Connection connection;
@@ -45,6 +50,7 @@ public final class Outbox implements AutoCloseable {
                 // The relay's progress marker may lag after a crash: the next leader then publishes a few events
                 // again, which replicas ignore. Not worth an fsync per relayed page.
                 statement.execute("SET synchronous_commit = off");
+                statement.execute("SET idle_session_timeout = " + database.idleSessionTimeout().toMillis());
                 statement.execute("LISTEN " + database.notifyChannel());
             }
             return new Outbox(connection, new EventLog(database), database.notifyChannel());
@@ -63,6 +69,15 @@ public final class Outbox implements AutoCloseable {
             }
         } catch (SQLException e) {
             throw new StorageException("Cannot try for the relay lead", e);
+        }
+    }
+
+    /** A round trip on the lead's session, so that the server does not end it as silent. */
+    public void heartbeat() {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute("SELECT 1");
+        } catch (SQLException e) {
+            throw new StorageException("Lost the relay's session", e);
         }
     }
 
@@ -130,14 +145,17 @@ public final class Outbox implements AutoCloseable {
     }
 
     /**
-     * Gives up the lead and hands the connection back to the pool. The pool keeps the session open, so the lock
-     * and the LISTEN are released explicitly; if the session is broken, the server has released them already.
+     * Gives up the lead and hands the connection back to the pool. The pool keeps the session open, so the lock,
+     * the LISTEN and the session's settings are released explicitly; if the session is broken, the server has
+     * released them already.
      */
     @Override
     public void close() {
         try (connection; Statement statement = connection.createStatement()) {
             statement.execute("UNLISTEN *");
             statement.execute("SELECT pg_advisory_unlock_all()");
+            statement.execute("RESET idle_session_timeout");
+            statement.execute("RESET synchronous_commit");
         } catch (SQLException e) {
             // the session is gone, and with it the lock
         }

@@ -22,14 +22,9 @@ public final class CommandReceiver implements AutoCloseable {
 
     /** One message from the command queue: its well-formed commands and how to answer them. */
     public record Incoming(List<Command> commands, long deliveryTag, String replyTo, boolean answeredByEvent) {
-        /**
-         * Whether the sender waits for a reply message when a command of this message has this outcome: an applied
-         * command is answered by its event, unless the outcome repeats an earlier one (no new event announces it) or
-         * is a transaction's (its events do not say which branch it took).
-         */
+        /** Whether the sender waits for a reply message when a command of this message has this outcome. */
         public boolean wantsReply(CommandOutcome outcome) {
-            return replyTo != null && !replyTo.isBlank()
-                   && !(outcome.applied() && !outcome.repeat() && outcome.txn() == null && answeredByEvent);
+            return replyTo != null && !replyTo.isBlank() && !(answeredByEvent && outcome.announcedByEvent());
         }
     }
 
@@ -120,6 +115,28 @@ public final class CommandReceiver implements AutoCloseable {
             channel.basicNack(deliveryTag, true, true);
         } catch (IOException | RuntimeException e) {
             LOG.log(Level.DEBUG, "Nack failed; the broker redelivers unacked commands anyway", e);
+        }
+    }
+
+    /**
+     * Takes no more deliveries until {@link #resume}; those already handed over are still answered and acked (or
+     * requeued). The queue's other consumers get its messages meanwhile.
+     */
+    public void pause() throws IOException {
+        synchronized (subscription) {
+            if (consumerTag != null) {
+                channel.basicCancel(consumerTag);
+                consumerTag = null;
+            }
+        }
+    }
+
+    /** Consumes again after {@link #pause}, with at most {@code prefetch} messages unacknowledged. */
+    public void resume(int prefetch) throws IOException {
+        synchronized (subscription) {
+            if (consumerTag == null) {
+                start(prefetch);
+            }
         }
     }
 

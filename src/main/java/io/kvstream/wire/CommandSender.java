@@ -75,17 +75,16 @@ public final class CommandSender implements AutoCloseable {
         publish(props, CommandCodec.encode(commands), confirmed);
     }
 
-    /** Publishes a command nobody waits for, persistent; the future completes when the broker has it. */
-    public CompletableFuture<Void> sendDurable(Command command) {
+    /** Publishes commands nobody waits for, persistent, as one message; {@code confirmed} completes when the broker has it. */
+    public void sendDurable(List<Command> commands, CompletableFuture<Void> confirmed) {
+        String first = commands.getFirst().id();
         AMQP.BasicProperties props = new AMQP.BasicProperties.Builder()
                 .contentType("application/json")
                 .deliveryMode(2)
-                .messageId(command.id())
-                .correlationId(command.id())
+                .messageId(first)
+                .correlationId(first)
                 .build();
-        CompletableFuture<Void> confirmed = new CompletableFuture<>();
-        publish(props, CommandCodec.encode(List.of(command)), confirmed);
-        return confirmed;
+        publish(props, CommandCodec.encode(commands), confirmed);
     }
 
     public boolean connected() {

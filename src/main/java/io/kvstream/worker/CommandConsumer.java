@@ -7,7 +7,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 
 import io.kvstream.domain.Command;
 import io.kvstream.domain.CommandOutcome;
@@ -22,6 +25,14 @@ import io.kvstream.wire.CommandReceiver;
  * the broker redelivers, and the command ids recorded in the same transaction make the redelivery a no-op. While
  * the database is down, the batch goes back to the queue and the loop backs off, briefly: the pool's connection
  * timeout already paces the attempts, and a longer pause would only delay the first commit once the database is back.
+ * While this process cannot reach the database at all ({@code databaseUp} false: its monitor's view), it stops
+ * consuming until it can: a worker cut off from PostgreSQL alone would otherwise take every other command off the
+ * queue and hand it back a pool timeout later, while the other workers could have committed it at once.
+ * <p>
+ * In the all-in-one role the API of the same process hands its synchronous commands over directly ({@link #handOver}):
+ * they join the same batches without a trip through the broker. Their senders wait, so nothing is lost that anyone
+ * was told had happened: a crash loses them as it loses the open requests. While the database is down they are kept
+ * and retried with the next batch, which their command ids make safe.
  */
 public final class CommandConsumer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CommandConsumer.class.getName());
@@ -36,28 +47,67 @@ public final class CommandConsumer implements AutoCloseable {
      */
     private static final int SLOW_START_BATCHES = 100;
     private static final Duration SLOW_START = Duration.ofSeconds(5);
+    /** Hand-overs (each up to a message's worth of commands) waiting for the loop at most. */
+    private static final int MAX_HANDED_OVER = 1024;
+
+    /** How often a worker that stopped consuming looks at {@code databaseUp} again (no network involved). */
+    private static final Duration DATABASE_POLL = Duration.ofMillis(50);
 
     private final BatchCommitter committer;
     private final WorkerMetrics metrics;
+    private final BooleanSupplier databaseUp;
     private final int batchSize;
     private final int prefetch;
-    private final BlockingQueue<Incoming> deliveries;
+    private final BlockingQueue<Pending> deliveries;
+    private final Semaphore handOverRoom = new Semaphore(MAX_HANDED_OVER);
+    /** Hand-overs whose batch failed on a database outage: first in the next batch. Only the loop touches it. */
+    private final List<HandedOver> retry = new ArrayList<>();
     private final CommandReceiver receiver;
     private final Thread loop;
     private volatile boolean running = true;
 
-    public CommandConsumer(Broker broker, BatchCommitter committer, WorkerMetrics metrics, int batchSize)
-            throws IOException {
+    public CommandConsumer(Broker broker, BatchCommitter committer, WorkerMetrics metrics, int batchSize,
+                           BooleanSupplier databaseUp) throws IOException {
         this.committer = committer;
         this.metrics = metrics;
+        this.databaseUp = databaseUp;
         this.batchSize = batchSize;
         // Twice the batch size in flight: one batch commits while the next one arrives. The local queue
         // has room for more than the prefetch window because after a broker recovery the unacked
         // deliveries of the old channel are still queued here while the new channel redelivers them.
         this.prefetch = batchSize * 2;
-        this.deliveries = new ArrayBlockingQueue<>(prefetch * 4);
-        this.receiver = new CommandReceiver(broker, deliveries::add);
+        this.deliveries = new ArrayBlockingQueue<>(prefetch * 4 + MAX_HANDED_OVER);
+        this.receiver = new CommandReceiver(broker, incoming -> deliveries.add(new Delivered(incoming)));
         this.loop = Thread.ofVirtual().name("command-consumer").unstarted(this::run);
+    }
+
+    /** What the loop takes: a message of the command queue, or commands handed over in this process. */
+    private sealed interface Pending permits Delivered, HandedOver {
+        List<Command> commands();
+    }
+
+    private record Delivered(Incoming incoming) implements Pending {
+        @Override
+        public List<Command> commands() {
+            return incoming.commands();
+        }
+    }
+
+    /** {@code onOutcome} gets the outcomes that no domain event announces. */
+    private record HandedOver(List<Command> commands, Consumer<CommandOutcome> onOutcome) implements Pending {
+    }
+
+    /**
+     * Takes synchronous commands of this process's API into the next batch; the outcomes their events do not announce
+     * ({@link CommandOutcome#announcedByEvent}) go to {@code onOutcome}. False if the worker has stopped or too many
+     * hand-overs wait already.
+     */
+    public boolean handOver(List<Command> commands, Consumer<CommandOutcome> onOutcome) {
+        if (!running || !handOverRoom.tryAcquire()) {
+            return false;
+        }
+        deliveries.add(new HandedOver(List.copyOf(commands), onOutcome));
+        return true;
     }
 
     /**
@@ -77,7 +127,7 @@ public final class CommandConsumer implements AutoCloseable {
 
     private void run() {
         Duration backoff = MIN_BACKOFF;
-        List<Incoming> batch = new ArrayList<>();
+        List<Pending> batch = new ArrayList<>();
         long slowStartEnds = System.nanoTime() + SLOW_START.toNanos();
         int slowStartBatches = 0;
         boolean slowStart = true;
@@ -86,14 +136,21 @@ public final class CommandConsumer implements AutoCloseable {
                 if (slowStart && (slowStartBatches >= SLOW_START_BATCHES || System.nanoTime() - slowStartEnds > 0)) {
                     slowStart = !widenPrefetch();
                 }
-                Incoming first = deliveries.poll(200, TimeUnit.MILLISECONDS);
-                if (first == null) {
-                    continue;
+                if (!databaseUp.getAsBoolean()) {
+                    pauseWhileDatabaseIsDown(slowStart ? 1 : prefetch);
                 }
-                batch.add(first);
-                int commands = first.commands().size();
+                batch.addAll(retry);
+                retry.clear();
+                if (batch.isEmpty()) {
+                    Pending first = deliveries.poll(200, TimeUnit.MILLISECONDS);
+                    if (first == null) {
+                        continue;
+                    }
+                    batch.add(first);
+                }
+                int commands = batch.stream().mapToInt(p -> p.commands().size()).sum();
                 while (commands < batchSize) {
-                    Incoming next = deliveries.poll();
+                    Pending next = deliveries.poll();
                     if (next == null) {
                         break;
                     }
@@ -119,6 +176,56 @@ public final class CommandConsumer implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops consuming while this process cannot reach the database, and consumes again (with {@code prefetch}) once it
+     * can. A broker that is away meanwhile is the recovery's business: the consumer is asked back when it returns.
+     */
+    private void pauseWhileDatabaseIsDown(int prefetch) throws InterruptedException {
+        if (databaseUp.getAsBoolean()) {
+            return;
+        }
+        try {
+            receiver.pause();
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.DEBUG, "Could not pause the consumer; the broker's recovery will decide", e);
+            return;
+        }
+        handBackDeliveries();
+        LOG.log(Level.WARNING, "Database unreachable: this worker takes no commands until it is back");
+        while (running && !databaseUp.getAsBoolean()) {
+            Thread.sleep(DATABASE_POLL);
+        }
+        while (running) {
+            try {
+                receiver.resume(prefetch);
+                LOG.log(Level.INFO, "Database reachable again: this worker takes commands again");
+                return;
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.WARNING, "Could not consume again (" + e.getMessage() + "), trying again");
+                Thread.sleep(MAX_BACKOFF);
+            }
+        }
+    }
+
+    /**
+     * Hands the messages delivered here and not yet taken back to the queue, for the workers that can commit them;
+     * commands handed over in this process wait for the next batch.
+     */
+    private void handBackDeliveries() {
+        List<Pending> waiting = new ArrayList<>();
+        deliveries.drainTo(waiting);
+        long lastTag = -1;
+        for (Pending pending : waiting) {
+            switch (pending) {
+                case Delivered delivered -> lastTag = Math.max(lastTag, delivered.incoming().deliveryTag());
+                case HandedOver handedOver -> retry.add(handedOver);
+            }
+        }
+        if (lastTag >= 0) {
+            receiver.requeueThrough(lastTag);
+        }
+    }
+
     /** Ends the slow start; false if the broker was away (the loop tries again on its next turn). */
     private boolean widenPrefetch() {
         try {
@@ -132,40 +239,63 @@ public final class CommandConsumer implements AutoCloseable {
     }
 
     /**
-     * Commits, answers and acks one batch; returns false when the database was unavailable (requeued). A broker that
-     * went away after the commit is no reason to pause: the deliveries still queued here are of the lost channel, and
-     * the broker redelivers them all to whichever worker consumes next.
+     * Commits, answers and acks one batch; returns false when the database was unavailable (requeued, and the hand-overs
+     * kept for the next batch). A broker that went away after the commit is no reason to pause: the deliveries still
+     * queued here are of the lost channel, and the broker redelivers them all to whichever worker consumes next.
      */
-    private boolean process(List<Incoming> batch) {
-        List<Incoming> from = new ArrayList<>();
+    private boolean process(List<Pending> batch) {
+        List<Pending> from = new ArrayList<>();
         List<Command> commands = new ArrayList<>();
-        for (Incoming incoming : batch) {
-            for (Command command : incoming.commands()) {
-                from.add(incoming);
+        long lastTag = -1;
+        for (Pending pending : batch) {
+            for (Command command : pending.commands()) {
+                from.add(pending);
                 commands.add(command);
             }
-        }
-        long lastTag = batch.getLast().deliveryTag();
-        try {
-            List<CommandOutcome> outcomes = commands.isEmpty() ? List.of() : commitOrIsolate(commands);
-            for (int i = 0; i < outcomes.size(); i++) {
-                receiver.reply(from.get(i), outcomes.get(i));
+            if (pending instanceof Delivered delivered) {
+                lastTag = delivered.incoming().deliveryTag();
             }
-            metrics.batchCommitted(commands.size());
-            receiver.ackThrough(lastTag);
-            return true;
+        }
+        List<HandedOver> handedOver = batch.stream()
+                .filter(HandedOver.class::isInstance).map(HandedOver.class::cast).toList();
+        List<CommandOutcome> outcomes;
+        try {
+            outcomes = commands.isEmpty() ? List.of() : commitOrIsolate(commands);
         } catch (RuntimeException e) {
             if (!BatchStore.isOutage(e)) {
+                // Their senders time out ("may still apply"); the room they took is free again.
+                handOverRoom.release(handedOver.size());
                 throw e;
             }
             LOG.log(Level.WARNING, "Database unavailable, " + batch.size() + " messages requeued: " + e.getMessage());
-            receiver.requeueThrough(lastTag);
+            if (lastTag >= 0) {
+                receiver.requeueThrough(lastTag);
+            }
+            retry.addAll(handedOver);
             return false;
+        }
+        metrics.batchCommitted(commands.size());
+        // The hand-overs first: answering them needs no network, so a broker gone away cannot hold them up.
+        for (int i = 0; i < outcomes.size(); i++) {
+            if (from.get(i) instanceof HandedOver handed && !outcomes.get(i).announcedByEvent()) {
+                handed.onOutcome().accept(outcomes.get(i));
+            }
+        }
+        handOverRoom.release(handedOver.size());
+        try {
+            for (int i = 0; i < outcomes.size(); i++) {
+                if (from.get(i) instanceof Delivered delivered) {
+                    receiver.reply(delivered.incoming(), outcomes.get(i));
+                }
+            }
+            if (lastTag >= 0) {
+                receiver.ackThrough(lastTag);
+            }
         } catch (IOException e) {
             // The broker went away after commit: redelivery will answer from the recorded outcomes.
             LOG.log(Level.WARNING, "Broker unavailable while acking: " + e.getMessage());
-            return true;
         }
+        return true;
     }
 
     /**

@@ -3,7 +3,6 @@ package io.kvstream.ws;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -12,7 +11,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import java.util.stream.Collectors;
 
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
@@ -49,6 +47,7 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
     private static final int MISSED_HEARTBEATS = 3;
 
     private final Settings.Ws settings;
+    private final EventsOrigins origins;
     private final Authenticator auth;
     private final EventLog eventLog;
     private final EventSequencer sequencer;
@@ -68,6 +67,7 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
             throw new IllegalArgumentException("kvstream.ws.max-buffered-bytes must be at least 1");
         }
         this.settings = settings;
+        this.origins = EventsOrigins.of(settings.allowedOrigins());
         this.eventLog = eventLog;
         this.sequencer = sequencer;
         this.auth = auth;
@@ -91,15 +91,15 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
     }
 
     /**
-     * Serves {@code /events} on the server; with {@code kvstream.ws.allowed-origins} set, an upgrade whose
-     * {@code Origin} is not listed is refused with 403 (otherwise Helidon requires the Origin to match the Host).
+     * Serves {@code /events} on the server. An upgrade from a page that {@link EventsOrigins} does not admit is
+     * refused with 403: Helidon checks the {@code Origin}, with the list of {@code kvstream.ws.allowed-origins} and
+     * the server's own origin ({@link OwnOrListedOriginUpgrader}).
      */
     public void configure(WebServerConfig.Builder server) {
         server.addRouting(WsRouting.builder()
                                   .endpoint("/events", this::newConnection));
-        Set<String> origins = allowedOrigins(settings.allowedOrigins());
-        if (!origins.isEmpty()) {
-            server.addProtocol(WsConfig.builder().origins(origins).build());
+        if (!origins.listed().isEmpty()) {
+            server.addProtocol(WsConfig.builder().origins(origins.listed()).build());
         }
     }
 
@@ -118,6 +118,10 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
         routing.get("/events", new ServerSentEvents(this)::serve);
     }
 
+    EventsOrigins origins() {
+        return origins;
+    }
+
     /** A new client of {@code /events}, with this endpoint's queue bounds. */
     EventsConnection newConnection() {
         return new EventsConnection(this, settings.queueSize(), settings.maxBufferedBytes());
@@ -126,13 +130,6 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
     /** For the server's pre-routing error handler; see {@link EventsConnection#closeReadingWithProtocolError()}. */
     public static boolean closeReadingWithProtocolError() {
         return EventsConnection.closeReadingWithProtocolError();
-    }
-
-    static Set<String> allowedOrigins(String commaSeparated) {
-        return Arrays.stream(commaSeparated.split(","))
-                .map(String::trim)
-                .filter(s -> !s.isEmpty())
-                .collect(Collectors.toUnmodifiableSet());
     }
 
     @Override

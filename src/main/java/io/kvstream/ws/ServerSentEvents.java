@@ -60,6 +60,11 @@ final class ServerSentEvents {
             res.next();
             return;
         }
+        if (!admitsOrigin(req, res)) {
+            error(res, Status.FORBIDDEN_403, "forbidden_origin",
+                  "Origin " + req.headers().first(HeaderNames.ORIGIN).orElse("") + " may not open /events");
+            return;
+        }
         Long since;
         EventFilter filter;
         try {
@@ -89,6 +94,15 @@ final class ServerSentEvents {
         } catch (IOException | UncheckedIOException e) {
             LOG.log(Level.DEBUG, "Event stream ended: " + e.getMessage());
         }
+    }
+
+    /**
+     * The origins of {@link EventsOrigins}, as for the WebSocket; and with CORS on, an origin its filter has
+     * admitted (it has already written {@code Access-Control-Allow-Origin}: {@code kvstream.cors.allowed-origins}).
+     */
+    private boolean admitsOrigin(ServerRequest req, ServerResponse res) {
+        return res.headers().contains(HeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN)
+               || endpoint.origins().admits(req.headers().first(HeaderNames.ORIGIN), req.headers().first(HeaderNames.HOST));
     }
 
     private static boolean acceptsEventStream(ServerRequest req) {

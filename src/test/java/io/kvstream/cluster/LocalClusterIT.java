@@ -33,6 +33,7 @@ import io.kvstream.config.Settings;
 import io.kvstream.testing.LoadClient;
 import io.kvstream.testing.SseClient;
 import io.kvstream.testing.StoredEvents;
+import io.kvstream.testing.TestServices;
 import io.kvstream.testing.TcpProxy;
 import io.kvstream.testing.Tools;
 import io.kvstream.testing.WsClient;
@@ -401,7 +402,7 @@ class LocalClusterIT {
 
             assertThat("writes that ended without 200", refused, is(Map.of()));
             assertThat("requests resent after the kill", resent.get(), greaterThan(0L));
-            Settings.Db db = new Settings.Db(DB_URL, DB_USER, DB_PASSWORD, SCHEMA, 1);
+            Settings.Db db = TestServices.db().withUrl(DB_URL, DB_USER, DB_PASSWORD).withSchema(SCHEMA);
             StoredEvents.assertConsistent(db, load, List.of());
             Map<String, List<String>> events = new HashMap<>();
             try (Connection c = DriverManager.getConnection(DB_URL, DB_USER, DB_PASSWORD);

@@ -46,14 +46,16 @@ class DefaultsParityTest {
             "kvstream.mode", "prod: refuses to start without PostgreSQL and RabbitMQ and never embeds them",
             "kvstream.data-dir", "/tmp/kvstream: the root filesystem is read-only, /tmp is the pod's emptyDir",
             "kvstream.db.url", "no default: the bundled (or external) PostgreSQL Service and database",
-            "kvstream.db.username", "no default: the user the bundled PostgreSQL is created with",
+            "kvstream.db.username", "no default: the DML-only user the pods connect as",
+            "kvstream.db.migrate", "false: the migration Job migrates, as the schema's owner; the pods run no DDL",
+            "kvstream.db.app-role", "the pods' user, granted DML by the migrations",
             "kvstream.amqp.command-queue-type", "quorum: accepted writes survive the loss of a broker node; the "
                                                 + "embedded dev broker (Qpid) knows classic only");
 
     /** Keys of application.yaml that the ConfigMaps deliberately do not carry, and where they are set instead. */
     static final Map<String, String> NOT_IN_CONFIGMAPS = Map.of(
             "kvstream.role", "each Deployment sets KVSTREAM_ROLE to its own role",
-            "kvstream.db.pool-size", "a per-pod size: set KVSTREAM_DB_POOL_SIZE per role with extraEnv",
+            "kvstream.db.pool-size", "per role: each Deployment sets KVSTREAM_DB_POOL_SIZE (chart: <role>.dbPoolSize)",
             "kvstream.db.schema", "the chart sets it only from externalDatabase.schema; otherwise the default applies");
 
     /** Helm values under {@code config:} / {@code auth:} that configure the chart itself, not an app key. */

@@ -14,6 +14,8 @@ import io.kubernetes.client.openapi.models.V1Deployment;
 import io.kubernetes.client.openapi.models.V1EnvVar;
 import io.kubernetes.client.openapi.models.V1HTTPIngressPath;
 import io.kubernetes.client.openapi.models.V1Ingress;
+import io.kubernetes.client.openapi.models.V1Job;
+import io.kubernetes.client.openapi.models.V1NetworkPolicy;
 import io.kubernetes.client.openapi.models.V1Secret;
 import io.kubernetes.client.openapi.models.V1StatefulSet;
 import io.kubernetes.client.openapi.models.V2HorizontalPodAutoscaler;
@@ -67,14 +69,17 @@ class HelmChartTest {
                 "StatefulSet/kvstream-postgres", "Service/kvstream-postgres",
                 "StatefulSet/kvstream-rabbitmq", "Service/kvstream-rabbitmq", "ConfigMap/kvstream-rabbitmq-config",
                 "PodDisruptionBudget/kvstream-rabbitmq",
-                "NetworkPolicy/kvstream-app", "NetworkPolicy/kvstream-postgres", "NetworkPolicy/kvstream-rabbitmq")));
+                "NetworkPolicy/kvstream-app", "NetworkPolicy/kvstream-postgres", "NetworkPolicy/kvstream-rabbitmq",
+                "Job/kvstream-migrate", "ConfigMap/kvstream-postgres-initdb")));
     }
 
     @Test
     void defaultRenderGeneratesBundledPasswordsIntoTheChartSecret() {
         V1Secret secret = helmDefault().get(V1Secret.class, "kvstream-secrets");
 
-        assertThat(Manifests.secretKeys(secret), is(Set.of("db-password", "amqp-password", "rabbitmq-erlang-cookie")));
+        assertThat(Manifests.secretKeys(secret), is(Set.of("db-password", "db-app-password", "amqp-password",
+                                                           "rabbitmq-erlang-cookie")));
+        assertThat(new String(secret.getData().get("db-app-password")).length(), is(24));
         assertThat(new String(secret.getData().get("db-password")).length(), is(24));
         assertThat(new String(secret.getData().get("rabbitmq-erlang-cookie")).length(), is(24));
     }
@@ -129,7 +134,7 @@ class HelmChartTest {
 
         assertThat(cookie.getSecretName() + "/" + cookie.getItems().getFirst().getKey(), is("mq-cookie/erlang-cookie"));
         assertThat(Manifests.secretKeys(chart.get(V1Secret.class, "kvstream-secrets")),
-                   is(Set.of("db-password", "amqp-password")));
+                   is(Set.of("db-password", "db-app-password", "amqp-password")));
     }
 
     @Test
@@ -386,25 +391,133 @@ class HelmChartTest {
     }
 
     /**
-     * Helidon accepts an /events upgrade from the page's own origin only while the list is empty; a list replaces
-     * that check, so the chart keeps the Ingress host's own origins in it.
+     * kvstream admits the page's own origin on /events with or without a list, so the chart passes the list as it is;
+     * with CORS on, Helidon's CORS filter also compares the scheme, which an Ingress or Gateway that ends TLS changes,
+     * so the chart adds the public host names' https:// origins (EventsOriginTest shows both).
      */
     @Test
-    void wsAllowedOriginsKeepTheIngressHostsOwnOrigin() {
+    void wsAllowedOriginsGetThePublicHostsOriginsOnlyWhenCorsIsOn() {
         assertThat(wsAllowedOrigins(helm(Map.of("config.wsAllowedOrigins", "https://app.example",
                                                 "ingress.host", "kv.example.com"))),
-                   is("https://app.example,https://kv.example.com,http://kv.example.com"));
-        assertThat(wsAllowedOrigins(helm(Map.of("config.wsAllowedOrigins", "https://kv.example.com",
-                                                "ingress.host", "kv.example.com"))),
-                   is("https://kv.example.com,http://kv.example.com"));
-        assertThat(wsAllowedOrigins(helm(Map.of("config.wsAllowedOrigins", "https://app.example"))),
                    is("https://app.example"));
         assertThat(wsAllowedOrigins(helm(Map.of("ingress.host", "kv.example.com"))), is(""));
+        assertThat(wsAllowedOrigins(helm(Map.of("config.corsAllowedOrigins", "https://cors.example",
+                                                "ingress.host", "kv.example.com"))),
+                   is("https://kv.example.com"));
+        assertThat(wsAllowedOrigins(helm(Map.of("config.corsAllowedOrigins", "https://cors.example",
+                                                "config.wsAllowedOrigins", "https://app.example, https://kv.example.com",
+                                                "ingress.host", "kv.example.com"))),
+                   is("https://app.example,https://kv.example.com"));
+        assertThat(wsAllowedOrigins(helm(Map.of("config.corsAllowedOrigins", "https://cors.example",
+                                                "ingress.enabled", false, "gateway.enabled", true,
+                                                "gateway.parentRefs[0].name", "public",
+                                                "gateway.hostnames[0]", "kv.example.com",
+                                                "gateway.hostnames[1]", "*.example.com"))),
+                   is("https://kv.example.com"));
+        assertThat(wsAllowedOrigins(helm(Map.of("config.corsAllowedOrigins", "https://cors.example"))), is(""));
     }
 
     static String wsAllowedOrigins(Manifests chart) {
         return chart.get(io.kubernetes.client.openapi.models.V1ConfigMap.class, "kvstream-config").getData()
                 .get("KVSTREAM_WS_ALLOWED_ORIGINS");
+    }
+
+    // ---- Gateway API ------------------------------------------------------------------------------------------
+
+    static final Map<String, Object> GATEWAY = Map.of("gateway.enabled", true,
+                                                      "gateway.parentRefs[0].name", "public",
+                                                      "gateway.parentRefs[0].namespace", "gateway-system",
+                                                      "gateway.hostnames[0]", "kv.example.com");
+
+    @Test
+    void noHttpRouteByDefault() {
+        assertThat(helmDefault().httpRoutes(), is(List.of()));
+    }
+
+    /** The HTTPRoute sends each path where the Ingress of the same values does, /openapi only when exposed. */
+    @Test
+    void httpRouteRoutesTheIngressPathsToTheSameServices() {
+        for (boolean openapi : List.of(false, true)) {
+            Map<String, Object> values = new java.util.HashMap<>(GATEWAY);
+            values.put("gateway.exposeOpenapi", openapi);
+            values.put("ingress.exposeOpenapi", openapi);
+            Manifests chart = helm(values);
+
+            Set<String> ingressRoutes = chart.get(V1Ingress.class, "kvstream").getSpec().getRules().stream()
+                    .flatMap(rule -> rule.getHttp().getPaths().stream())
+                    .map(path -> path.getPathType().replace("Prefix", "PathPrefix") + " " + path.getPath() + " -> "
+                                 + path.getBackend().getService().getName() + ":8080")
+                    .collect(Collectors.toSet());
+            assertThat("openapi " + openapi, httpRouteRoutes(chart), is(ingressRoutes));
+            assertThat(ingressRoutes.contains("Exact /openapi -> kvstream-api:8080"), is(openapi));
+        }
+    }
+
+    @Test
+    void httpRouteAttachesToTheGivenGatewayForTheGivenHosts() {
+        Map<String, Object> route = helm(GATEWAY).httpRoutes().getFirst();
+        Map<String, Object> spec = Manifests.cast(route.get("spec"));
+
+        assertThat(Manifests.<Map<String, Object>>cast(route.get("metadata")).get("name"), is("kvstream"));
+        assertThat(spec.get("parentRefs"), is(List.of(Map.of("name", "public", "namespace", "gateway-system"))));
+        assertThat(spec.get("hostnames"), is(List.of("kv.example.com")));
+        assertThat("no timeouts unless set", rules(route).stream().noneMatch(rule -> rule.containsKey("timeouts")), is(true));
+    }
+
+    /** Long-lived WebSocket and SSE connections: timeouts for the /events rule only, as the implementation allows. */
+    @Test
+    void eventsTimeoutsApplyToTheEventsRuleOnly() {
+        Map<String, Object> values = new java.util.HashMap<>(GATEWAY);
+        values.put("gateway.eventsTimeouts.request", "0s");
+        List<Map<String, Object>> rules = rules(helm(values).httpRoutes().getFirst());
+
+        assertThat(rules.stream().filter(rule -> rule.containsKey("timeouts"))
+                           .map(rule -> List.of(String.valueOf(rule.get("matches")), rule.get("timeouts"))).toList(),
+                   is(List.of(List.of("[{path={type=PathPrefix, value=/events}}]", Map.of("request", "0s")))));
+    }
+
+    @Test
+    void installNotesPointAtTheGatewayHostWithoutAnIngress() {
+        String output = new Helm(Manifests.CHART).install().withName(Manifests.RELEASE).withNamespace("kvstream")
+                .withKubeVersion(Manifests.KUBE_VERSION).dryRun().withDryRunOption(DryRun.CLIENT).clientOnly()
+                .set("ingress.enabled", false).set("gateway.enabled", true).set("gateway.parentRefs[0].name", "public")
+                .set("gateway.hostnames[0]", "kv.example.com").call().getOutput();
+
+        assertThat(output, containsString("Through the Gateway (HTTPRoute kvstream):"));
+        assertThat(output, containsString("curl -X PUT --data 'myvalue' https://kv.example.com/values/mykey"));
+    }
+
+    @Test
+    void httpRouteWithoutParentRefsFailsWithAClearMessage() {
+        Exception failure = assertThrows(Exception.class, () -> helmTemplate(Map.of("gateway.enabled", true)));
+
+        assertThat(failure.getMessage(), containsString("gateway.parentRefs is required"));
+    }
+
+    @Test
+    void misspeltGatewayValueIsRejectedByTheSchema() {
+        Exception failure = assertThrows(Exception.class, () -> helmTemplate(Map.of("gateway.parentRef[0].name", "public")));
+
+        assertThat(failure.getMessage(), containsString("parentRef"));
+    }
+
+    static List<Map<String, Object>> rules(Map<String, Object> route) {
+        return Manifests.cast(Manifests.<Map<String, Object>>cast(route.get("spec")).get("rules"));
+    }
+
+    /** "PathPrefix /values -> kvstream-api:8080" for every path match of every rule. */
+    static Set<String> httpRouteRoutes(Manifests chart) {
+        Set<String> routes = new java.util.HashSet<>();
+        for (Map<String, Object> rule : rules(chart.httpRoutes().getFirst())) {
+            List<Map<String, Object>> backends = Manifests.cast(rule.get("backendRefs"));
+            assertThat(backends.size(), is(1));
+            for (Map<String, Object> match : Manifests.<List<Map<String, Object>>>cast(rule.get("matches"))) {
+                Map<String, Object> path = Manifests.cast(match.get("path"));
+                routes.add(path.get("type") + " " + path.get("value") + " -> " + backends.getFirst().get("name") + ":"
+                           + ((Number) backends.getFirst().get("port")).intValue());
+            }
+        }
+        return routes;
     }
 
     @Test
@@ -471,6 +584,146 @@ class HelmChartTest {
         assertThat(chart.workload("rabbitmq").container().getImage(), is("rabbitmq:4.1.4-management"));
     }
 
+    // ---- least privilege: the migration Job, the pods' DML-only user, NetworkPolicies -----------------------
+
+    @Test
+    void bundledDatabaseIsMigratedByAJobPerRevisionAsTheOwnerWhileThePodsConnectAsTheDmlUser() {
+        Manifests chart = helmDefault();
+        V1Job job = chart.get(V1Job.class, "kvstream-migrate-1");
+        V1Container migrate = job.getSpec().getTemplate().getSpec().getContainers().getFirst();
+        V1ConfigMap config = chart.get(V1ConfigMap.class, "kvstream-config");
+
+        assertThat("a plain Job: the bundled server does not exist before install",
+                   java.util.Objects.requireNonNullElse(job.getMetadata().getAnnotations(), Map.of()).keySet(),
+                   is(Set.of()));
+        assertThat(Manifests.helmHooks(Map.of()).all(), is(empty()));
+        assertThat(env(migrate, "KVSTREAM_ROLE").getValue(), is("migrate"));
+        assertThat(env(migrate, "KVSTREAM_DB_USERNAME").getValue(), is("kvstream"));
+        assertThat(secretRef(migrate, "KVSTREAM_DB_PASSWORD"), is("kvstream-secrets/db-password"));
+        assertThat(env(migrate, "KVSTREAM_DB_APP_ROLE").getValue(), is("kvstream_app"));
+        assertThat(env(migrate, "KVSTREAM_DB_URL").getValue(), is(config.getData().get("KVSTREAM_DB_URL")));
+        assertThat(config.getData().get("KVSTREAM_DB_USERNAME"), is("kvstream_app"));
+        assertThat(config.getData().get("KVSTREAM_DB_MIGRATE"), is("false"));
+        for (Manifests.Workload app : chart.appWorkloads()) {
+            assertThat(app.name(), secretRef(app.container(), "KVSTREAM_DB_PASSWORD"),
+                       is("kvstream-secrets/db-app-password"));
+        }
+    }
+
+    @Test
+    void bundledPostgresCreatesTheDmlUserAtFirstInitFromTheSecret() {
+        Manifests chart = helmDefault();
+        Manifests.Workload postgres = chart.workload("postgresql");
+        V1Container server = postgres.container();
+        String script = chart.get(V1ConfigMap.class, "kvstream-postgres-initdb").getData().get("10-kvstream-app-user.sh");
+
+        assertThat(env(server, "POSTGRES_USER").getValue(), is("kvstream"));
+        assertThat(env(server, "KVSTREAM_APP_USER").getValue(), is("kvstream_app"));
+        assertThat(secretRef(server, "KVSTREAM_APP_PASSWORD"), is("kvstream-secrets/db-app-password"));
+        assertThat(script, containsString("CREATE ROLE :\"app_user\" LOGIN PASSWORD :'app_password';"));
+        assertThat(server.getVolumeMounts().stream()
+                           .filter(m -> m.getMountPath().equals("/docker-entrypoint-initdb.d"))
+                           .map(m -> m.getName()).toList(), is(List.of("initdb")));
+        assertThat(postgres.template().getSpec().getVolumes().stream()
+                           .filter(v -> v.getName().equals("initdb"))
+                           .map(v -> v.getConfigMap().getName()).toList(), is(List.of("kvstream-postgres-initdb")));
+    }
+
+    @Test
+    void externalDatabaseIsMigratedInAPreInstallAndPreUpgradeHookWithItsSettingsInline() {
+        Map<String, Object> values = new java.util.HashMap<>(EXTERNAL_SERVICES);
+        values.put("externalDatabase.appUser", "kvstream_app");
+        values.put("externalDatabase.existingSecretAppPasswordKey", "app-password");
+        Manifests chart = helm(values);
+        V1Job job = Manifests.helmHooks(values).get(V1Job.class, "kvstream-migrate");
+        V1Container migrate = job.getSpec().getTemplate().getSpec().getContainers().getFirst();
+
+        assertThat(job.getMetadata().getAnnotations(), is(Map.of(
+                Manifests.HOOK_ANNOTATION + "hook", "pre-install,pre-upgrade",
+                Manifests.HOOK_ANNOTATION + "hook-weight", "0",
+                Manifests.HOOK_ANNOTATION + "hook-delete-policy", "before-hook-creation,hook-succeeded")));
+        assertThat("hooks are not in the release's manifest", chart.find(V1Job.class, "kvstream-migrate").isPresent(),
+                   is(false));
+        assertThat("the chart's ConfigMap does not exist yet at pre-install",
+                   java.util.Objects.requireNonNullElse(migrate.getEnvFrom(), List.of()), is(empty()));
+        assertThat(env(migrate, "KVSTREAM_DB_URL").getValue(), is("jdbc:postgresql://db.example.internal:5432/kvstream"));
+        assertThat(env(migrate, "KVSTREAM_DB_USERNAME").getValue(), is("kvstream"));
+        assertThat(secretRef(migrate, "KVSTREAM_DB_PASSWORD"), is("kvstream-db/password"));
+        assertThat(env(migrate, "KVSTREAM_DB_APP_ROLE").getValue(), is("kvstream_app"));
+        assertThat(secretRef(chart.workload("api").container(), "KVSTREAM_DB_PASSWORD"), is("kvstream-db/app-password"));
+        assertThat(chart.all(V1Secret.class), is(empty()));
+    }
+
+    @Test
+    void externalDatabasePasswordGivenAsAValueReachesTheHookThroughAHookSecret() {
+        Map<String, Object> values = Map.of("postgresql.enabled", false, "externalDatabase.host", "db.example.internal",
+                                            "externalDatabase.password", "owner-pw");
+        Manifests chart = helm(values);
+        Manifests hooks = Manifests.helmHooks(values);
+        V1Secret hookSecret = hooks.get(V1Secret.class, "kvstream-migrate");
+        V1Container migrate = hooks.get(V1Job.class, "kvstream-migrate").getSpec().getTemplate().getSpec()
+                .getContainers().getFirst();
+
+        assertThat(hookSecret.getMetadata().getAnnotations().get(Manifests.HOOK_ANNOTATION + "hook"),
+                   is("pre-install,pre-upgrade"));
+        assertThat("before the Job", hookSecret.getMetadata().getAnnotations().get(Manifests.HOOK_ANNOTATION + "hook-weight"),
+                   is("-5"));
+        assertThat(new String(hookSecret.getData().get("db-password")), is("owner-pw"));
+        assertThat(secretRef(migrate, "KVSTREAM_DB_PASSWORD"), is("kvstream-migrate/db-password"));
+        assertThat("no appUser: the pods connect as the owner",
+                   secretRef(chart.workload("api").container(), "KVSTREAM_DB_PASSWORD"), is("kvstream-secrets/db-password"));
+    }
+
+    @Test
+    void jdbcParametersReachTheUrlOfThePodsAndOfTheJob() {
+        Manifests chart = helm(Map.of("postgresql.params", "sslmode=disable&connectTimeout=3"));
+        V1Container migrate = chart.get(V1Job.class, "kvstream-migrate-1").getSpec().getTemplate().getSpec()
+                .getContainers().getFirst();
+
+        String url = "jdbc:postgresql://kvstream-postgres:5432/kvstream?sslmode=disable&connectTimeout=3";
+        assertThat(chart.get(V1ConfigMap.class, "kvstream-config").getData().get("KVSTREAM_DB_URL"), is(url));
+        assertThat(env(migrate, "KVSTREAM_DB_URL").getValue(), is(url));
+    }
+
+    @Test
+    void port8080IsOpenOnlyToTheIngressAndMonitoringNamespaces() {
+        V1NetworkPolicy app = helmDefault().get(V1NetworkPolicy.class, "kvstream-app");
+
+        assertThat(app.getSpec().getIngress().size(), is(1));
+        var rule = app.getSpec().getIngress().getFirst();
+        assertThat(rule.getPorts().stream().map(p -> p.getPort().getIntValue()).toList(), is(List.of(8080)));
+        assertThat(rule.getFrom().stream().map(peer -> peer.getPodSelector() == null
+                                                      ? peer.getNamespaceSelector().getMatchLabels() : Map.of("pods", "any"))
+                           .toList(),
+                   is(List.of(Map.of("kubernetes.io/metadata.name", "ingress-nginx"),
+                              Map.of("kubernetes.io/metadata.name", "monitoring"))));
+    }
+
+    @Test
+    void ingressAndMonitoringNamespacesAreConfigurable() {
+        V1NetworkPolicy app = helm(Map.of(
+                "networkPolicy.ingressNamespaceSelector.matchLabels.team", "edge",
+                "networkPolicy.monitoringNamespaceSelector.matchLabels.team", "observability"))
+                .get(V1NetworkPolicy.class, "kvstream-app");
+
+        assertThat(app.getSpec().getIngress().getFirst().getFrom().stream()
+                           .map(peer -> peer.getNamespaceSelector().getMatchLabels()).toList(),
+                   is(List.of(Map.of("team", "edge", "kubernetes.io/metadata.name", "ingress-nginx"),
+                              Map.of("team", "observability", "kubernetes.io/metadata.name", "monitoring"))));
+    }
+
+    @Test
+    void bundledPostgresAdmitsTheAppPodsAndTheMigrationJob() {
+        Manifests chart = helmDefault();
+        V1NetworkPolicy postgres = chart.get(V1NetworkPolicy.class, "kvstream-postgres");
+        var selector = postgres.getSpec().getIngress().getFirst().getFrom().getFirst().getPodSelector();
+
+        assertThat(selector.getMatchExpressions().getFirst().getValues(),
+                   is(List.of("api", "worker", "websocket", "migrate")));
+        assertThat(chart.get(V1Job.class, "kvstream-migrate-1").getSpec().getTemplate().getMetadata().getLabels()
+                           .get(Manifests.COMPONENT), is("migrate"));
+    }
+
     static Map<String, String> annotations(Manifests.Workload w) {
         return java.util.Objects.requireNonNullElse(w.template().getMetadata().getAnnotations(), Map.of());
     }
@@ -489,8 +742,15 @@ class HelmChartTest {
                 .get("nginx.ingress.kubernetes.io/proxy-body-size");
     }
 
+    /**
+     * Each object as kind/name; the chart names its migration Job after the release revision (a Job's pod template
+     * cannot change, so each revision gets a Job of its own): that suffix is dropped.
+     */
     static Set<String> kindsAndNames(Manifests manifests) {
-        return manifests.all().stream().map(o -> o.getKind() + "/" + o.getMetadata().getName()).collect(Collectors.toSet());
+        return manifests.all().stream()
+                .map(o -> o.getKind() + "/" + (o instanceof V1Job ? o.getMetadata().getName().replaceFirst("-[0-9]+$", "")
+                                                                 : o.getMetadata().getName()))
+                .collect(Collectors.toSet());
     }
 
     static V1EnvVar env(V1Container container, String name) {

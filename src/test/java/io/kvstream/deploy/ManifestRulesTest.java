@@ -474,7 +474,7 @@ class ManifestRulesTest {
 
     @ParameterizedTest
     @MethodSource("sources")
-    void bundledServersAdmitOnlyAppPodsAndTheirOwnClusterPeersAndAppPodsAdmitOnlyTheAppPort(Source source) {
+    void bundledServersAdmitOnlyAppPodsAndTheirClusterPeersAndAppPodsAdmitOnlyTheAppPortFromTheIngressAndMonitoringNamespaces(Source source) {
         Manifests m = source.manifests().get();
         List<Workload> appPods = m.appWorkloads();
 
@@ -485,6 +485,13 @@ class ManifestRulesTest {
             for (V1NetworkPolicyIngressRule rule : policy.getSpec().getIngress()) {
                 if (protectedPods.equals(appPods)) {
                     assertThat(rule.getPorts().stream().map(p -> p.getPort().getIntValue()).toList(), is(List.of(APP_PORT)));
+                    // Only the Ingress controller's namespace and Prometheus's: /observe/* and /replica are for no one else.
+                    assertThat(policy.getMetadata().getName() + " admits", rule.getFrom().stream()
+                                       .map(peer -> peer.getPodSelector() == null && peer.getIpBlock() == null
+                                                    ? peer.getNamespaceSelector().getMatchLabels() : Map.of())
+                                       .toList(),
+                               is(List.of(Map.of("kubernetes.io/metadata.name", "ingress-nginx"),
+                                          Map.of("kubernetes.io/metadata.name", "monitoring"))));
                     continue;
                 }
                 assertThat(policy.getMetadata().getName() + " names its sources", rule.getFrom(), is(not(empty())));

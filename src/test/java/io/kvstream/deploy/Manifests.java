@@ -23,6 +23,11 @@ import com.google.gson.Gson;
 import com.google.gson.JsonElement;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.TemplateCommand;
+import com.networknt.schema.Error;
+import com.networknt.schema.InputFormat;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
 import io.kubernetes.client.common.KubernetesObject;
 import io.kubernetes.client.openapi.JSON;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
@@ -30,6 +35,7 @@ import io.kubernetes.client.openapi.models.V1Container;
 import io.kubernetes.client.openapi.models.V1Deployment;
 import io.kubernetes.client.openapi.models.V1Ingress;
 import io.kubernetes.client.openapi.models.V1LabelSelector;
+import io.kubernetes.client.openapi.models.V1Job;
 import io.kubernetes.client.openapi.models.V1NetworkPolicy;
 import io.kubernetes.client.openapi.models.V1PodDisruptionBudget;
 import io.kubernetes.client.openapi.models.V1PodTemplateSpec;
@@ -37,6 +43,7 @@ import io.kubernetes.client.openapi.models.V1Secret;
 import io.kubernetes.client.openapi.models.V1Service;
 import io.kubernetes.client.openapi.models.V1StatefulSet;
 import io.kubernetes.client.openapi.models.V2HorizontalPodAutoscaler;
+import io.kubernetes.client.util.generic.dynamic.DynamicKubernetesObject;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -70,7 +77,13 @@ final class Manifests {
             "autoscaling/v2/HorizontalPodAutoscaler", V2HorizontalPodAutoscaler.class,
             "policy/v1/PodDisruptionBudget", V1PodDisruptionBudget.class,
             "networking.k8s.io/v1/Ingress", V1Ingress.class,
-            "networking.k8s.io/v1/NetworkPolicy", V1NetworkPolicy.class);
+            "networking.k8s.io/v1/NetworkPolicy", V1NetworkPolicy.class,
+            "batch/v1/Job", V1Job.class);
+
+    /** The Gateway API's route, which Kubernetes' models lack: checked against a schema of its own instead. */
+    static final String HTTP_ROUTE = "gateway.networking.k8s.io/v1/HTTPRoute";
+    private static final Schema HTTP_ROUTE_SCHEMA = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12)
+            .getSchema(read(ROOT.resolve("src/test/resources/io/kvstream/deploy/httproute-v1.schema.json")), InputFormat.JSON);
 
     private static final Map<String, Manifests> CACHE = new ConcurrentHashMap<>();
     private static final Gson GSON = new Gson();
@@ -109,6 +122,44 @@ final class Manifests {
         return template.call();
     }
 
+    /** What {@link #helmHooks} renames the {@code helm.sh/hook*} annotations to. */
+    static final String HOOK_ANNOTATION = "rendered-hook.kvstream.test/";
+
+    /**
+     * The chart's hooks, which Helm's template action through helm-java leaves out (and a client-only install dry-run
+     * prints no manifest). Renders a copy of the chart whose {@code helm.sh/hook*} annotation keys are renamed to
+     * {@value #HOOK_ANNOTATION}{@code hook*}, so the hooks come out as plain objects, and keeps only those (cached per
+     * value set).
+     */
+    static Manifests helmHooks(Map<String, Object> values) {
+        return CACHE.computeIfAbsent("hooks " + new TreeMap<>(values), key -> {
+            try {
+                Path copy = Files.createTempDirectory("kvstream-chart-hooks").resolve("kvstream");
+                try (var files = Files.walk(CHART)) {
+                    for (Path file : files.toList()) {
+                        Path target = copy.resolve(CHART.relativize(file).toString());
+                        if (Files.isDirectory(file)) {
+                            Files.createDirectories(target);
+                        } else {
+                            Files.writeString(target, Files.readString(file).replace("helm.sh/hook", HOOK_ANNOTATION + "hook"));
+                        }
+                    }
+                }
+                TemplateCommand template = new Helm(copy).template().withName(RELEASE).withNamespace("kvstream")
+                        .withKubeVersion(KUBE_VERSION).set("secretLookup", false);
+                values.forEach(template::set);
+                Manifests all = parse("helm template (hooks) " + values, template.call());
+                List<KubernetesObject> hooks = all.all().stream()
+                        .filter(o -> o.getMetadata().getAnnotations() != null
+                                     && o.getMetadata().getAnnotations().containsKey(HOOK_ANNOTATION + "hook"))
+                        .toList();
+                return new Manifests("helm template (hooks) " + values, hooks);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+    }
+
     /** A kustomization directory, built as {@code kubectl kustomize} would (for the features this repo uses). */
     static Manifests kustomize(Path dir) {
         return CACHE.computeIfAbsent("kustomize " + dir, key -> {
@@ -139,6 +190,9 @@ final class Manifests {
     static KubernetesObject parseStrict(Map<String, Object> document, String source) {
         String apiVersion = String.valueOf(document.get("apiVersion"));
         String kind = String.valueOf(document.get("kind"));
+        if (HTTP_ROUTE.equals(apiVersion + "/" + kind)) {
+            return parseHttpRoute(document, source);
+        }
         Class<? extends KubernetesObject> model = MODELS.get(apiVersion + "/" + kind);
         if (model == null) {
             throw new IllegalArgumentException(source + ": unexpected kind " + apiVersion + "/" + kind
@@ -160,6 +214,26 @@ final class Manifests {
                                                + "Kubernetes schema: " + mismatch);
         }
         return typed;
+    }
+
+    /** An HTTPRoute, valid against httproute-v1.schema.json, as a dynamic object (read it with {@link #httpRoutes}). */
+    private static KubernetesObject parseHttpRoute(Map<String, Object> document, String source) {
+        String json = GSON.toJson(document);
+        List<Error> errors = HTTP_ROUTE_SCHEMA.validate(json, InputFormat.JSON);
+        if (!errors.isEmpty()) {
+            throw new IllegalArgumentException(source + ": HTTPRoute " + name(document) + " does not match the "
+                                               + "Gateway API schema: " + errors);
+        }
+        return new DynamicKubernetesObject(GSON.fromJson(json, com.google.gson.JsonObject.class));
+    }
+
+    /** The HTTPRoutes, as the YAML maps they were rendered as. */
+    List<Map<String, Object>> httpRoutes() {
+        return objects.stream().filter(DynamicKubernetesObject.class::isInstance)
+                .map(o -> ((DynamicKubernetesObject) o).getRaw())
+                .filter(raw -> HTTP_ROUTE.equals(raw.get("apiVersion").getAsString() + "/" + raw.get("kind").getAsString()))
+                .map(raw -> Manifests.<Map<String, Object>>cast(GSON.fromJson(raw, Map.class)))
+                .toList();
     }
 
     /**

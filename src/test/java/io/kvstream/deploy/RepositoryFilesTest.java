@@ -113,6 +113,94 @@ class RepositoryFilesTest {
         assertThat("no shell in the entrypoint", argv.stream().noneMatch(a -> a.matches("(/bin/)?(ba)?sh|-c")), is(true));
     }
 
+    /** Both memory flags of a container JVM, and G1: ergonomics would pick Serial on a small container. */
+    @Test
+    void dockerfileEntrypointPicksG1AndSizesTheHeapFromTheContainerLimit() {
+        List<String> argv = entrypoint();
+
+        assertThat(argv, hasItem("-XX:+UseG1GC"));
+        assertThat(argv.stream().filter(a -> a.matches("-XX:\\+Use\\w+GC")).toList(), is(List.of("-XX:+UseG1GC")));
+        assertThat(argv.stream().anyMatch(a -> a.matches("-XX:MaxRAMPercentage=\\d+(\\.\\d+)?")), is(true));
+        assertThat(argv, hasItem("-XX:+ExitOnOutOfMemoryError"));
+        assertThat("no fixed heap that ignores the limit", argv.stream().noneMatch(a -> a.startsWith("-Xmx")), is(true));
+    }
+
+    /**
+     * The build stage resolves dependencies from pom.xml alone before the sources arrive, so a code change
+     * reuses that layer and builds offline; the runtime stage copies libs/ before the jar, so a code change
+     * re-pushes only the jar's layer.
+     */
+    @Test
+    void dockerfileLayersDependenciesBeforeTheCode() {
+        Dockerfile dockerfile = Dockerfile.read(ROOT.resolve("Dockerfile"));
+        List<String> build = dockerfile.instructions().subList(0, dockerfile.instructions().indexOf(dockerfile.finalStage().getFirst()));
+        List<String> runtime = dockerfile.finalStage();
+
+        int copyPom = build.indexOf("COPY pom.xml .");
+        int resolve = build.indexOf("RUN mvn -B package -DskipTests");
+        int copySources = build.indexOf("COPY src/main src/main");
+        int offlineBuild = build.indexOf("RUN mvn -B --offline package -DskipTests");
+        assertThat(build.toString(), List.of(copyPom >= 0, copyPom < resolve, resolve < copySources, copySources < offlineBuild),
+                   is(List.of(true, true, true, true)));
+        assertThat("no source is copied before the dependency layer",
+                   build.subList(0, resolve).stream().filter(i -> i.startsWith("COPY ")).toList(), is(List.of("COPY pom.xml .")));
+        int copyLibs = indexOf(runtime, i -> i.startsWith("COPY --from=") && i.contains("target/libs"));
+        int copyJar = indexOf(runtime, i -> i.startsWith("COPY --from=") && i.contains("target/kvstream.jar"));
+        int firstLabel = indexOf(runtime, i -> i.startsWith("LABEL ") || i.startsWith("ARG "));
+        assertThat("libs/ before the jar", copyLibs < copyJar, is(true));
+        assertThat("ARG and LABEL after the layers: a new revision changes no layer", copyJar < firstLabel, is(true));
+    }
+
+    static int indexOf(List<String> instructions, java.util.function.Predicate<String> which) {
+        for (int i = 0; i < instructions.size(); i++) {
+            if (which.test(instructions.get(i))) {
+                return i;
+            }
+        }
+        throw new AssertionError("no such instruction in " + instructions);
+    }
+
+    /** The OCI annotations; what differs per build comes from build ARGs, the fixed ones agree with the pom. */
+    @Test
+    void dockerfileLabelsTheImageWithOciAnnotations() {
+        List<String> finalStage = Dockerfile.read(ROOT.resolve("Dockerfile")).finalStage();
+        Map<String, String> labels = new java.util.TreeMap<>();
+        for (String label : Dockerfile.args(finalStage, "LABEL")) {
+            var pair = Pattern.compile("(\\S+)=\"([^\"]*)\"").matcher(label);
+            while (pair.find()) {
+                labels.put(pair.group(1), pair.group(2));
+            }
+        }
+        Map<String, String> argDefaults = new java.util.TreeMap<>();
+        for (String arg : Dockerfile.args(finalStage, "ARG")) {
+            String[] nameAndDefault = arg.split("=", 2);
+            argDefaults.put(nameAndDefault[0], nameAndDefault.length == 2 ? nameAndDefault[1] : "");
+        }
+        String pom = Manifests.read(ROOT.resolve("pom.xml"));
+
+        assertThat(labels.get("org.opencontainers.image.title"), is("kvstream"));
+        assertThat(labels.get("org.opencontainers.image.description"), is(pomElement(pom, "description")));
+        for (var annotation : Map.of("source", "SOURCE", "licenses", "LICENSES", "version", "VERSION",
+                                     "revision", "REVISION", "created", "CREATED").entrySet()) {
+            assertThat(annotation.getKey(), labels.get("org.opencontainers.image." + annotation.getKey()),
+                       is("${" + annotation.getValue() + "}"));
+            assertThat(annotation.getValue() + " is a build ARG of the final stage", argDefaults.containsKey(annotation.getValue()), is(true));
+        }
+        assertThat("VERSION defaults to the pom's version", argDefaults.get("VERSION"), is(pomElement(pom, "version")));
+    }
+
+    /** The project's own element (after the parent block), e.g. version or description. */
+    static String pomElement(String pom, String name) {
+        var matcher = Pattern.compile("</parent>[\\s\\S]*?<" + name + ">([^<]+)</" + name + ">").matcher(pom);
+        assertThat(name + " in pom.xml", matcher.find(), is(true));
+        return matcher.group(1);
+    }
+
+    static List<String> entrypoint() {
+        String entrypoint = Dockerfile.last(Dockerfile.read(ROOT.resolve("Dockerfile")).finalStage(), "ENTRYPOINT");
+        return JsonParser.parseString(entrypoint).getAsJsonArray().asList().stream().map(JsonElement::getAsString).toList();
+    }
+
     @Test
     void dockerfileUsesPinnedBaseImagesAndNoRemoteAdd() {
         Dockerfile dockerfile = Dockerfile.read(ROOT.resolve("Dockerfile"));

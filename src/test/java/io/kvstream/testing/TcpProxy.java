@@ -10,16 +10,21 @@ import java.net.Socket;
 import java.net.URI;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * A TCP forwarder on a loopback port to a shared server (the machine's PostgreSQL): processes pointed at it lose
  * that server when it {@link #stop() stops} (open connections cut, new ones refused) and get it back when it
  * {@link #start() starts} again on the same port, while the server itself, which other tests use, keeps running.
+ * {@link #freeze()} is the other kind of failure: a network that stops carrying anything while both ends' sockets stay
+ * open (no FIN, no RST), as when a node or a link dies; {@link #thaw()} lets the held bytes through again.
  */
 public final class TcpProxy implements AutoCloseable {
     private final InetSocketAddress target;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private volatile ServerSocket server;
+    /** Open while bytes flow; while frozen, each pump holds what it read until it opens again. */
+    private volatile CountDownLatch flowing = new CountDownLatch(0);
     private int port;
 
     public TcpProxy(String targetHost, int targetPort) {
@@ -63,6 +68,18 @@ public final class TcpProxy implements AutoCloseable {
         open.clear();
     }
 
+    /** Stops carrying bytes either way, on open and new connections alike; every socket stays open. */
+    public synchronized void freeze() {
+        if (flowing.getCount() == 0) {
+            flowing = new CountDownLatch(1);
+        }
+    }
+
+    /** Carries bytes again, first those held while frozen. */
+    public synchronized void thaw() {
+        flowing.countDown();
+    }
+
     private void accept(ServerSocket socket) {
         while (!socket.isClosed()) {
             try {
@@ -94,9 +111,10 @@ public final class TcpProxy implements AutoCloseable {
         byte[] buffer = new byte[16 * 1024];
         try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
             for (int n; (n = in.read(buffer)) >= 0; ) {
+                flowing.await();
                 out.write(buffer, 0, n);
             }
-        } catch (IOException e) {
+        } catch (IOException | InterruptedException e) {
             // one side is gone: close both below
         } finally {
             close(from);
@@ -118,6 +136,7 @@ public final class TcpProxy implements AutoCloseable {
 
     @Override
     public void close() {
+        thaw();
         stop();
     }
 }

@@ -1,5 +1,7 @@
 package io.kvstream.testing;
 
+import java.time.Duration;
+
 import io.kvstream.config.Settings;
 
 /** Several kvstream processes of one deployment in the test JVM: one schema and one broker name prefix. */
@@ -11,6 +13,20 @@ public record TestDeployment(String schema, String prefix) {
 
     public Settings settings(Settings.Role role) {
         return TestServices.settings(role, schema, prefix);
+    }
+
+    /**
+     * Settings whose database connections notice a dead network within seconds, through {@code url} (a proxy's, say):
+     * short connect and socket timeouts, keepalives and idle-session timeout.
+     */
+    public Settings failingFast(Settings.Role role, String url) {
+        Settings settings = settings(role);
+        Settings.Db db = settings.db();
+        Settings.Connections connections = new Settings.Connections(Duration.ofSeconds(2), Duration.ofSeconds(4),
+                                                                    Duration.ofSeconds(2), Duration.ofSeconds(3));
+        return settings.toBuilder()
+                .db(db.withUrl(url, db.username(), db.password()).withConnections(connections))
+                .build();
     }
 
     /** Starts one more process of this deployment in the given role. */

@@ -41,7 +41,7 @@ public final class TestServices {
     /** The test servers' database, with kvstream's tables in {@code schema}. */
     public static Settings.Db db(String schema) {
         Settings.Db db = db();
-        return new Settings.Db(db.url(), db.username(), db.password(), schema, db.poolSize());
+        return db.withSchema(schema);
     }
 
     public static synchronized String amqpUri() {
