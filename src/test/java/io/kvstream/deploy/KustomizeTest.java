@@ -62,6 +62,8 @@ class KustomizeTest {
         assertThat(dev.get(V2HorizontalPodAutoscaler.class, "kvstream-api").getSpec().getMinReplicas(), is(1));
         assertThat(dev.get(V1Deployment.class, "kvstream-worker").getSpec().getReplicas(), is(1));
         assertThat(dev.get(V1Deployment.class, "kvstream-websocket").getSpec().getReplicas(), is(1));
+        assertThat(dev.get(io.kubernetes.client.openapi.models.V1StatefulSet.class, "kvstream-rabbitmq").getSpec()
+                           .getReplicas(), is(1));
         assertThat(dev.workload("api").container().getResources().getRequests().get("memory").toSuffixedString(),
                    is("256Mi"));
     }
