@@ -62,12 +62,14 @@ public final class Database implements AutoCloseable {
         // pg_stat_activity and pg_locks name the role of each session (the relay's lead among them).
         config.addDataSourceProperty("ApplicationName", poolName);
         String keepalive = seconds(connections.keepalive());
-        // Plans are made for the actual arguments: a generic plan cached while a table was small kept scanning
-        // kv_commands and kv_values sequentially as they grew (bench/findings.md: 1.8 ms of PostgreSQL CPU per write).
+        // Each prepared statement keeps the plan PostgreSQL makes for it: planning the batch's statements afresh for
+        // every batch was a large part of the server's CPU per write at low rates, where a batch holds a command or two.
+        // No sequential scans where an index serves: a generic plan made while a table was small would otherwise
+        // keep scanning kv_commands and kv_values whole as they grew (bench/findings.md, sessions 2 and 5).
         // The server probes a silent client (the client's own keepalives follow the OS's hours-long defaults), and
         // ends a session cut off inside a transaction, which could hold the revision lock every worker waits for.
         config.setConnectionInitSql("SET search_path TO \"" + schema.replace("\"", "") + "\";"
-                                    + " SET plan_cache_mode = force_custom_plan;"
+                                    + " SET enable_seqscan = off;"
                                     + " SET tcp_keepalives_idle = " + keepalive + ";"
                                     + " SET tcp_keepalives_interval = " + keepalive + ";"
                                     + " SET tcp_keepalives_count = 3;"

@@ -1,0 +1,68 @@
+package io.kvstream.storage;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.stream.IntStream;
+
+import io.kvstream.config.Settings;
+import io.kvstream.testing.TestNode;
+import io.kvstream.testing.TestServices;
+import io.kvstream.ws.KvHttp;
+import org.junit.jupiter.api.Test;
+
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.is;
+
+/**
+ * The statements of a write find their rows by index from the first write on, as the tables grow from empty: each
+ * connection keeps the plans of its prepared statements, and a plan made while a table was small must not read it
+ * whole ever after. PostgreSQL's own statistics count the rows read by sequential scans.
+ */
+class QueryPlansTest {
+    private static final int WRITES = 300;
+
+    @Test
+    void writesReadNoTableWholeWhileTheTablesGrowFromEmpty() throws Exception {
+        String name = TestServices.uniqueName("plans");
+        Settings settings = TestServices.settings(Settings.Role.ALL, name, name);
+        try (TestNode node = TestNode.start(settings)) {
+            IntStream.range(0, WRITES).parallel().forEach(i -> KvHttp.put(node.port(), "key-" + i, "v" + i));
+            IntStream.range(0, WRITES / 3).forEach(i -> KvHttp.put(node.port(), "key-" + i, "again-" + i));
+
+            // The server publishes a session's counts a moment after its transactions end.
+            await().until(() -> indexScans(settings.db(), "kv_commands") >= WRITES / 64
+                                && indexScans(settings.db(), "kv_values") >= WRITES / 64);
+            assertThat(rowsReadWhole(settings.db()), is(Map.of("kv_commands", 0L, "kv_events", 0L, "kv_values", 0L)));
+        }
+    }
+
+    private static long indexScans(Settings.Db db, String table) throws SQLException {
+        return stat(db, "SELECT coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE schemaname = ? AND relname = '"
+                        + table + "'");
+    }
+
+    private static Map<String, Long> rowsReadWhole(Settings.Db db) throws SQLException {
+        Map<String, Long> read = new HashMap<>();
+        for (String table : new String[] {"kv_commands", "kv_events", "kv_values"}) {
+            read.put(table, stat(db, "SELECT seq_tup_read FROM pg_stat_user_tables WHERE schemaname = ? AND relname = '"
+                                     + table + "'"));
+        }
+        return read;
+    }
+
+    private static long stat(Settings.Db db, String sql) throws SQLException {
+        try (Connection c = DriverManager.getConnection(db.url(), db.username(), db.password());
+             PreparedStatement query = c.prepareStatement(sql)) {
+            query.setString(1, db.schema());
+            try (ResultSet rs = query.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : -1;
+            }
+        }
+    }
+}
