@@ -76,6 +76,9 @@ fi
     echo
     cat "$RESULTS/machine.md" 2>/dev/null || echo "$MACHINE"
     echo
+    echo "The machine below ran the sections listed above; the others are kept from earlier runs, on other machines"
+    echo "and commits (each says its own load; bench/findings.md says when), so compare within a section, not across."
+    echo
     echo "Caveat: 2 cores are shared by the load generator (wrk / the Java probe), nginx, etcd, PostgreSQL, RabbitMQ and the"
     echo "kvstream JVMs, and other work on the machine; the per-section load averages say how quiet it was. Ratios between"
     echo "contestants of the same run are more trustworthy than absolute numbers."
