@@ -12,6 +12,12 @@ import io.kvstream.domain.DomainEvent;
  * batch as one JSON array of the same objects (the replication feed), so both carry the very same bytes per event.
  */
 final class EventCodec {
+    /**
+     * The revision of a batch message's last event, as a header: a process that has applied it already (its own
+     * worker's batch, handed over in the process) skips the message without reading its body.
+     */
+    static final String LAST_REVISION_HEADER = "kvstream-last-revision";
+
     private EventCodec() {
     }
 

@@ -2,6 +2,7 @@ package io.kvstream.wire;
 
 import java.io.IOException;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeoutException;
 
 import com.rabbitmq.client.AMQP;
@@ -35,7 +36,10 @@ public final class EventPublisher implements AutoCloseable {
     /** Returns once the broker has confirmed every message of the batch; throws if it did not. */
     public void publish(List<DomainEvent> events) throws IOException, InterruptedException, TimeoutException {
         EventCodec.Encoded encoded = EventCodec.encode(events);
-        channel.basicPublish(names.eventBatchesExchange(), "", PROPS, encoded.batch());
+        AMQP.BasicProperties batchProps = PROPS.builder()
+                .headers(Map.of(EventCodec.LAST_REVISION_HEADER, events.getLast().revision()))
+                .build();
+        channel.basicPublish(names.eventBatchesExchange(), "", batchProps, encoded.batch());
         if (publicEvents) {
             for (byte[] single : encoded.singles()) {
                 channel.basicPublish(names.eventsExchange(), "", PROPS, single);

@@ -2,6 +2,7 @@ package io.kvstream.wire;
 
 import java.io.IOException;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 import io.kvstream.domain.DomainEvent;
 
@@ -13,9 +14,19 @@ import io.kvstream.domain.DomainEvent;
 public final class EventSubscriber implements AutoCloseable {
     private final Subscription subscription;
 
-    public EventSubscriber(Broker broker, Consumer<DomainEvent> onEvent) throws IOException {
+    /** {@code applied}: the revision this process has applied through; a batch that ends there or before is skipped. */
+    public EventSubscriber(Broker broker, Consumer<DomainEvent> onEvent, LongSupplier applied) throws IOException {
         this.subscription = Subscription.toFanout(broker, broker.names().eventBatchesExchange(), "event batch",
-                                                  message -> EventCodec.decodeBatch(message.body()).forEach(onEvent));
+                                                  message -> {
+            if (!appliedAlready(message, applied)) {
+                EventCodec.decodeBatch(message.body()).forEach(onEvent);
+            }
+        });
+    }
+
+    private static boolean appliedAlready(Subscription.Message message, LongSupplier applied) {
+        Object last = message.headers() == null ? null : message.headers().get(EventCodec.LAST_REVISION_HEADER);
+        return last instanceof Number revision && revision.longValue() <= applied.getAsLong();
     }
 
     @Override
