@@ -96,12 +96,7 @@ public final class LoadClient implements AutoCloseable {
     /** One {@code Prefer: respond-async} PUT; a 202 is recorded under its command id. Returns the status (-1: none). */
     public int putAsync(URI base, String key, String value) {
         try {
-            HttpResponse<String> res = http.send(
-                    HttpRequest.newBuilder(base.resolve("/values/" + key))
-                            .timeout(Duration.ofSeconds(15))
-                            .header("Prefer", "respond-async")
-                            .PUT(HttpRequest.BodyPublishers.ofString(value)).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> res = send(base, key, value, true);
             if (res.statusCode() == 202) {
                 String command = com.google.gson.JsonParser.parseString(res.body()).getAsJsonObject()
                         .get("command").getAsString();
@@ -114,6 +109,17 @@ public final class LoadClient implements AutoCloseable {
             failed.incrementAndGet();
             return -1;
         }
+    }
+
+    /** One PUT, with {@code Prefer: respond-async} if {@code async}. */
+    private HttpResponse<String> send(URI base, String key, String value, boolean async) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve("/values/" + key))
+                .timeout(Duration.ofSeconds(15))
+                .PUT(HttpRequest.BodyPublishers.ofString(value));
+        if (async) {
+            request.header("Prefer", "respond-async");
+        }
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     /** What an accepted (202) command writes. */
@@ -133,11 +139,7 @@ public final class LoadClient implements AutoCloseable {
     /** One PUT; records it if the server acknowledged it with 200. Returns the status (or -1 on I/O error). */
     public int put(URI base, String key, String value) {
         try {
-            HttpResponse<String> res = http.send(
-                    HttpRequest.newBuilder(base.resolve("/values/" + key))
-                            .timeout(Duration.ofSeconds(15))
-                            .PUT(HttpRequest.BodyPublishers.ofString(value)).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> res = send(base, key, value, false);
             if (res.statusCode() == 200) {
                 String etag = res.headers().firstValue("ETag").orElseThrow();
                 long revision = Long.parseLong(etag.replace("\"", ""));
