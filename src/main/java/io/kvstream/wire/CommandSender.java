@@ -31,31 +31,40 @@ public final class CommandSender implements AutoCloseable {
     private final Broker broker;
     private final String commandQueue;
     private final String replyQueue;
-    private final Channel channel;
     private final Subscription replies;
     private final ReentrantLock publishLock = new ReentrantLock();
-    private final ConcurrentSkipListMap<Long, CompletableFuture<Void>> unconfirmed = new ConcurrentSkipListMap<>();
+    /** Replaced under {@link #publishLock} when the broker closed it alone (a channel error). */
+    private volatile Lane lane;
+
+    /** A publishing channel and the futures of its messages not yet confirmed, by publish sequence number. */
+    private record Lane(Channel channel, ConcurrentSkipListMap<Long, CompletableFuture<Void>> unconfirmed) {
+    }
 
     public CommandSender(Broker broker, Consumer<CommandOutcome> onReply) throws IOException {
         this.broker = broker;
         this.commandQueue = broker.names().commandQueue();
         this.replyQueue = broker.names().replyQueue(UUID.randomUUID().toString());
-        this.channel = broker.openChannel();
-        channel.confirmSelect();
-        channel.addConfirmListener(new ConfirmListener() {
+        this.lane = openLane();
+        this.replies = Subscription.toOwnQueue(broker, replyQueue, "reply",
+                                               message -> onReply.accept(Json.read(message.body(), CommandOutcome.class)));
+    }
+
+    private Lane openLane() throws IOException {
+        Lane opened = new Lane(broker.openChannel(), new ConcurrentSkipListMap<>());
+        opened.channel().confirmSelect();
+        opened.channel().addConfirmListener(new ConfirmListener() {
             @Override
             public void handleAck(long deliveryTag, boolean multiple) {
-                settle(deliveryTag, multiple, null);
+                settle(opened, deliveryTag, multiple, null);
             }
 
             @Override
             public void handleNack(long deliveryTag, boolean multiple) {
-                settle(deliveryTag, multiple, new BrokerUnavailableException("Broker refused the command", null));
+                settle(opened, deliveryTag, multiple, new BrokerUnavailableException("Broker refused the command", null));
             }
         });
-        channel.addShutdownListener(this::failUnconfirmed);
-        this.replies = Subscription.toOwnQueue(broker, replyQueue, "reply",
-                                               message -> onReply.accept(Json.read(message.body(), CommandOutcome.class)));
+        opened.channel().addShutdownListener(cause -> failUnconfirmed(opened, cause));
+        return opened;
     }
 
     /**
@@ -87,8 +96,9 @@ public final class CommandSender implements AutoCloseable {
         publish(props, CommandCodec.encode(commands), confirmed);
     }
 
+    /** Whether commands can be sent: the connection is up (a channel the broker closed alone is opened again). */
     public boolean connected() {
-        return broker.isOpen() && channel.isOpen();
+        return broker.isOpen();
     }
 
     private void publish(AMQP.BasicProperties props, byte[] body, CompletableFuture<Void> confirmed) {
@@ -98,10 +108,20 @@ public final class CommandSender implements AutoCloseable {
         }
         publishLock.lock();
         try {
+            Lane current = lane;
+            if (!current.channel().isOpen()) {
+                // The connection is up but the broker closed this channel (a channel error, e.g. while a queue's
+                // leader moved); the client recovers channels only with their connection, so open another.
+                LOG.log(Level.WARNING, "Command channel closed by the broker (" + current.channel().getCloseReason()
+                                       + "); opening another");
+                Channels.closeQuietly(current.channel());
+                current = openLane();
+                lane = current;
+            }
             // The sequence number and the publish must pair up, so they happen under one lock.
-            long seq = channel.getNextPublishSeqNo();
-            unconfirmed.put(seq, confirmed);
-            channel.basicPublish("", commandQueue, false, props, body);
+            long seq = current.channel().getNextPublishSeqNo();
+            current.unconfirmed().put(seq, confirmed);
+            current.channel().basicPublish("", commandQueue, false, props, body);
         } catch (IOException | RuntimeException e) {
             confirmed.completeExceptionally(new BrokerUnavailableException("Cannot publish command", e));
         } finally {
@@ -109,10 +129,10 @@ public final class CommandSender implements AutoCloseable {
         }
     }
 
-    private void settle(long deliveryTag, boolean multiple, RuntimeException failure) {
+    private static void settle(Lane lane, long deliveryTag, boolean multiple, RuntimeException failure) {
         ConcurrentNavigableMap<Long, CompletableFuture<Void>> settled = multiple
-                ? unconfirmed.headMap(deliveryTag, true)
-                : unconfirmed.subMap(deliveryTag, true, deliveryTag, true);
+                ? lane.unconfirmed().headMap(deliveryTag, true)
+                : lane.unconfirmed().subMap(deliveryTag, true, deliveryTag, true);
         settled.values().forEach(f -> {
             if (failure == null) {
                 f.complete(null);
@@ -127,16 +147,16 @@ public final class CommandSender implements AutoCloseable {
      * The connection dropped with commands sent but not confirmed: the broker may have stored them, so their
      * outcome is unknown, unlike a publish that could not even be sent.
      */
-    private void failUnconfirmed(Throwable cause) {
-        LOG.log(Level.DEBUG, "Command channel closed with " + unconfirmed.size() + " unconfirmed message(s)");
+    private static void failUnconfirmed(Lane lane, Throwable cause) {
+        LOG.log(Level.DEBUG, "Command channel closed with " + lane.unconfirmed().size() + " unconfirmed message(s)");
         OutcomeUnknownException failure = new OutcomeUnknownException(cause);
-        unconfirmed.values().forEach(f -> f.completeExceptionally(failure));
-        unconfirmed.clear();
+        lane.unconfirmed().values().forEach(f -> f.completeExceptionally(failure));
+        lane.unconfirmed().clear();
     }
 
     @Override
     public void close() {
-        Channels.closeQuietly(channel);
+        Channels.closeQuietly(lane.channel());
         replies.close();
     }
 }
