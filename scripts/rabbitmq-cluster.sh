@@ -13,6 +13,7 @@
 #   scripts/rabbitmq-cluster.sh kill N       SIGKILL node N (its data stays: start-node N brings it back)
 #   scripts/rabbitmq-cluster.sh start-node N start node N again; it rejoins the cluster by itself
 #   scripts/rabbitmq-cluster.sh leader QUEUE the number of the node that leads quorum queue QUEUE
+#   scripts/rabbitmq-cluster.sh members QUEUE its leader, members and online members
 #   scripts/rabbitmq-cluster.sh stop         stop every node (SIGKILL what does not stop) and delete the run directory
 #
 # Overridable by environment variables (defaults in brackets):
@@ -204,6 +205,19 @@ leader() {
     die "no node runs"
 }
 
+# members QUEUE : quorum queue QUEUE's leader, members and online members, as the first running node sees them
+members() {
+    local n pid
+    for ((n = 1; n <= NODES; n++)); do
+        pid="$(node_pid "$n")"
+        if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+            ctl "$n" list_queues --no-table-headers name leader members online | awk -F'\t' -v q="$1" '$1 == q'
+            return 0
+        fi
+    done
+    die "no node runs"
+}
+
 node_arg() {
     [[ "${1:-}" =~ ^[1-9][0-9]*$ ]] && (($1 <= NODES)) || die "node number 1..$NODES expected, not '${1:-}'"
     echo "$1"
@@ -218,5 +232,6 @@ case "${1:-}" in
     kill) kill_node "$(node_arg "${2:-}")" ;;
     start-node) start_node "$(node_arg "${2:-}")" ;;
     leader) leader "${2:?queue name expected}" ;;
-    *) die "usage: $0 start|stop|uri|status|pid N|kill N|start-node N|leader QUEUE" ;;
+    members) members "${2:?queue name expected}" ;;
+    *) die "usage: $0 start|stop|uri|status|pid N|kill N|start-node N|leader QUEUE|members QUEUE" ;;
 esac

@@ -60,6 +60,11 @@ public final class RabbitMqCluster implements AutoCloseable {
         return Integer.parseInt(run("leader", queue).getLast().trim());
     }
 
+    /** Quorum queue {@code queue}'s leader, members and online members, as one line of rabbitmqctl's. */
+    public String membersOf(String queue) {
+        return String.join(" ", run("members", queue));
+    }
+
     /** SIGKILL for node {@code node}: the broker process dies at once, as on a crashed machine. */
     public void kill(int node) {
         run("kill", Integer.toString(node));
