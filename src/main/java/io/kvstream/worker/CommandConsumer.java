@@ -181,9 +181,6 @@ public final class CommandConsumer implements AutoCloseable {
      * can. A broker that is away meanwhile is the recovery's business: the consumer is asked back when it returns.
      */
     private void pauseWhileDatabaseIsDown(int prefetch) throws InterruptedException {
-        if (databaseUp.getAsBoolean()) {
-            return;
-        }
         try {
             receiver.pause();
         } catch (IOException | RuntimeException e) {
@@ -246,18 +243,18 @@ public final class CommandConsumer implements AutoCloseable {
     private boolean process(List<Pending> batch) {
         List<Pending> from = new ArrayList<>();
         List<Command> commands = new ArrayList<>();
+        List<HandedOver> handedOver = new ArrayList<>();
         long lastTag = -1;
         for (Pending pending : batch) {
             for (Command command : pending.commands()) {
                 from.add(pending);
                 commands.add(command);
             }
-            if (pending instanceof Delivered delivered) {
-                lastTag = delivered.incoming().deliveryTag();
+            switch (pending) {
+                case Delivered delivered -> lastTag = delivered.incoming().deliveryTag();
+                case HandedOver handed -> handedOver.add(handed);
             }
         }
-        List<HandedOver> handedOver = batch.stream()
-                .filter(HandedOver.class::isInstance).map(HandedOver.class::cast).toList();
         List<CommandOutcome> outcomes;
         try {
             outcomes = commands.isEmpty() ? List.of() : commitOrIsolate(commands);
