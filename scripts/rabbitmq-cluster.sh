@@ -21,6 +21,7 @@
 #   RMQ_CLUSTER_PORT [5780]: node N listens on 127.0.0.1:(RMQ_CLUSTER_PORT + N)
 #   RMQ_CLUSTER_DIST_PORT [25780]: node N's Erlang distribution port is RMQ_CLUSTER_DIST_PORT + N
 #   RMQ_CLUSTER_TIMEOUT [120] seconds a node may take to start
+#   RMQ_CLUSTER_KEEP_LOGS [unset]: stop copies the nodes' logs into this directory before deleting the run directory
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -173,6 +174,14 @@ stop() {
             terminate "$(node_name "$n")" "$pid" TERM 30 KILL
         fi
     done
+    if [[ -n "${RMQ_CLUSTER_KEEP_LOGS:-}" ]]; then
+        mkdir -p "$RMQ_CLUSTER_KEEP_LOGS"
+        for ((n = 1; n <= NODES; n++)); do
+            cp -r "$(node_dir "$n")/log" "$RMQ_CLUSTER_KEEP_LOGS/$NAME$n" 2>/dev/null || true
+            cp "$RUN_DIR/$NAME$n.log" "$RMQ_CLUSTER_KEEP_LOGS/$NAME$n/console.log" 2>/dev/null || true
+        done
+        log "kept the nodes' logs in $RMQ_CLUSTER_KEEP_LOGS"
+    fi
     rm -rf "$RUN_DIR"
     log "removed $RUN_DIR"
 }

@@ -59,7 +59,7 @@ final class WriteCommands {
         try {
             outcome = commandBus.send(command, commandTimeout);
         } catch (BrokerUnavailableException e) {
-            throw unavailable("The message broker is unavailable; nothing was written");
+            throw brokerUnavailable(e);
         } catch (CommandTimeoutException e) {
             throw new TimedOutException(command.id(), "No answer from the worker in time; the write may still apply");
         }
@@ -79,10 +79,15 @@ final class WriteCommands {
         try {
             commandBus.enqueue(command, commandTimeout);
         } catch (BrokerUnavailableException e) {
-            throw unavailable("The message broker is unavailable; nothing was written");
+            throw brokerUnavailable(e);
         } catch (CommandTimeoutException e) {
             throw new TimedOutException(command.id(), "The broker did not confirm the command in time");
         }
+    }
+
+    /** The 503 of a command the broker did not take; the reason tells a refusal (nack) from a lost connection. */
+    private static ApiException brokerUnavailable(BrokerUnavailableException e) {
+        return unavailable("The message broker is unavailable (" + e.getMessage() + "); nothing was written");
     }
 
     /** With the database known to be down a write cannot commit: say so now instead of timing out. */

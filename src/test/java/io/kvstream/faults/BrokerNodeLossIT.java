@@ -66,7 +66,7 @@ class BrokerNodeLossIT {
                                                          && load.acceptedCommands().size() > acceptedAtKill + 100);
                 } finally {
                     System.out.println("BrokerNodeLossIT: after the kill: " + cluster.membersOf(queue)
-                                       + "; answers " + load.statuses());
+                                       + "; answers " + load.statuses() + "; unsuccessful ones " + load.failures());
                 }
                 System.out.printf("BrokerNodeLossIT: node %d killed; 300 more sync and 100 more async writes "
                                   + "acknowledged %d ms later; answers %s%n", leader,

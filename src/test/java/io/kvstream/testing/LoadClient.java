@@ -72,6 +72,9 @@ public final class LoadClient implements AutoCloseable {
     }
 
     private final Map<Integer, Long> statuses = new ConcurrentHashMap<>();
+    /** The messages of unsuccessful answers, "status message" → count, for a test to print what went wrong. */
+    private final Map<String, Long> failures = new ConcurrentHashMap<>();
+    private static final int MAX_DISTINCT_FAILURES = 20;
     private final Map<String, Accepted> acceptedCommands = new ConcurrentHashMap<>();
 
     /**
@@ -102,7 +105,7 @@ public final class LoadClient implements AutoCloseable {
                         .get("command").getAsString();
                 acceptedCommands.put(command, new Accepted(key, value));
             } else {
-                failed.incrementAndGet();
+                failed(res);
             }
             return res.statusCode();
         } catch (Exception e) {
@@ -131,6 +134,28 @@ public final class LoadClient implements AutoCloseable {
         return acceptedCommands;
     }
 
+    private void failed(HttpResponse<String> res) {
+        failed.incrementAndGet();
+        String failure = res.statusCode() + " " + messageOf(res.body());
+        if (failures.containsKey(failure) || failures.size() < MAX_DISTINCT_FAILURES) {
+            failures.merge(failure, 1L, Long::sum);
+        }
+    }
+
+    /** An error body's "message" (its other fields differ per request), or the whole body if it has none. */
+    private static String messageOf(String body) {
+        try {
+            return com.google.gson.JsonParser.parseString(body).getAsJsonObject().get("message").getAsString();
+        } catch (RuntimeException e) {
+            return body;
+        }
+    }
+
+    /** The distinct unsuccessful answers of the write loops (the first few kinds), each with how often it came. */
+    public Map<String, Long> failures() {
+        return failures;
+    }
+
     /** How many answers of each status the write loop got (-1: no answer at all). */
     public Map<Integer, Long> statuses() {
         return statuses;
@@ -147,7 +172,7 @@ public final class LoadClient implements AutoCloseable {
                 acknowledgedWrites.put(key, new Acknowledged(value, revision));
                 acknowledged.incrementAndGet();
             } else {
-                failed.incrementAndGet();
+                failed(res);
             }
             return res.statusCode();
         } catch (Exception e) {

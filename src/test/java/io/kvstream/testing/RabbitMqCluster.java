@@ -31,11 +31,15 @@ public final class RabbitMqCluster implements AutoCloseable {
 
     /**
      * Starts {@code nodes} nodes named {@code <name>1@localhost} ..., node N on 127.0.0.1:(port + N) and Erlang
-     * distribution port (distPort + N), joined into one cluster.
+     * distribution port (distPort + N), joined into one cluster. Their logs are kept under
+     * target/rabbitmq-cluster-logs.
      */
     public static RabbitMqCluster start(int nodes, String name, int port, int distPort) {
+        String run = name + "-" + UUID.randomUUID().toString().substring(0, 8);
         List<String> environment = List.of(
-                "RMQ_CLUSTER_DIR=/tmp/kvstream-it-" + name + "-" + UUID.randomUUID().toString().substring(0, 8),
+                "RMQ_CLUSTER_DIR=/tmp/kvstream-it-" + run,
+                // A failure's story is in the brokers' logs, so they outlive the run (under target/, like test reports).
+                "RMQ_CLUSTER_KEEP_LOGS=" + Path.of("target/rabbitmq-cluster-logs", run).toAbsolutePath(),
                 "RMQ_CLUSTER_NODES=" + nodes,
                 "RMQ_CLUSTER_NAME=" + name,
                 "RMQ_CLUSTER_PORT=" + port,
