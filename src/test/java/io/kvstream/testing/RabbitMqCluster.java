@@ -5,8 +5,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
 
 /**
  * A RabbitMQ cluster on loopback, run by scripts/rabbitmq-cluster.sh in a run directory of its own (so a benchmark's
@@ -57,6 +62,31 @@ public final class RabbitMqCluster implements AutoCloseable {
     /** kvstream.amqp.uri with every node. */
     public String uri() {
         return uri;
+    }
+
+    /**
+     * Declares quorum queue {@code queue} (as kvstream declares its command queue) through node 1 and returns the
+     * number of the node the cluster made its leader.
+     */
+    public int declareQuorumQueue(String queue) {
+        ConnectionFactory factory = new ConnectionFactory();
+        try {
+            factory.setUri(uri.substring(0, uri.indexOf(',')) + uri.substring(uri.lastIndexOf('/')));
+            try (Connection connection = factory.newConnection("rabbitmq-cluster-test");
+                 Channel channel = connection.createChannel()) {
+                channel.queueDeclare(queue, true, false, false, Map.of("x-queue-type", "quorum"));
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("Cannot declare " + queue + " on the cluster", e);
+        }
+        return leaderOf(queue);
+    }
+
+    /** kvstream.amqp.uri with node {@code node} only. */
+    public String uriOf(int node) {
+        String prefix = uri.substring(0, uri.indexOf('@') + 1);
+        String[] hosts = uri.substring(prefix.length(), uri.lastIndexOf('/')).split(",");
+        return prefix + hosts[node - 1] + uri.substring(uri.lastIndexOf('/'));
     }
 
     /** The number of the node leading quorum queue {@code queue}. */
