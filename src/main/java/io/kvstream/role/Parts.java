@@ -98,8 +98,10 @@ final class Parts implements AutoCloseable {
             relay.committed(events);
         }, () -> !relay.leads());
         CommandConsumer consumer = own(new CommandConsumer(broker, committer, new WorkerMetrics(),
-                                                           settings.workerBatchSize(), databaseMonitor));
+                                                           settings.workerBatchSize(), databaseMonitor, relay::leads));
         KeyExpiry expiry = own(new KeyExpiry(committer));
+        Metrics.getOrCreate(Gauge.builder("kvstream.relay.leading", () -> relay.leads() ? 1 : 0)
+                                    .description("1 while this worker relays events and takes commands, 0 in standby"));
         relay.start();
         consumer.start();
         expiry.start();

@@ -43,7 +43,7 @@ public final class CommandReceiver implements AutoCloseable {
     }
 
     /** Consumes with at most {@code prefetch} messages delivered and not yet acknowledged. */
-    public void start(int prefetch) throws IOException {
+    private void start(int prefetch) throws IOException {
         synchronized (subscription) {
             if (stopped) {
                 return;
@@ -52,24 +52,6 @@ public final class CommandReceiver implements AutoCloseable {
             channel.basicQos(prefetch);
             consumerTag = channel.basicConsume(queue, false, (tag, delivery) -> onMessage.accept(incoming(delivery)),
                                                tag -> { });
-        }
-    }
-
-    /**
-     * Consumes from now on with another prefetch: cancels the consumer and subscribes again (also after a failed
-     * attempt that cancelled and could not subscribe). What was delivered before stays unacknowledged on this channel
-     * and is acked (or requeued) as usual.
-     */
-    public void changePrefetch(int prefetch) throws IOException {
-        synchronized (subscription) {
-            if (stopped) {
-                return;
-            }
-            if (consumerTag != null) {
-                channel.basicCancel(consumerTag);
-                consumerTag = null;
-            }
-            start(prefetch);
         }
     }
 
@@ -131,7 +113,7 @@ public final class CommandReceiver implements AutoCloseable {
         }
     }
 
-    /** Consumes again after {@link #pause}, with at most {@code prefetch} messages unacknowledged. */
+    /** Consumes (at first, or again after {@link #pause}) with at most {@code prefetch} messages unacknowledged. */
     public void resume(int prefetch) throws IOException {
         synchronized (subscription) {
             if (consumerTag == null) {

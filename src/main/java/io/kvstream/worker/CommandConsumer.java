@@ -29,6 +29,11 @@ import io.kvstream.wire.CommandReceiver;
  * consuming until it can: a worker cut off from PostgreSQL alone would otherwise take every other command off the
  * queue and hand it back a pool timeout later, while the other workers could have committed it at once.
  * <p>
+ * Only the worker whose relay leads takes commands from the queue ({@code leads}); the others stand by and take over
+ * with the lead. Every commit takes the same revision lock, so a second consumer adds no parallel commits, only
+ * smaller batches: each of them paid for again (a transaction, a NOTIFY, an outbox read by the leading relay and an
+ * event message to every process). The leader's own batches reach its relay in-process.
+ * <p>
  * In the all-in-one role the API of the same process hands its synchronous commands over directly ({@link #handOver}):
  * they join the same batches without a trip through the broker. Their senders wait, so nothing is lost that anyone
  * was told had happened: a crash loses them as it loses the open requests. While the database is down they are kept
@@ -39,14 +44,6 @@ public final class CommandConsumer implements AutoCloseable {
     private static final Duration MIN_BACKOFF = Duration.ofMillis(50);
     private static final Duration MAX_BACKOFF = Duration.ofMillis(250);
     private static final int REHEARSALS = 50;
-    /**
-     * A worker that has just started takes one message at a time (slow start) until it has committed this many
-     * batches or this long has passed, then its full prefetch. Its first batches are slow, however well rehearsed
-     * (a cold JVM); with the full prefetch it would take every other message of the queue meanwhile, and soon every
-     * waiting writer would wait for it, while the warm workers had nothing to do.
-     */
-    private static final int SLOW_START_BATCHES = 100;
-    private static final Duration SLOW_START = Duration.ofSeconds(5);
     /** Hand-overs (each up to a message's worth of commands) waiting for the loop at most. */
     private static final int MAX_HANDED_OVER = 1024;
 
@@ -56,6 +53,7 @@ public final class CommandConsumer implements AutoCloseable {
     private final BatchCommitter committer;
     private final WorkerMetrics metrics;
     private final BooleanSupplier databaseUp;
+    private final BooleanSupplier leads;
     private final int batchSize;
     private final int prefetch;
     private final BlockingQueue<Pending> deliveries;
@@ -65,12 +63,15 @@ public final class CommandConsumer implements AutoCloseable {
     private final CommandReceiver receiver;
     private final Thread loop;
     private volatile boolean running = true;
+    /** Whether the queue's consumer is subscribed. Only the loop touches it. */
+    private boolean consuming;
 
     public CommandConsumer(Broker broker, BatchCommitter committer, WorkerMetrics metrics, int batchSize,
-                           BooleanSupplier databaseUp) throws IOException {
+                           BooleanSupplier databaseUp, BooleanSupplier leads) throws IOException {
         this.committer = committer;
         this.metrics = metrics;
         this.databaseUp = databaseUp;
+        this.leads = leads;
         this.batchSize = batchSize;
         // Twice the batch size in flight: one batch commits while the next one arrives. The local queue
         // has room for more than the prefetch window because after a broker recovery the unacked
@@ -112,33 +113,26 @@ public final class CommandConsumer implements AutoCloseable {
 
     /**
      * Rehearses a few commits first ({@link BatchCommitter#rehearse}), so that the first batches of a cold worker do
-     * not load and interpret the commit's code while holding the revision lock every other worker waits for. Then
-     * consumes, one message at a time at first (slow start).
+     * not load and interpret the commit's code while holding the revision lock. Then consumes once its relay leads.
      */
-    public void start() throws IOException {
+    public void start() {
         try {
             committer.rehearse(REHEARSALS);
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "Rehearsal of a commit failed (" + e.getMessage() + "); consuming anyway");
         }
         loop.start();
-        receiver.start(1);
     }
 
     private void run() {
         Duration backoff = MIN_BACKOFF;
         List<Pending> batch = new ArrayList<>();
-        long slowStartEnds = System.nanoTime() + SLOW_START.toNanos();
-        int slowStartBatches = 0;
-        boolean slowStart = true;
         while (running || !deliveries.isEmpty()) {
             try {
-                if (slowStart && (slowStartBatches >= SLOW_START_BATCHES || System.nanoTime() - slowStartEnds > 0)) {
-                    slowStart = !widenPrefetch();
-                }
                 if (!databaseUp.getAsBoolean()) {
-                    pauseWhileDatabaseIsDown(slowStart ? 1 : prefetch);
+                    pauseWhileDatabaseIsDown();
                 }
+                followTheLead();
                 batch.addAll(retry);
                 retry.clear();
                 if (batch.isEmpty()) {
@@ -159,7 +153,6 @@ public final class CommandConsumer implements AutoCloseable {
                 }
                 if (process(batch)) {
                     backoff = MIN_BACKOFF;
-                    slowStartBatches++;
                 } else {
                     // Requeued: the database was unavailable.
                     Thread.sleep(backoff);
@@ -177,31 +170,47 @@ public final class CommandConsumer implements AutoCloseable {
     }
 
     /**
-     * Stops consuming while this process cannot reach the database, and consumes again (with {@code prefetch}) once it
-     * can. A broker that is away meanwhile is the recovery's business: the consumer is asked back when it returns.
+     * Stops consuming while this process cannot reach the database; once it can, {@link #followTheLead} decides. A
+     * broker that is away meanwhile is the recovery's business: the consumer is asked back when it returns.
      */
-    private void pauseWhileDatabaseIsDown(int prefetch) throws InterruptedException {
-        try {
-            receiver.pause();
-        } catch (IOException | RuntimeException e) {
-            LOG.log(Level.DEBUG, "Could not pause the consumer; the broker's recovery will decide", e);
+    private void pauseWhileDatabaseIsDown() throws InterruptedException {
+        if (consuming && !stopConsuming()) {
             return;
         }
-        handBackDeliveries();
         LOG.log(Level.WARNING, "Database unreachable: this worker takes no commands until it is back");
         while (running && !databaseUp.getAsBoolean()) {
             Thread.sleep(DATABASE_POLL);
         }
-        while (running) {
+        LOG.log(Level.INFO, "Database reachable again");
+    }
+
+    /** Consumes while this worker's relay leads, and stands by otherwise (the lead may change at any time). */
+    private void followTheLead() {
+        boolean leading = running && leads.getAsBoolean();
+        if (leading && !consuming) {
             try {
                 receiver.resume(prefetch);
-                LOG.log(Level.INFO, "Database reachable again: this worker takes commands again");
-                return;
+                consuming = true;
+                LOG.log(Level.INFO, "This worker leads: it takes commands");
             } catch (IOException | RuntimeException e) {
-                LOG.log(Level.WARNING, "Could not consume again (" + e.getMessage() + "), trying again");
-                Thread.sleep(MAX_BACKOFF);
+                LOG.log(Level.WARNING, "Could not consume (" + e.getMessage() + "), trying again");
             }
+        } else if (!leading && consuming && stopConsuming()) {
+            LOG.log(Level.INFO, "Another worker leads: this one stands by");
         }
+    }
+
+    /** Cancels the consumer and hands back what it delivered; false if the broker was away (its recovery decides). */
+    private boolean stopConsuming() {
+        try {
+            receiver.pause();
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.DEBUG, "Could not pause the consumer; the broker's recovery will decide", e);
+            return false;
+        }
+        consuming = false;
+        handBackDeliveries();
+        return true;
     }
 
     /**
@@ -220,18 +229,6 @@ public final class CommandConsumer implements AutoCloseable {
         }
         if (lastTag >= 0) {
             receiver.requeueThrough(lastTag);
-        }
-    }
-
-    /** Ends the slow start; false if the broker was away (the loop tries again on its next turn). */
-    private boolean widenPrefetch() {
-        try {
-            receiver.changePrefetch(prefetch);
-            return true;
-        } catch (IOException | RuntimeException e) {
-            LOG.log(Level.WARNING, "Could not widen the prefetch after the slow start (" + e.getMessage()
-                                   + "), trying again");
-            return false;
         }
     }
 

@@ -22,9 +22,10 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
 
 /**
- * A worker cut off from PostgreSQL alone (its network frozen: no FIN, no RST) stops consuming the command queue until
- * it can reach the database again, so the other worker commits every command meanwhile; then it consumes again.
- * The broker's consumer count on the queue shows which workers take commands.
+ * The leading worker cut off from PostgreSQL alone (its network frozen: no FIN, no RST) stops consuming the command
+ * queue, and the standby, which took no command so far, takes the lead and commits every command meanwhile; back on
+ * the network, the first worker stands by. The broker's consumer count on the queue shows that one worker at a time
+ * takes commands.
  */
 class PartitionedWorkerTest {
     private static final Duration GENEROUS = Duration.ofSeconds(120);
@@ -32,33 +33,40 @@ class PartitionedWorkerTest {
     private final TestDeployment deployment = TestDeployment.fresh("partition");
 
     @Test
-    void aWorkerCutOffFromTheDatabaseLeavesTheCommandsToTheOtherUntilItIsBack() throws Exception {
+    void theStandbyTakesTheCommandsWhileTheLeaderIsCutOffFromTheDatabase() throws Exception {
         Settings.Db direct = deployment.settings(Settings.Role.ALL).db();
         ConnectionFactory factory = new ConnectionFactory();
         factory.setUri(TestServices.amqpUri());
         try (TcpProxy network = TcpProxy.toDatabase(direct.url());
-             TestNode cutOff = TestNode.start(deployment.failingFast(Settings.Role.WORKER,
-                                                                     network.jdbcUrl(direct.url())));
-             TestNode other = TestNode.start(deployment.failingFast(Settings.Role.WORKER, direct.url()));
-             TestNode api = deployment.start(Settings.Role.API);
              Connection broker = factory.newConnection("consumer-count");
-             LoadClient load = new LoadClient()) {
+             TestNode cutOff = TestNode.start(deployment.failingFast(Settings.Role.WORKER,
+                                                                     network.jdbcUrl(direct.url())))) {
             Channel channel = broker.createChannel();
-            await().atMost(GENEROUS).until(() -> consumers(channel) == 2);
-
-            network.freeze();
+            // Alone, it leads.
             await().atMost(GENEROUS).until(() -> consumers(channel) == 1);
-            for (int i = 0; i < WRITES; i++) {
-                assertThat(load.createOnce(api.uri("/"), "cut-off-" + i, "v" + i, GENEROUS).status(), is(200));
-            }
-            StoredEvents.assertConsistent(direct, load, List.of(api));
+            try (TestNode standby = TestNode.start(deployment.failingFast(Settings.Role.WORKER, direct.url()));
+                 TestNode api = deployment.start(Settings.Role.API);
+                 LoadClient load = new LoadClient()) {
+                for (int i = 0; i < WRITES; i++) {
+                    assertThat(load.createOnce(api.uri("/"), "led-" + i, "v" + i, GENEROUS).status(), is(200));
+                }
+                assertThat("consumers with a standby", consumers(channel), is(1L));
 
-            network.thaw();
-            await().atMost(GENEROUS).until(() -> consumers(channel) == 2);
-            for (int i = 0; i < WRITES; i++) {
-                assertThat(load.createOnce(api.uri("/"), "healed-" + i, "v" + i, GENEROUS).status(), is(200));
+                network.freeze();
+                // Only the standby can commit these.
+                for (int i = 0; i < WRITES; i++) {
+                    assertThat(load.createOnce(api.uri("/"), "cut-off-" + i, "v" + i, GENEROUS).status(), is(200));
+                }
+                StoredEvents.assertConsistent(direct, load, List.of(api));
+                assertThat("consumers while cut off", consumers(channel), is(1L));
+
+                network.thaw();
+                for (int i = 0; i < WRITES; i++) {
+                    assertThat(load.createOnce(api.uri("/"), "healed-" + i, "v" + i, GENEROUS).status(), is(200));
+                }
+                StoredEvents.assertConsistent(direct, load, List.of(api));
+                await().atMost(GENEROUS).until(() -> consumers(channel) == 1);
             }
-            StoredEvents.assertConsistent(direct, load, List.of(api));
         }
     }
 
