@@ -5,9 +5,10 @@
 # (own node name, ports, config, mnesia and log dirs), so the faults injected here disturb nobody else on the machine.
 # Steady synchronous writers (bench/RecoveryProbe.java) PUT new keys straight to the API processes; each run injects,
 # in this order:
-#   worker-leader-kill9      kill -9 of the worker whose relay leads (the other worker keeps consuming), not restarted
-#   worker-rejoin            that worker started again
-#   worker-other-kill9-restart   kill -9 of the other (consuming, not leading) worker, started again at once
+#   worker-leader-kill9      kill -9 of the worker whose relay leads and which takes the commands (the standby takes
+#                            the lead and the commands), not restarted
+#   worker-rejoin            that worker started again (it stands by)
+#   worker-other-kill9-restart   kill -9 of the other worker (the standby since the rejoin), started again at once
 #   broker-restart           rabbitmqctl stop_app, RECOVERY_BROKER_DOWN s, start_app
 #   postgres-stop            pg_ctl stop -m fast, RECOVERY_PG_DOWN s, pg_ctl start
 # and reports per fault the outage (fault injected → service restored: the broker's port accepts connections again,

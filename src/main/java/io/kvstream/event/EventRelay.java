@@ -25,9 +25,12 @@ import io.kvstream.wire.EventPublisher;
 public final class EventRelay implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(EventRelay.class.getName());
     private static final int PAGE = 1000;
-    /** Between two reads of the outbox while leading (a safety net), and between two tries for the lead. */
+    /**
+     * Between two reads of the outbox while leading (a safety net), and between two tries for the lead: a standby's
+     * worker takes commands only once it leads, so this bounds how long the commands wait after a leader died.
+     */
     private static final Duration LEADER_WAKE_UP = Duration.ofSeconds(1);
-    private static final Duration STANDBY_WAKE_UP = Duration.ofMillis(500);
+    private static final Duration STANDBY_WAKE_UP = Duration.ofMillis(200);
     /**
      * Before opening the outbox and a channel again after the database or the broker failed (and then for as long as
      * the broker's connection is still recovering). Every write waits for the relay, so this pause adds to every

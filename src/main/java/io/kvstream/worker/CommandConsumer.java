@@ -136,7 +136,8 @@ public final class CommandConsumer implements AutoCloseable {
                 batch.addAll(retry);
                 retry.clear();
                 if (batch.isEmpty()) {
-                    Pending first = deliveries.poll(200, TimeUnit.MILLISECONDS);
+                    // Also how soon an idle standby notices it now leads.
+                    Pending first = deliveries.poll(100, TimeUnit.MILLISECONDS);
                     if (first == null) {
                         continue;
                     }
