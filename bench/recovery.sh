@@ -168,7 +168,7 @@ one_run() {
     fault worker-rejoin "$t0" "$t0"
 
     leader="$(wait_leader)" other=$((3 - leader))
-    log "run $run: kill -9 worker-$other (consuming, not leading), started again at once"
+    log "run $run: kill -9 worker-$other (the standby), started again at once"
     t0="$(now_ms)"
     kill -9 "$(pid_of "worker-$other")"
     restart_worker "$other"
