@@ -44,6 +44,8 @@ public final class CommandBus implements AutoCloseable {
     /** Value and key characters per message at most, so one large value does not drag a dozen others along. */
     private static final int MAX_CHARS_PER_MESSAGE = 256 * 1024;
     private static final int MAX_QUEUED = 4096;
+    private static final Duration RETRY_AFTER_REFUSAL = Duration.ofMillis(50);
+    private static final Duration LAST_TRY_BEFORE_DEADLINE = Duration.ofMillis(500);
 
     private final CommandSender sender;
     /** Null unless the worker runs in this process. */
@@ -64,7 +66,7 @@ public final class CommandBus implements AutoCloseable {
      * A command waiting for the publisher thread, and the future its broker confirm completes; {@code durable}: nobody
      * waits for its outcome, so it is persistent and never handed to a worker in this process.
      */
-    private record Outgoing(Command command, boolean durable, CompletableFuture<Void> confirmed) {
+    private record Outgoing(Command command, boolean durable, CompletableFuture<Void> confirmed, long deadline) {
         int chars() {
             return command.chars();
         }
@@ -147,7 +149,7 @@ public final class CommandBus implements AutoCloseable {
         }
         CompletableFuture<Void> confirmed = new CompletableFuture<>();
         try {
-            if (!outgoing.offer(new Outgoing(command, durable, confirmed), deadline - System.nanoTime(),
+            if (!outgoing.offer(new Outgoing(command, durable, confirmed, deadline), deadline - System.nanoTime(),
                                 TimeUnit.NANOSECONDS)) {
                 return CompletableFuture.failedFuture(
                         new BrokerUnavailableException("Too many commands waiting for the broker", null));
@@ -186,9 +188,9 @@ public final class CommandBus implements AutoCloseable {
                 }
                 List<Command> commands = batch.stream().map(Outgoing::command).toList();
                 if (first.durable()) {
-                    sender.sendDurable(commands, confirmedTogether(batch));
+                    sender.sendDurable(commands, confirmedOrRetried(batch));
                 } else {
-                    send(commands, confirmedTogether(batch));
+                    send(commands, confirmedOrRetried(batch));
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -219,21 +221,57 @@ public final class CommandBus implements AutoCloseable {
         }
     }
 
-    /** The future of a message's confirm, which completes the futures of all its commands. */
-    private static CompletableFuture<Void> confirmedTogether(List<Outgoing> batch) {
-        if (batch.size() == 1) {
-            return batch.getFirst().confirmed();
-        }
-        List<CompletableFuture<Void>> each = batch.stream().map(Outgoing::confirmed).toList();
+    /**
+     * The future of a message's confirm, which completes the futures of all its commands; a message the broker refused
+     * (nothing of it was enqueued) is queued again a little later, each command until its own deadline.
+     */
+    private CompletableFuture<Void> confirmedOrRetried(List<Outgoing> batch) {
+        List<Outgoing> sent = List.copyOf(batch);
         CompletableFuture<Void> message = new CompletableFuture<>();
-        message.whenComplete((ok, failure) -> each.forEach(f -> {
-            if (failure == null) {
-                f.complete(null);
+        message.whenComplete((ok, failure) -> {
+            if (failure instanceof BrokerUnavailableException unavailable && unavailable.refused() && running) {
+                // Not on the connection's thread, which the confirms of every other message wait for.
+                Thread.ofVirtual().name("command-retry").start(() -> queueAgain(sent, unavailable));
             } else {
-                f.completeExceptionally(failure);
+                sent.forEach(o -> settle(o.confirmed(), failure));
             }
-        }));
+        });
         return message;
+    }
+
+    /**
+     * A quorum queue refuses publishes while its members elect a new leader, for a second or a few: waiting a moment
+     * and sending again turns that into a slower answer instead of a 503.
+     */
+    private void queueAgain(List<Outgoing> refused, BrokerUnavailableException refusal) {
+        List<Outgoing> again = new ArrayList<>(refused.size());
+        for (Outgoing o : refused) {
+            // Too close to its deadline for another try: say "refused" (503, nothing written) before the waiting
+            // request gives up on its own with "may still apply" (504).
+            if (o.deadline() - System.nanoTime() < LAST_TRY_BEFORE_DEADLINE.toNanos()) {
+                o.confirmed().completeExceptionally(refusal);
+            } else {
+                again.add(o);
+            }
+        }
+        try {
+            Thread.sleep(RETRY_AFTER_REFUSAL);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (Outgoing o : again) {
+            if (!running || !outgoing.offer(o)) {
+                o.confirmed().completeExceptionally(refusal);
+            }
+        }
+    }
+
+    private static void settle(CompletableFuture<Void> confirmed, Throwable failure) {
+        if (failure == null) {
+            confirmed.complete(null);
+        } else {
+            confirmed.completeExceptionally(failure);
+        }
     }
 
     private static <T> T await(CompletableFuture<T> future, Command command, long nanos) {

@@ -2,11 +2,13 @@ package io.kvstream.wire;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentNavigableMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
@@ -27,6 +29,11 @@ import io.kvstream.domain.CommandOutcome;
  */
 public final class CommandSender implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CommandSender.class.getName());
+    /** How long a replaced channel waits for the confirms of what it published before it is closed anyway. */
+    private static final Duration RETIRE_PATIENCE = Duration.ofSeconds(30);
+    private static final Duration RETIRE_POLL = Duration.ofMillis(100);
+    /** A refusal lasts while a queue has no leader: one line for it, not one per retry. */
+    private static final Duration REFUSAL_LOG_INTERVAL = Duration.ofSeconds(10);
 
     private final Broker broker;
     private final String commandQueue;
@@ -35,9 +42,15 @@ public final class CommandSender implements AutoCloseable {
     private final ReentrantLock publishLock = new ReentrantLock();
     /** Replaced under {@link #publishLock} when the broker closed it alone (a channel error). */
     private volatile Lane lane;
+    /** When a refusal was last logged (System.nanoTime); written under {@link #publishLock}. */
+    private long lastRefusalLogged = System.nanoTime() - REFUSAL_LOG_INTERVAL.toNanos();
 
-    /** A publishing channel and the futures of its messages not yet confirmed, by publish sequence number. */
-    private record Lane(Channel channel, ConcurrentSkipListMap<Long, CompletableFuture<Void>> unconfirmed) {
+    /**
+     * A publishing channel and the futures of its messages not yet confirmed, by publish sequence number;
+     * {@code refused}: the broker nacked a message of it, so the next publish takes a fresh channel.
+     */
+    private record Lane(Channel channel, ConcurrentSkipListMap<Long, CompletableFuture<Void>> unconfirmed,
+                        AtomicBoolean refused) {
     }
 
     public CommandSender(Broker broker, Consumer<CommandOutcome> onReply) throws IOException {
@@ -50,7 +63,7 @@ public final class CommandSender implements AutoCloseable {
     }
 
     private Lane openLane() throws IOException {
-        Lane opened = new Lane(broker.openChannel(), new ConcurrentSkipListMap<>());
+        Lane opened = new Lane(broker.openChannel(), new ConcurrentSkipListMap<>(), new AtomicBoolean());
         opened.channel().confirmSelect();
         opened.channel().addConfirmListener(new ConfirmListener() {
             @Override
@@ -60,7 +73,8 @@ public final class CommandSender implements AutoCloseable {
 
             @Override
             public void handleNack(long deliveryTag, boolean multiple) {
-                settle(opened, deliveryTag, multiple, new BrokerUnavailableException("Broker refused the command", null));
+                opened.refused().set(true);
+                settle(opened, deliveryTag, multiple, BrokerUnavailableException.refusedByBroker());
             }
         });
         opened.channel().addShutdownListener(cause -> failUnconfirmed(opened, cause));
@@ -117,6 +131,17 @@ public final class CommandSender implements AutoCloseable {
                 Channels.closeQuietly(current.channel());
                 current = openLane();
                 lane = current;
+            } else if (current.refused().get()) {
+                // A channel keeps its own view of a quorum queue's leader: after a nack, publish on a fresh one. The
+                // old one is closed once its last message is settled, so no confirm in flight is lost with it.
+                long now = System.nanoTime();
+                if (now - lastRefusalLogged > REFUSAL_LOG_INTERVAL.toNanos()) {
+                    lastRefusalLogged = now;
+                    LOG.log(Level.WARNING, "The broker refused a command; trying again on a fresh channel");
+                }
+                retire(current);
+                current = openLane();
+                lane = current;
             }
             // The sequence number and the publish must pair up, so they happen under one lock.
             long seq = current.channel().getNextPublishSeqNo();
@@ -127,6 +152,22 @@ public final class CommandSender implements AutoCloseable {
         } finally {
             publishLock.unlock();
         }
+    }
+
+    /** Closes {@code retired} once nothing it published waits for a confirm (or after the confirm timeout). */
+    private static void retire(Lane retired) {
+        Thread.ofVirtual().name("command-channel-retire").start(() -> {
+            long deadline = System.nanoTime() + RETIRE_PATIENCE.toNanos();
+            while (!retired.unconfirmed().isEmpty() && retired.channel().isOpen() && System.nanoTime() < deadline) {
+                try {
+                    Thread.sleep(RETIRE_POLL);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            Channels.closeQuietly(retired.channel());
+        });
     }
 
     private static void settle(Lane lane, long deliveryTag, boolean multiple, RuntimeException failure) {
