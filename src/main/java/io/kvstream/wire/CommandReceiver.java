@@ -228,8 +228,9 @@ public final class CommandReceiver implements AutoCloseable {
         }
     }
 
+    /** Unbinding what is not bound changes nothing, so this does not depend on what was subscribed. */
     private void unbindLane() throws IOException {
-        if (syncCommandsExchange != null && laneConsumerTag != null) {
+        if (syncCommandsExchange != null) {
             channel.queueUnbind(laneQueue, syncCommandsExchange, "");
         }
     }
