@@ -30,7 +30,8 @@ LANES="$QUORUM -Dkvstream.amqp.sync-command-lane=worker-queues"
 if [[ $WHAT == lanes ]]; then
     A_OPTS="$QUORUM" B_OPTS="$LANES" A_AMQP_URI="$CLUSTER_URI" B_AMQP_URI="$CLUSTER_URI" \
         AB_RESULT="$WORK/put-lanes-1.md" "$BENCH_DIR/ab.sh" put
-    A_OPTS="$CLASSIC" B_OPTS="$LANES" A_AMQP_URI="$CLUSTER_URI" B_AMQP_URI="$CLUSTER_URI" \
+    # Queues of their own: a queue keeps its type, and side A's command queue of the first comparison is a quorum one.
+    AB_NAME="${AB_NAME}c" A_OPTS="$CLASSIC" B_OPTS="$LANES" A_AMQP_URI="$CLUSTER_URI" B_AMQP_URI="$CLUSTER_URI" \
         AB_RESULT="$WORK/put-lanes-2.md" "$BENCH_DIR/ab.sh" put
     {
         echo "## Synchronous PUT: quorum command queue with the workers' own queues vs quorum alone vs classic"
