@@ -102,11 +102,6 @@ public final class CommandReceiver implements AutoCloseable {
         }
     }
 
-    /** The name of this worker's lane; empty without one. */
-    public String laneQueue() {
-        return syncCommandsExchange == null ? "" : laneQueue;
-    }
-
     /**
      * Consumes from now on with another prefetch: cancels the consumer and subscribes again (also after a failed
      * attempt that cancelled and could not subscribe). What was delivered before stays unacknowledged on this channel
