@@ -6,11 +6,17 @@
 #   2. today's path vs the production default: classic on the machine's single RabbitMQ vs quorum on the cluster;
 # then bench/put.sh (kvstream vs pgbench upsert vs etcd put: the performance targets) with the production default.
 #   bench/put-quorum.sh      -> bench/results/ab/put-quorum-vs-classic.md
+# The third contestant, quorum with synchronous commands in the workers' own queues
+# (kvstream.amqp.sync-command-lane=worker-queues, the Kubernetes default), against the two others on the cluster:
+#   bench/put-quorum.sh lanes -> bench/results/ab/put-quorum-worker-queues-vs-quorum-vs-classic.md
 # BENCH_RUNS, BENCH_DURATION etc. as for every bench script (bench/lib.sh).
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 ensure_jar
+WHAT="${1:-all}"
+[[ $WHAT == all || $WHAT == lanes ]] || die "usage: bench/put-quorum.sh [lanes]"
 OUT="$RESULTS/ab/put-quorum-vs-classic.md"
+[[ $WHAT == lanes ]] && OUT="$RESULTS/ab/put-quorum-worker-queues-vs-quorum-vs-classic.md"
 # Names and ports of their own: another benchmark may run the same scripts beside this one.
 export AB_NAME="${AB_NAME:-abq}" AB_PORT="${AB_PORT:-19571}"
 export BENCH_SUFFIX="${BENCH_SUFFIX:-_quorum}" BENCH_PORT_OFFSET="${BENCH_PORT_OFFSET:-400}"
@@ -19,6 +25,38 @@ export RMQ_CLUSTER_DIR="$WORK/rabbitmq-cluster" RMQ_CLUSTER_NAME=rb RMQ_CLUSTER_
 trap '"$ROOT/scripts/rabbitmq-cluster.sh" stop' EXIT
 CLUSTER_URI="$("$ROOT/scripts/rabbitmq-cluster.sh" start | tail -1)"
 CLASSIC=-Dkvstream.amqp.command-queue-type=classic QUORUM=-Dkvstream.amqp.command-queue-type=quorum
+LANES="$QUORUM -Dkvstream.amqp.sync-command-lane=worker-queues"
+
+if [[ $WHAT == lanes ]]; then
+    A_OPTS="$QUORUM" B_OPTS="$LANES" A_AMQP_URI="$CLUSTER_URI" B_AMQP_URI="$CLUSTER_URI" \
+        AB_RESULT="$WORK/put-lanes-1.md" "$BENCH_DIR/ab.sh" put
+    # Queues of their own: a queue keeps its type, and side A's command queue of the first comparison is a quorum one.
+    AB_NAME="${AB_NAME}c" A_OPTS="$CLASSIC" B_OPTS="$LANES" A_AMQP_URI="$CLUSTER_URI" B_AMQP_URI="$CLUSTER_URI" \
+        AB_RESULT="$WORK/put-lanes-2.md" "$BENCH_DIR/ab.sh" put
+    {
+        echo "## Synchronous PUT: quorum command queue with the workers' own queues vs quorum alone vs classic"
+        echo
+        echo "\`bench/put-quorum.sh lanes\` — RabbitMQ $(dpkg-query -W -f '${Version}' rabbitmq-server 2>/dev/null | cut -d- -f1):"
+        echo "a 3-node cluster of Debian's rabbitmq-server on loopback (scripts/rabbitmq-cluster.sh, plugin"
+        echo "rabbitmq_random_exchange enabled); each side 1 API + 1 worker process with its own schema and queues, $CONNS"
+        echo "clients, 200 = committed in PostgreSQL and applied on the answering process. With"
+        echo "sync-command-lane=worker-queues a synchronous command goes through the x-random exchange to the worker's own"
+        echo "exclusive classic queue (on the node of the worker's connection) instead of the quorum queue; every node of"
+        echo "this machine shares the same 2 cores and disk."
+        echo
+        machine_info
+        echo
+        echo "#### 1. quorum (shared queue) vs quorum + worker-queues (both on the cluster)"
+        echo
+        tail -n +3 "$WORK/put-lanes-1.md"
+        echo
+        echo "#### 2. classic vs quorum + worker-queues (both on the cluster)"
+        echo
+        tail -n +3 "$WORK/put-lanes-2.md"
+    } >"$OUT"
+    log "wrote $OUT"
+    exit 0
+fi
 
 A_OPTS="$CLASSIC" B_OPTS="$QUORUM" A_AMQP_URI="$CLUSTER_URI" B_AMQP_URI="$CLUSTER_URI" \
     AB_RESULT="$WORK/put-quorum-1.md" "$BENCH_DIR/ab.sh" put

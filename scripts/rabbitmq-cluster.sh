@@ -79,7 +79,8 @@ prepare_node() {
     port_free "$((DIST_PORT + n))" || die "port $((DIST_PORT + n)) (for $(node_name "$n")) is in use"
     mkdir -p "$dir/mnesia" "$dir/log"
     : >"$dir/rabbitmq-env.conf"
-    echo "[]." >"$dir/enabled_plugins"
+    # The exchange type of kvstream.amqp.sync-command-lane=worker-queues.
+    echo "[rabbitmq_random_exchange]." >"$dir/enabled_plugins"
     cat >"$dir/rabbitmq.conf" <<EOF
 listeners.tcp.local = 127.0.0.1:$((PORT + n))
 # The default user may connect from loopback only (RabbitMQ's default, said here because these nodes are for tests).

@@ -108,27 +108,33 @@ public record Settings(Role role,
     /**
      * Broker settings; exchange and queue names all start with {@code namePrefix}. {@code publicEvents}: besides the
      * batches kvstream's own processes read, publish every event as its own message on the documented events
-     * exchange, for consumers outside kvstream. {@code commandQueueType}: the kind of queue the commands wait in.
+     * exchange, for consumers outside kvstream. {@code commandQueueType}: the kind of queue the commands wait in;
+     * {@code syncCommandLane}: where the commands someone waits for go.
      */
-    public record Amqp(String uri, String namePrefix, boolean publicEvents, QueueType commandQueueType) {
+    public record Amqp(String uri, String namePrefix, boolean publicEvents, QueueType commandQueueType,
+                       SyncCommandLane syncCommandLane) {
         public boolean configured() {
             return !uri.isBlank();
         }
 
         public Amqp withUri(String uri) {
-            return new Amqp(uri, namePrefix, publicEvents, commandQueueType);
+            return new Amqp(uri, namePrefix, publicEvents, commandQueueType, syncCommandLane);
         }
 
         public Amqp withNamePrefix(String namePrefix) {
-            return new Amqp(uri, namePrefix, publicEvents, commandQueueType);
+            return new Amqp(uri, namePrefix, publicEvents, commandQueueType, syncCommandLane);
         }
 
         public Amqp withPublicEvents(boolean publicEvents) {
-            return new Amqp(uri, namePrefix, publicEvents, commandQueueType);
+            return new Amqp(uri, namePrefix, publicEvents, commandQueueType, syncCommandLane);
         }
 
         public Amqp withCommandQueueType(QueueType commandQueueType) {
-            return new Amqp(uri, namePrefix, publicEvents, commandQueueType);
+            return new Amqp(uri, namePrefix, publicEvents, commandQueueType, syncCommandLane);
+        }
+
+        public Amqp withSyncCommandLane(SyncCommandLane syncCommandLane) {
+            return new Amqp(uri, namePrefix, publicEvents, commandQueueType, syncCommandLane);
         }
     }
 
@@ -150,6 +156,31 @@ public record Settings(Role role,
                 throw new IllegalArgumentException(
                         "kvstream.amqp.command-queue-type must be classic or quorum, not '" + text + "'");
             }
+        }
+    }
+
+    /**
+     * Where synchronous commands (the caller waits for the outcome) travel. {@code SHARED_QUEUE}: the command queue,
+     * like every command. {@code WORKER_QUEUES}: a random exchange spreads them over the workers' own unreplicated
+     * queues, which is cheaper than a quorum command queue; a command lost with its worker or broker node times out
+     * for its caller ("may still apply"), which a synchronous write may do anyway. Commands nobody waits for always
+     * take the command queue.
+     */
+    public enum SyncCommandLane {
+        SHARED_QUEUE, WORKER_QUEUES;
+
+        public String configName() {
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+
+        static SyncCommandLane parse(String text) {
+            for (SyncCommandLane lane : values()) {
+                if (lane.configName().equals(text.trim().toLowerCase(Locale.ROOT))) {
+                    return lane;
+                }
+            }
+            throw new IllegalArgumentException(
+                    "kvstream.amqp.sync-command-lane must be shared-queue or worker-queues, not '" + text + "'");
         }
     }
 
@@ -230,7 +261,8 @@ public record Settings(Role role,
                     new Amqp(unlessSet(amqp.get("uri")),
                              amqp.get("name-prefix").asString().get(),
                              amqp.get("public-events").asBoolean().get(),
-                             QueueType.parse(amqp.get("command-queue-type").asString().get())),
+                             QueueType.parse(amqp.get("command-queue-type").asString().get()),
+                             SyncCommandLane.parse(amqp.get("sync-command-lane").asString().get())),
                     kv.get("worker.batch-size").asInt().get(),
                     new Events(events.get("retention").asLong().get(),
                                events.get("compaction-interval").asLong().get()),

@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BiConsumer;
 
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.BuiltinExchangeType;
@@ -18,6 +19,7 @@ import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.Recoverable;
 import com.rabbitmq.client.RecoveryListener;
 import com.rabbitmq.client.ShutdownSignalException;
+import com.rabbitmq.client.impl.recovery.AutorecoveringConnection;
 import io.kvstream.config.Settings;
 
 /**
@@ -28,9 +30,12 @@ import io.kvstream.config.Settings;
  */
 public final class Broker implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Broker.class.getName());
+    /** The exchange type of plugin rabbitmq_random_exchange: each message goes to one bound queue, chosen at random. */
+    private static final String RANDOM_EXCHANGE = "x-random";
 
     private final Names names;
     private final Settings.QueueType commandQueueType;
+    private final Settings.SyncCommandLane syncCommandLane;
     private final Connection connection;
     private final CopyOnWriteArrayList<Runnable> recoveryListeners = new CopyOnWriteArrayList<>();
     /**
@@ -40,9 +45,10 @@ public final class Broker implements AutoCloseable {
      */
     private Channel topology;
 
-    private Broker(Names names, Settings.QueueType commandQueueType, Connection connection) {
+    private Broker(Names names, Settings.Amqp settings, Connection connection) {
         this.names = names;
-        this.commandQueueType = commandQueueType;
+        this.commandQueueType = settings.commandQueueType();
+        this.syncCommandLane = settings.syncCommandLane();
         this.connection = connection;
         ((Recoverable) connection).addRecoveryListener(new RecoveryListener() {
             @Override
@@ -79,7 +85,7 @@ public final class Broker implements AutoCloseable {
         Instant deadline = Instant.now().plus(patience);
         while (true) {
             try {
-                Broker broker = new Broker(new Names(settings.namePrefix()), settings.commandQueueType(),
+                Broker broker = new Broker(new Names(settings.namePrefix()), settings,
                                            factory.newConnection(addresses.nodes(), connectionName));
                 try {
                     broker.declareTopology();
@@ -111,6 +117,20 @@ public final class Broker implements AutoCloseable {
         return connection.isOpen();
     }
 
+    Settings.SyncCommandLane syncCommandLane() {
+        return syncCommandLane;
+    }
+
+    /**
+     * Tells {@code listener} (old name, new name) when the automatic recovery re-declared a server-named queue under
+     * a new name: the client moves the queue's bindings and consumers over by itself, but not the name its users keep.
+     */
+    void onQueueRenamed(BiConsumer<String, String> listener) {
+        if (connection instanceof AutorecoveringConnection recovering) {
+            recovering.addQueueRecoveryListener(listener::accept);
+        }
+    }
+
     /** Runs {@code listener} after every automatic recovery of the connection. */
     public void onRecovery(Runnable listener) {
         recoveryListeners.add(listener);
@@ -122,6 +142,32 @@ public final class Broker implements AutoCloseable {
         topology.exchangeDeclare(names.eventsExchange(), BuiltinExchangeType.FANOUT, true);
         topology.exchangeDeclare(names.eventBatchesExchange(), BuiltinExchangeType.FANOUT, true);
         topology.exchangeDeclare(names.presenceExchange(), BuiltinExchangeType.FANOUT, true);
+        if (syncCommandLane == Settings.SyncCommandLane.WORKER_QUEUES) {
+            declareSyncCommandsExchange();
+        }
+    }
+
+    /**
+     * The random exchange comes with a plugin that RabbitMQ ships but does not enable; the broker answers an unknown
+     * exchange type by closing the connection (COMMAND_INVALID). That is the operator's to fix, so the process stops
+     * and says how, rather than retrying.
+     */
+    private void declareSyncCommandsExchange() throws IOException {
+        try {
+            topology.exchangeDeclare(names.syncCommandsExchange(), RANDOM_EXCHANGE, true);
+        } catch (IOException e) {
+            if (e.getCause() instanceof ShutdownSignalException signal
+                && signal.getReason() instanceof AMQP.Connection.Close close
+                && close.getReplyCode() == AMQP.COMMAND_INVALID) {
+                String advice = "kvstream.amqp.sync-command-lane=worker-queues needs the exchange type " + RANDOM_EXCHANGE
+                                + ", which the broker does not know (" + close.getReplyText() + "): enable its plugin"
+                                + " on every RabbitMQ node (rabbitmq-plugins enable rabbitmq_random_exchange) or set"
+                                + " KVSTREAM_AMQP_SYNC_COMMAND_LANE=shared-queue.";
+                LOG.log(Level.ERROR, advice);
+                throw new IllegalStateException(advice, e);
+            }
+            throw e;
+        }
     }
 
     /**

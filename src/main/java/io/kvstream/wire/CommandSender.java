@@ -3,7 +3,9 @@ package io.kvstream.wire;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentNavigableMap;
@@ -15,6 +17,8 @@ import java.util.function.Consumer;
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.ConfirmListener;
+import com.rabbitmq.client.Return;
+import io.kvstream.config.Settings;
 import io.kvstream.domain.Command;
 import io.kvstream.domain.CommandOutcome;
 
@@ -26,6 +30,12 @@ import io.kvstream.domain.CommandOutcome;
  * <p>
  * Commands someone waits for are published transient: if the broker loses one before a worker commits it, the caller
  * gets the "may still apply" timeout that any lost answer gives. Commands nobody waits for are persistent.
+ * <p>
+ * With {@code kvstream.amqp.sync-command-lane=worker-queues} the commands someone waits for go to the random exchange
+ * of the workers' own queues, mandatory: when no worker queue is bound (all workers paused, stopping or reconnecting)
+ * the broker returns the message, and it is published again to the command queue, whose confirm then completes its
+ * future. The broker sends the return before the confirm of the same publish, so the return takes the future out of
+ * the unconfirmed ones first and that confirm finds nothing to complete.
  */
 public final class CommandSender implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CommandSender.class.getName());
@@ -34,9 +44,13 @@ public final class CommandSender implements AutoCloseable {
     private static final Duration RETIRE_POLL = Duration.ofMillis(100);
     /** A refusal lasts while a queue has no leader: one line for it, not one per retry. */
     private static final Duration REFUSAL_LOG_INTERVAL = Duration.ofSeconds(10);
+    /** The publish sequence number of a command sent to the workers' queues, by which a return finds its future. */
+    private static final String PUBLISH_SEQ_HEADER = "kvstream-publish-seq";
 
     private final Broker broker;
     private final String commandQueue;
+    /** Null unless synchronous commands go to the workers' own queues. */
+    private final String syncCommandsExchange;
     private final String replyQueue;
     private final Subscription replies;
     private final ReentrantLock publishLock = new ReentrantLock();
@@ -56,6 +70,8 @@ public final class CommandSender implements AutoCloseable {
     public CommandSender(Broker broker, Consumer<CommandOutcome> onReply) throws IOException {
         this.broker = broker;
         this.commandQueue = broker.names().commandQueue();
+        this.syncCommandsExchange = broker.syncCommandLane() == Settings.SyncCommandLane.WORKER_QUEUES
+                ? broker.names().syncCommandsExchange() : null;
         this.replyQueue = broker.names().replyQueue(UUID.randomUUID().toString());
         this.lane = openLane();
         this.replies = Subscription.toOwnQueue(broker, replyQueue, "reply",
@@ -77,8 +93,27 @@ public final class CommandSender implements AutoCloseable {
                 settle(opened, deliveryTag, multiple, BrokerUnavailableException.refusedByBroker());
             }
         });
+        opened.channel().addReturnListener(returned -> sendReturnedToCommandQueue(opened, returned));
         opened.channel().addShutdownListener(cause -> failUnconfirmed(opened, cause));
         return opened;
+    }
+
+    /**
+     * No worker queue took a synchronous command: it goes to the command queue instead, under the same future. Runs
+     * on the connection's reading thread, which must not publish (a publish may block while that thread delivers the
+     * confirms), so the publish itself is left to a thread of its own.
+     */
+    private void sendReturnedToCommandQueue(Lane lane, Return returned) {
+        Map<String, Object> headers = returned.getProperties().getHeaders();
+        Object seq = headers == null ? null : headers.get(PUBLISH_SEQ_HEADER);
+        CompletableFuture<Void> confirmed = seq instanceof Number n ? lane.unconfirmed().remove(n.longValue()) : null;
+        if (confirmed == null) {
+            return;
+        }
+        LOG.log(Level.DEBUG, "No worker queue bound (" + returned.getReplyText() + "); command "
+                             + returned.getProperties().getMessageId() + " goes to the command queue");
+        Thread.ofVirtual().name("command-return").start(
+                () -> publish(false, returned.getProperties(), returned.getBody(), confirmed));
     }
 
     /**
@@ -95,7 +130,7 @@ public final class CommandSender implements AutoCloseable {
                 .replyTo(replyQueue)
                 .headers(CommandCodec.REPLY_UNLESS_APPLIED_HEADERS)
                 .build();
-        publish(props, CommandCodec.encode(commands), confirmed);
+        publish(syncCommandsExchange != null, props, CommandCodec.encode(commands), confirmed);
     }
 
     /** Publishes commands nobody waits for, persistent, as one message; {@code confirmed} completes when the broker has it. */
@@ -107,7 +142,7 @@ public final class CommandSender implements AutoCloseable {
                 .messageId(first)
                 .correlationId(first)
                 .build();
-        publish(props, CommandCodec.encode(commands), confirmed);
+        publish(false, props, CommandCodec.encode(commands), confirmed);
     }
 
     /** Whether commands can be sent: the connection is up (a channel the broker closed alone is opened again). */
@@ -115,7 +150,9 @@ public final class CommandSender implements AutoCloseable {
         return broker.isOpen();
     }
 
-    private void publish(AMQP.BasicProperties props, byte[] body, CompletableFuture<Void> confirmed) {
+    /** {@code toWorkerQueues}: to the random exchange, mandatory; otherwise to the command queue. */
+    private void publish(boolean toWorkerQueues, AMQP.BasicProperties props, byte[] body,
+                         CompletableFuture<Void> confirmed) {
         if (!connected()) {
             confirmed.completeExceptionally(new BrokerUnavailableException("Broker connection is down", null));
             return;
@@ -146,7 +183,11 @@ public final class CommandSender implements AutoCloseable {
             // The sequence number and the publish must pair up, so they happen under one lock.
             long seq = current.channel().getNextPublishSeqNo();
             current.unconfirmed().put(seq, confirmed);
-            current.channel().basicPublish("", commandQueue, false, props, body);
+            if (toWorkerQueues) {
+                current.channel().basicPublish(syncCommandsExchange, "", true, withPublishSeq(props, seq), body);
+            } else {
+                current.channel().basicPublish("", commandQueue, false, props, body);
+            }
         } catch (IOException | RuntimeException e) {
             confirmed.completeExceptionally(new BrokerUnavailableException("Cannot publish command", e));
         } finally {
@@ -168,6 +209,12 @@ public final class CommandSender implements AutoCloseable {
             }
             Channels.closeQuietly(retired.channel());
         });
+    }
+
+    private static AMQP.BasicProperties withPublishSeq(AMQP.BasicProperties props, long seq) {
+        Map<String, Object> headers = new HashMap<>(props.getHeaders() == null ? Map.of() : props.getHeaders());
+        headers.put(PUBLISH_SEQ_HEADER, seq);
+        return props.builder().headers(headers).build();
     }
 
     private static void settle(Lane lane, long deliveryTag, boolean multiple, RuntimeException failure) {

@@ -7,6 +7,14 @@ public record Names(String prefix) {
         return prefix + ".commands";
     }
 
+    /**
+     * The exchange of type {@code x-random} that hands each synchronous command to one of the workers' own queues
+     * ({@code kvstream.amqp.sync-command-lane=worker-queues}).
+     */
+    public String syncCommandsExchange() {
+        return prefix + ".sync-commands";
+    }
+
     /** The documented wire format for consumers outside kvstream: one domain event per message. */
     public String eventsExchange() {
         return prefix + ".events";

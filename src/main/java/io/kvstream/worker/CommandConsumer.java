@@ -47,6 +47,12 @@ public final class CommandConsumer implements AutoCloseable {
     /** Hand-overs (each up to a message's worth of commands) waiting for the loop at most. */
     private static final int MAX_HANDED_OVER = 1024;
 
+    /**
+     * How long a worker that stops taking commands (paused, or shutting down) spends handing its lane's waiting
+     * commands to the command queue at most.
+     */
+    private static final Duration LANE_HAND_BACK = Duration.ofSeconds(5);
+
     /** How often a worker that stopped consuming looks at {@code databaseUp} again (no network involved). */
     private static final Duration DATABASE_POLL = Duration.ofMillis(50);
 
@@ -75,9 +81,10 @@ public final class CommandConsumer implements AutoCloseable {
         this.batchSize = batchSize;
         // Twice the batch size in flight: one batch commits while the next one arrives. The local queue
         // has room for more than the prefetch window because after a broker recovery the unacked
-        // deliveries of the old channel are still queued here while the new channel redelivers them.
+        // deliveries of the old channel are still queued here while the new channel redelivers them, and
+        // twice that for a worker that also consumes its own lane (a prefetch window for each queue).
         this.prefetch = batchSize * 2;
-        this.deliveries = new ArrayBlockingQueue<>(prefetch * 4 + MAX_HANDED_OVER);
+        this.deliveries = new ArrayBlockingQueue<>(prefetch * 8 + MAX_HANDED_OVER);
         this.receiver = new CommandReceiver(broker, incoming -> deliveries.add(new Delivered(incoming)));
         this.loop = Thread.ofVirtual().name("command-consumer").unstarted(this::run);
     }
@@ -204,7 +211,7 @@ public final class CommandConsumer implements AutoCloseable {
     /** Cancels the consumer and hands back what it delivered; false if the broker was away (its recovery decides). */
     private boolean stopConsuming() {
         try {
-            receiver.pause();
+            receiver.pause(LANE_HAND_BACK);
         } catch (IOException | RuntimeException e) {
             LOG.log(Level.DEBUG, "Could not pause the consumer; the broker's recovery will decide", e);
             return false;
@@ -215,22 +222,20 @@ public final class CommandConsumer implements AutoCloseable {
     }
 
     /**
-     * Hands the messages delivered here and not yet taken back to the queue, for the workers that can commit them;
-     * commands handed over in this process wait for the next batch.
+     * Hands the messages delivered here and not yet taken back (to the command queue), for the workers that can commit
+     * them; commands handed over in this process wait for the next batch.
      */
     private void handBackDeliveries() {
         List<Pending> waiting = new ArrayList<>();
         deliveries.drainTo(waiting);
-        long lastTag = -1;
+        List<Incoming> messages = new ArrayList<>();
         for (Pending pending : waiting) {
             switch (pending) {
-                case Delivered delivered -> lastTag = Math.max(lastTag, delivered.incoming().deliveryTag());
+                case Delivered delivered -> messages.add(delivered.incoming());
                 case HandedOver handedOver -> retry.add(handedOver);
             }
         }
-        if (lastTag >= 0) {
-            receiver.requeueThrough(lastTag);
-        }
+        receiver.handBack(messages);
     }
 
     /**
@@ -242,6 +247,7 @@ public final class CommandConsumer implements AutoCloseable {
         List<Pending> from = new ArrayList<>();
         List<Command> commands = new ArrayList<>();
         List<HandedOver> handedOver = new ArrayList<>();
+        List<Incoming> delivered = new ArrayList<>();
         long lastTag = -1;
         for (Pending pending : batch) {
             for (Command command : pending.commands()) {
@@ -249,7 +255,10 @@ public final class CommandConsumer implements AutoCloseable {
                 commands.add(command);
             }
             switch (pending) {
-                case Delivered delivered -> lastTag = delivered.incoming().deliveryTag();
+                case Delivered message -> {
+                    delivered.add(message.incoming());
+                    lastTag = message.incoming().deliveryTag();
+                }
                 case HandedOver handed -> handedOver.add(handed);
             }
         }
@@ -263,9 +272,7 @@ public final class CommandConsumer implements AutoCloseable {
                 throw e;
             }
             LOG.log(Level.WARNING, "Database unavailable, " + batch.size() + " messages requeued: " + e.getMessage());
-            if (lastTag >= 0) {
-                receiver.requeueThrough(lastTag);
-            }
+            receiver.handBack(delivered);
             retry.addAll(handedOver);
             return false;
         }
@@ -279,8 +286,8 @@ public final class CommandConsumer implements AutoCloseable {
         handOverRoom.release(handedOver.size());
         try {
             for (int i = 0; i < outcomes.size(); i++) {
-                if (from.get(i) instanceof Delivered delivered) {
-                    receiver.reply(delivered.incoming(), outcomes.get(i));
+                if (from.get(i) instanceof Delivered message) {
+                    receiver.reply(message.incoming(), outcomes.get(i));
                 }
             }
             if (lastTag >= 0) {
@@ -317,7 +324,11 @@ public final class CommandConsumer implements AutoCloseable {
         }
     }
 
-    /** Stops taking commands, finishes the batch in hand and what was already delivered, then returns. */
+    /**
+     * Stops taking commands (its lane unbound first), finishes the batch in hand and what was already delivered, hands
+     * what its lane still holds to the command queue, then returns. The lane goes with the connection: what it held
+     * then would be lost.
+     */
     @Override
     public void close() {
         receiver.stopConsuming();
@@ -326,6 +337,11 @@ public final class CommandConsumer implements AutoCloseable {
             loop.join(Duration.ofSeconds(10));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (!loop.isAlive()) {
+            // Delivered after the loop had ended (the consumers' cancel and the last deliveries crossed).
+            handBackDeliveries();
+            receiver.handBackLane(LANE_HAND_BACK);
         }
         receiver.close();
     }

@@ -50,7 +50,9 @@ class DefaultsParityTest {
             "kvstream.db.migrate", "false: the migration Job migrates, as the schema's owner; the pods run no DDL",
             "kvstream.db.app-role", "the pods' user, granted DML by the migrations",
             "kvstream.amqp.command-queue-type", "quorum: accepted writes survive the loss of a broker node; the "
-                                                + "embedded dev broker (Qpid) knows classic only");
+                                                + "embedded dev broker (Qpid) knows classic only",
+            "kvstream.amqp.sync-command-lane", "worker-queues: synchronous writes skip the quorum queue's replication; "
+                                               + "the embedded dev broker (Qpid) knows no x-random exchange");
 
     /** Keys of application.yaml that the ConfigMaps deliberately do not carry, and where they are set instead. */
     static final Map<String, String> NOT_IN_CONFIGMAPS = Map.of(

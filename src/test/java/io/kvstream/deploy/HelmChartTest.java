@@ -102,7 +102,7 @@ class HelmChartTest {
         assertThat(config.get("kvstream.conf"), containsString("cluster_partition_handling = pause_minority\n"));
         assertThat(config.get("kvstream.conf"), containsString("queue_leader_locator = balanced\n"));
         assertThat(config.get("enabled_plugins"),
-                   is("[rabbitmq_management,rabbitmq_prometheus,rabbitmq_peer_discovery_k8s].\n"));
+                   is("[rabbitmq_management,rabbitmq_prometheus,rabbitmq_peer_discovery_k8s,rabbitmq_random_exchange].\n"));
         assertThat(rabbitmq.getVolumeMounts().stream().map(m -> m.getMountPath() + "<-" + m.getName() + "/" + m.getSubPath())
                            .toList(),
                    is(List.of("/var/lib/rabbitmq<-data/null", "/etc/rabbitmq/conf.d/20-kvstream.conf<-config/kvstream.conf",
@@ -167,6 +167,19 @@ class HelmChartTest {
                 () -> helmTemplate(Map.of("config.amqpCommandQueueType", "mirrored")));
 
         assertThat(failure.getMessage(), containsString("amqpCommandQueueType"));
+    }
+
+    @Test
+    void synchronousCommandsTakeTheWorkersQueuesByDefaultAndTheSchemaKnowsOnlyTheTwoLanes() {
+        assertThat(helmDefault().get(V1ConfigMap.class, "kvstream-config").getData()
+                           .get("KVSTREAM_AMQP_SYNC_COMMAND_LANE"), is("worker-queues"));
+        assertThat(helm(Map.of("config.amqpSyncCommandLane", "shared-queue")).get(V1ConfigMap.class, "kvstream-config")
+                           .getData().get("KVSTREAM_AMQP_SYNC_COMMAND_LANE"), is("shared-queue"));
+
+        Exception failure = assertThrows(Exception.class,
+                () -> helmTemplate(Map.of("config.amqpSyncCommandLane", "random")));
+
+        assertThat(failure.getMessage(), containsString("amqpSyncCommandLane"));
     }
 
     @Test

@@ -29,7 +29,8 @@ import static org.hamcrest.Matchers.oneOf;
  * leads the queue (SIGKILL) while clients write, synchronously (200) and with {@code Prefer: respond-async} (202).
  * Every acknowledged write is committed with its value, no command is applied twice, and writes are answered 200
  * again once the cluster has elected a new leader. The nodes run from Debian's rabbitmq-server beside the machine's
- * own broker (scripts/rabbitmq-cluster.sh), which this test never touches.
+ * own broker (scripts/rabbitmq-cluster.sh), which this test never touches. As in Kubernetes, synchronous commands take
+ * the workers' own queues ({@code sync-command-lane=worker-queues}): one lost with the killed node is answered 504.
  */
 class BrokerNodeLossIT {
     private static final int SYNC_WRITERS = 12;
@@ -88,7 +89,8 @@ class BrokerNodeLossIT {
 
     private static Settings onCluster(Settings settings, String uri) {
         return settings.toBuilder()
-                .amqp(settings.amqp().withUri(uri).withCommandQueueType(Settings.QueueType.QUORUM))
+                .amqp(settings.amqp().withUri(uri).withCommandQueueType(Settings.QueueType.QUORUM)
+                              .withSyncCommandLane(Settings.SyncCommandLane.WORKER_QUEUES))
                 .build();
     }
 }

@@ -122,6 +122,7 @@ public final class TestServices {
                         channel.exchangeDelete(name + ".events");
                         channel.exchangeDelete(name + ".event-batches");
                         channel.exchangeDelete(name + ".presence");
+                        channel.exchangeDelete(name + ".sync-commands");
                     }
                 }
             }
