@@ -14,6 +14,7 @@ import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.ShutdownSignalException;
 import io.kvstream.config.Settings;
 import io.kvstream.testing.LoadClient;
+import io.kvstream.testing.RabbitTools;
 import io.kvstream.testing.StoredEvents;
 import io.kvstream.testing.TcpProxy;
 import io.kvstream.testing.TestDeployment;
@@ -229,7 +230,7 @@ class SyncCommandLaneTest {
     /** The queues bound to this deployment's random exchange, as the broker lists them. */
     private List<String> laneQueues() {
         String exchange = new Names(deployment.prefix()).syncCommandsExchange();
-        return rabbitmqctl("list_bindings", "source_name", "destination_name").lines()
+        return RabbitTools.rabbitmqctl("list_bindings", "source_name", "destination_name").lines()
                 .map(line -> line.split("\t"))
                 .filter(columns -> columns.length == 2 && columns[0].equals(exchange))
                 .map(columns -> columns[1])
@@ -238,8 +239,8 @@ class SyncCommandLaneTest {
 
     /** The command queue's Raft commit index (on the machine's single node): how many entries its log has had. */
     private long commandQueueCommitIndex() {
-        String status = run("rabbitmq-queues", "quorum_status", new Names(deployment.prefix()).commandQueue(),
-                            "--formatter", "json");
+        String status = RabbitTools.run("rabbitmq-queues", "quorum_status",
+                                        new Names(deployment.prefix()).commandQueue(), "--formatter", "json");
         java.util.regex.Matcher index = java.util.regex.Pattern.compile("\"Commit Index\":(\\d+)").matcher(status);
         assertThat("quorum_status: " + status, index.find(), is(true));
         return Long.parseLong(index.group(1));
@@ -257,28 +258,6 @@ class SyncCommandLaneTest {
         }
     }
 
-    private static String rabbitmqctl(String... arguments) {
-        List<String> command = new java.util.ArrayList<>(List.of("rabbitmqctl"));
-        command.addAll(List.of(arguments));
-        return run(command.toArray(String[]::new));
-    }
-
-    /** Runs one of RabbitMQ's command line tools (quietly) and returns what it printed. */
-    private static String run(String... arguments) {
-        List<String> command = new java.util.ArrayList<>(List.of(arguments[0], "-q"));
-        command.addAll(List.of(arguments).subList(1, arguments.length));
-        try {
-            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-            String output = new String(process.getInputStream().readAllBytes());
-            assertThat(String.join(" ", command) + ": " + output, process.waitFor(), is(0));
-            return output;
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
 
     private static Connection connect(String uri) throws Exception {
         ConnectionFactory factory = new ConnectionFactory();

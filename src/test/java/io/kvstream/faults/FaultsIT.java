@@ -23,6 +23,7 @@ import com.rabbitmq.client.ConnectionFactory;
 import io.kvstream.config.Settings;
 import io.kvstream.embedded.EmbeddedPostgres;
 import io.kvstream.testing.LoadClient;
+import io.kvstream.testing.RabbitTools;
 import io.kvstream.testing.StoredEvents;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
@@ -90,11 +91,11 @@ class FaultsIT {
             ExecutorService loop = load.start(WRITERS, 20, writing::get, w -> (w % 2 == 0 ? api1 : api2).uri("/"));
             await().until(() -> load.acknowledged() > 300);
             try {
-                rabbitmqctl("stop_app");
+                RabbitTools.rabbitmqctl("stop_app");
                 long before = load.statuses().getOrDefault(503, 0L);
                 await().until(() -> load.statuses().getOrDefault(503, 0L) > before + 20);
             } finally {
-                rabbitmqctl("start_app");
+                RabbitTools.rabbitmqctl("start_app");
             }
             long acknowledgedAfterOutage = load.acknowledged();
             await().atMost(Duration.ofSeconds(90)).until(() -> load.acknowledged() > acknowledgedAfterOutage + 300);
@@ -145,7 +146,7 @@ class FaultsIT {
                     channel.exchangeDelete(exchange);
                 }
             }
-            rabbitmqctl("close_connection", connectionPid("kvstream-all@" + prefix), "test: broker lost its definitions");
+            RabbitTools.rabbitmqctl("close_connection", connectionPid("kvstream-all@" + prefix), "test: broker lost its definitions");
 
             await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
                 try (Connection admin = factory.newConnection("test-admin"); Channel channel = admin.createChannel()) {
@@ -166,11 +167,8 @@ class FaultsIT {
     }
 
     /** The broker's id of the connection with this name, for rabbitmqctl close_connection. */
-    private static String connectionPid(String connectionName) throws Exception {
-        Process process = new ProcessBuilder("rabbitmqctl", "-q", "list_connections", "pid", "client_properties")
-                .redirectErrorStream(true).start();
-        String listing = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertThat(process.waitFor(60, TimeUnit.SECONDS), is(true));
+    private static String connectionPid(String connectionName) {
+        String listing = RabbitTools.rabbitmqctl("list_connections", "pid", "client_properties");
         return listing.lines()
                 .filter(line -> line.contains("\"" + connectionName + "\""))
                 .map(line -> line.substring(0, line.indexOf('\t')))
@@ -289,15 +287,6 @@ class FaultsIT {
         env.put("KVSTREAM_AMQP_NAME_PREFIX", settings.amqp().namePrefix());
         env.putAll(extraEnv);
         return builder.start();
-    }
-
-    private static void rabbitmqctl(String... command) throws Exception {
-        List<String> line = new java.util.ArrayList<>(List.of("rabbitmqctl"));
-        line.addAll(List.of(command));
-        Process process = new ProcessBuilder(line).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        assertThat(process.waitFor(60, TimeUnit.SECONDS), is(true));
-        assertThat(String.join(" ", line), process.exitValue(), is(0));
     }
 
     private static int freePort() throws IOException {

@@ -5,11 +5,11 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import io.kvstream.config.Settings;
+import io.kvstream.testing.RabbitTools;
 import io.kvstream.testing.TestDeployment;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
@@ -47,7 +47,7 @@ class RefusedCommandTest {
                 TimeUnit.MILLISECONDS.sleep(700);
                 assertThat("the sync write is still waiting", sync.isDone(), is(false));
                 assertThat("the async write is still waiting", async.isDone(), is(false));
-                rabbitmqctl("clear_policy", policy);
+                RabbitTools.rabbitmqctl("clear_policy", policy);
                 assertThat(sync.get(GENEROUS.toSeconds(), TimeUnit.SECONDS).statusCode(), is(200));
                 assertThat(async.get(GENEROUS.toSeconds(), TimeUnit.SECONDS).statusCode(), is(202));
                 await().atMost(GENEROUS).until(() -> apiNode.value("async").isPresent());
@@ -59,7 +59,7 @@ class RefusedCommandTest {
                 assertThat(refused.body(), containsString("Broker refused the command"));
                 assertThat(apiNode.value("refused").isPresent(), is(false));
             } finally {
-                rabbitmqctl("clear_policy", policy);
+                RabbitTools.rabbitmqctl("clear_policy", policy);
             }
             assertThat(put(apiNode.uri("/"), "after", false).get(GENEROUS.toSeconds(), TimeUnit.SECONDS).statusCode(),
                        is(200));
@@ -68,9 +68,9 @@ class RefusedCommandTest {
 
     /** Makes the broker nack every publish to {@code queue}, and waits until the queue has the policy. */
     private void refuse(String queue) throws Exception {
-        rabbitmqctl("set_policy", "--apply-to", "queues", "--priority", "100", policy,
+        RabbitTools.rabbitmqctl("set_policy", "--apply-to", "queues", "--priority", "100", policy,
                     "^" + queue.replace(".", "\\.") + "$", "{\"max-length\":0,\"overflow\":\"reject-publish\"}");
-        await().atMost(GENEROUS).until(() -> rabbitmqctl("list_queues", "name", "policy").lines()
+        await().atMost(GENEROUS).until(() -> RabbitTools.rabbitmqctl("list_queues", "name", "policy").lines()
                 .anyMatch(line -> line.startsWith(queue + "\t") && line.endsWith(policy)));
     }
 
@@ -81,15 +81,5 @@ class RefusedCommandTest {
             request.header("Prefer", "respond-async");
         }
         return http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private static String rabbitmqctl(String... command) throws Exception {
-        List<String> line = new java.util.ArrayList<>(List.of("rabbitmqctl", "-q"));
-        line.addAll(List.of(command));
-        Process process = new ProcessBuilder(line).redirectErrorStream(true).start();
-        String out = new String(process.getInputStream().readAllBytes());
-        assertThat(process.waitFor(60, TimeUnit.SECONDS), is(true));
-        assertThat(String.join(" ", line) + ": " + out, process.exitValue(), is(0));
-        return out;
     }
 }
