@@ -104,13 +104,27 @@ public final class CommandReceiver implements AutoCloseable {
 
     /** Cancels whichever consumers are subscribed. */
     private void cancelConsumers() throws IOException {
-        if (consumerTag != null) {
-            channel.basicCancel(consumerTag);
-            consumerTag = null;
+        // The client forgets a consumer before it asks the broker to cancel it, so a cancel that fails (the connection
+        // is down) still leaves it out of the recovery: it is gone either way.
+        try {
+            if (consumerTag != null) {
+                String tag = consumerTag;
+                consumerTag = null;
+                channel.basicCancel(tag);
+            }
+        } finally {
+            if (laneConsumerTag != null) {
+                String tag = laneConsumerTag;
+                laneConsumerTag = null;
+                channel.basicCancel(tag);
+            }
         }
-        if (laneConsumerTag != null) {
-            channel.basicCancel(laneConsumerTag);
-            laneConsumerTag = null;
+    }
+
+    /** Whether the command queue's consumer is subscribed (or will be, by the connection's recovery). */
+    public boolean consuming() {
+        synchronized (subscription) {
+            return consumerTag != null;
         }
     }
 

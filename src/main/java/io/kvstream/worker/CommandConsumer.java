@@ -69,8 +69,6 @@ public final class CommandConsumer implements AutoCloseable {
     private final CommandReceiver receiver;
     private final Thread loop;
     private volatile boolean running = true;
-    /** Whether the queue's consumer is subscribed. Only the loop touches it. */
-    private boolean consuming;
 
     public CommandConsumer(Broker broker, BatchCommitter committer, WorkerMetrics metrics, int batchSize,
                            BooleanSupplier databaseUp, BooleanSupplier leads) throws IOException {
@@ -182,7 +180,7 @@ public final class CommandConsumer implements AutoCloseable {
      * broker that is away meanwhile is the recovery's business: the consumer is asked back when it returns.
      */
     private void pauseWhileDatabaseIsDown() throws InterruptedException {
-        if (consuming && !stopConsuming()) {
+        if (receiver.consuming() && !stopConsuming()) {
             return;
         }
         LOG.log(Level.WARNING, "Database unreachable: this worker takes no commands until it is back");
@@ -192,13 +190,17 @@ public final class CommandConsumer implements AutoCloseable {
         LOG.log(Level.INFO, "Database reachable again");
     }
 
-    /** Consumes while this worker's relay leads, and stands by otherwise (the lead may change at any time). */
+    /**
+     * Consumes while this worker's relay leads, and stands by otherwise (the lead may change at any time). Whether the
+     * consumer is subscribed is the receiver's to say: a pause that failed with the broker away may or may not have
+     * cancelled it.
+     */
     private void followTheLead() {
         boolean leading = running && leads.getAsBoolean();
+        boolean consuming = receiver.consuming();
         if (leading && !consuming) {
             try {
                 receiver.resume(prefetch);
-                consuming = true;
                 LOG.log(Level.INFO, "This worker leads: it takes commands");
             } catch (IOException | RuntimeException e) {
                 LOG.log(Level.WARNING, "Could not consume (" + e.getMessage() + "), trying again");
@@ -216,7 +218,6 @@ public final class CommandConsumer implements AutoCloseable {
             LOG.log(Level.DEBUG, "Could not pause the consumer; the broker's recovery will decide", e);
             return false;
         }
-        consuming = false;
         handBackDeliveries();
         return true;
     }
