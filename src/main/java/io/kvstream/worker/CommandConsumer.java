@@ -249,17 +249,13 @@ public final class CommandConsumer implements AutoCloseable {
         List<Command> commands = new ArrayList<>();
         List<HandedOver> handedOver = new ArrayList<>();
         List<Incoming> delivered = new ArrayList<>();
-        long lastTag = -1;
         for (Pending pending : batch) {
             for (Command command : pending.commands()) {
                 from.add(pending);
                 commands.add(command);
             }
             switch (pending) {
-                case Delivered message -> {
-                    delivered.add(message.incoming());
-                    lastTag = message.incoming().deliveryTag();
-                }
+                case Delivered message -> delivered.add(message.incoming());
                 case HandedOver handed -> handedOver.add(handed);
             }
         }
@@ -291,8 +287,8 @@ public final class CommandConsumer implements AutoCloseable {
                     receiver.reply(message.incoming(), outcomes.get(i));
                 }
             }
-            if (lastTag >= 0) {
-                receiver.ackThrough(lastTag);
+            if (!delivered.isEmpty()) {
+                receiver.ackThrough(delivered.getLast().deliveryTag());
             }
         } catch (IOException e) {
             // The broker went away after commit: redelivery will answer from the recorded outcomes.

@@ -47,9 +47,8 @@ class BrokerNodeLossIT {
         try (RabbitMqCluster cluster = RabbitMqCluster.start(3, "rt", 5780, 25780)) {
             String queue = new Names(deployment.prefix()).commandQueue();
             int leader = cluster.declareQuorumQueue(queue);
-            String uri = System.getProperty("nodeloss.single") != null ? cluster.uriOf(leader % 3 + 1) : cluster.uri();
-            Settings api = onCluster(deployment.settings(Settings.Role.API), uri);
-            try (TestNode worker = TestNode.start(onCluster(deployment.settings(Settings.Role.WORKER), uri));
+            Settings api = onCluster(deployment.settings(Settings.Role.API), cluster);
+            try (TestNode worker = TestNode.start(onCluster(deployment.settings(Settings.Role.WORKER), cluster));
                  TestNode api1 = TestNode.start(api);
                  TestNode api2 = TestNode.start(api);
                  LoadClient load = new LoadClient()) {
@@ -58,8 +57,8 @@ class BrokerNodeLossIT {
                 await().atMost(PATIENCE).until(() -> load.acknowledged() > 300 && load.acceptedCommands().size() > 100);
 
                 assertThat("the leader stayed", cluster.leaderOf(queue), is(leader));
-                // What the queue looked like (the stall seen after the full suite is still unexplained).
-                System.out.println("BrokerNodeLossIT: before the kill: " + cluster.membersOf(queue) + "; kvstream on " + uri);
+                // What the queue looked like before and after the kill, for the story of a failure.
+                System.out.println("BrokerNodeLossIT: before the kill: " + cluster.membersOf(queue));
                 long beforeKill = System.nanoTime();
                 cluster.kill(leader);
                 long acknowledgedAtKill = load.acknowledged();
@@ -87,9 +86,9 @@ class BrokerNodeLossIT {
         }
     }
 
-    private static Settings onCluster(Settings settings, String uri) {
+    private static Settings onCluster(Settings settings, RabbitMqCluster cluster) {
         return settings.toBuilder()
-                .amqp(settings.amqp().withUri(uri).withCommandQueueType(Settings.QueueType.QUORUM)
+                .amqp(settings.amqp().withUri(cluster.uri()).withCommandQueueType(Settings.QueueType.QUORUM)
                               .withSyncCommandLane(Settings.SyncCommandLane.WORKER_QUEUES))
                 .build();
     }

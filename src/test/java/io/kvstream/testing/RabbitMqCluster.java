@@ -82,13 +82,6 @@ public final class RabbitMqCluster implements AutoCloseable {
         return leaderOf(queue);
     }
 
-    /** kvstream.amqp.uri with node {@code node} only. */
-    public String uriOf(int node) {
-        String prefix = uri.substring(0, uri.indexOf('@') + 1);
-        String[] hosts = uri.substring(prefix.length(), uri.lastIndexOf('/')).split(",");
-        return prefix + hosts[node - 1] + uri.substring(uri.lastIndexOf('/'));
-    }
-
     /** The number of the node leading quorum queue {@code queue}. */
     public int leaderOf(String queue) {
         return Integer.parseInt(run("leader", queue).getLast().trim());
