@@ -89,23 +89,46 @@ public final class CommandReceiver implements AutoCloseable {
             if (stopped) {
                 return;
             }
-            // A consumer's prefetch is the one set on its channel when it subscribes.
-            channel.basicQos(prefetch);
-            consumerTag = channel.basicConsume(queue, false, (tag, delivery) -> onMessage.accept(incoming(delivery, false)),
-                                               tag -> { });
-            if (syncCommandsExchange != null) {
-                laneConsumerTag = channel.basicConsume(laneQueue, false,
-                                                       (tag, delivery) -> onMessage.accept(incoming(delivery, true)),
-                                                       tag -> { });
-                channel.queueBind(laneQueue, syncCommandsExchange, "");
+            try {
+                // A consumer's prefetch is the one set on its channel when it subscribes.
+                channel.basicQos(prefetch);
+                consumerTag = channel.basicConsume(queue, false,
+                                                   (tag, delivery) -> onMessage.accept(incoming(delivery, false)),
+                                                   tag -> { });
+                if (syncCommandsExchange != null) {
+                    laneConsumerTag = channel.basicConsume(laneQueue, false,
+                                                           (tag, delivery) -> onMessage.accept(incoming(delivery, true)),
+                                                           tag -> { });
+                    channel.queueBind(laneQueue, syncCommandsExchange, "");
+                }
+            } catch (IOException | RuntimeException e) {
+                // All or nothing, so that consuming() tells the whole story and the next resume starts afresh: a
+                // command consumer without its lane's binding would be recovered that way for good.
+                try {
+                    cancelConsumers();
+                } catch (IOException | RuntimeException cancelFailed) {
+                    e.addSuppressed(cancelFailed);
+                }
+                throw e;
             }
         }
     }
 
-    /** Cancels whichever consumers are subscribed. */
+    /**
+     * Unbinds the lane, then cancels the consumers, the latter even if the former fails. The client forgets a binding
+     * or a consumer before it asks the broker (so neither comes back with a recovery, whether the broker heard or not):
+     * stopping half way would leave a consumer that the recovery brings back without the binding its senders need.
+     */
+    private void unsubscribe() throws IOException {
+        try {
+            unbindLane();
+        } finally {
+            cancelConsumers();
+        }
+    }
+
+    /** Cancels whichever consumers are subscribed; each is forgotten (out of the recovery) even if its cancel fails. */
     private void cancelConsumers() throws IOException {
-        // The client forgets a consumer before it asks the broker to cancel it, so a cancel that fails (the connection
-        // is down) still leaves it out of the recovery: it is gone either way.
         try {
             if (consumerTag != null) {
                 String tag = consumerTag;
@@ -185,12 +208,11 @@ public final class CommandReceiver implements AutoCloseable {
      * Takes no more deliveries until {@link #resume}; those already handed over are still answered and acked (or
      * handed back). The lane is unbound first, so no new command is routed to it (the senders' commands go to the
      * command queue meanwhile), and what it holds goes to the command queue. The queue's other consumers get its
-     * messages meanwhile.
+     * messages meanwhile. With the broker away it throws, and this worker consumes nothing after the recovery either.
      */
     public void pause(Duration patience) throws IOException {
         synchronized (subscription) {
-            unbindLane();
-            cancelConsumers();
+            unsubscribe();
         }
         handBackLane(patience);
     }
@@ -212,10 +234,7 @@ public final class CommandReceiver implements AutoCloseable {
         synchronized (subscription) {
             stopped = true;
             try {
-                if (channel.isOpen()) {
-                    unbindLane();
-                    cancelConsumers();
-                }
+                unsubscribe();
             } catch (IOException | RuntimeException e) {
                 LOG.log(Level.DEBUG, "Cancel failed", e);
             }

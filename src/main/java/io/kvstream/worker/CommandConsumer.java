@@ -176,12 +176,11 @@ public final class CommandConsumer implements AutoCloseable {
     }
 
     /**
-     * Stops consuming while this process cannot reach the database; once it can, {@link #followTheLead} decides. A
-     * broker that is away meanwhile is the recovery's business: the consumer is asked back when it returns.
+     * Stops consuming while this process cannot reach the database; once it can, {@link #followTheLead} decides.
      */
     private void pauseWhileDatabaseIsDown() throws InterruptedException {
-        if (receiver.consuming() && !stopConsuming()) {
-            return;
+        if (receiver.consuming()) {
+            stopConsuming();
         }
         LOG.log(Level.WARNING, "Database unreachable: this worker takes no commands until it is back");
         while (running && !databaseUp.getAsBoolean()) {
@@ -192,8 +191,7 @@ public final class CommandConsumer implements AutoCloseable {
 
     /**
      * Consumes while this worker's relay leads, and stands by otherwise (the lead may change at any time). Whether the
-     * consumer is subscribed is the receiver's to say: a pause that failed with the broker away may or may not have
-     * cancelled it.
+     * consumer is subscribed is the receiver's to say: a pause that failed with the broker away still unsubscribed it.
      */
     private void followTheLead() {
         boolean leading = running && leads.getAsBoolean();
@@ -210,7 +208,10 @@ public final class CommandConsumer implements AutoCloseable {
         }
     }
 
-    /** Cancels the consumer and hands back what it delivered; false if the broker was away (its recovery decides). */
+    /**
+     * Cancels the consumer and hands back what it delivered; false if the broker was away (unsubscribed all the same,
+     * and what it delivered goes back to the queue with the lost channel).
+     */
     private boolean stopConsuming() {
         try {
             receiver.pause(LANE_HAND_BACK);

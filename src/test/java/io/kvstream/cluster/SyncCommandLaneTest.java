@@ -2,9 +2,14 @@ package io.kvstream.cluster;
 
 import java.io.IOException;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import com.rabbitmq.client.AMQP;
@@ -21,20 +26,25 @@ import io.kvstream.testing.TestDeployment;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
 import io.kvstream.testing.Tools;
+import io.kvstream.wire.Broker;
+import io.kvstream.wire.CommandReceiver;
 import io.kvstream.wire.Names;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.everyItem;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.lessThan;
 import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.notNullValue;
 import static org.hamcrest.Matchers.oneOf;
 import static org.hamcrest.Matchers.startsWith;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * {@code kvstream.amqp.sync-command-lane=worker-queues} with a quorum command queue, on the machine's RabbitMQ (with
@@ -208,6 +218,48 @@ class SyncCommandLaneTest {
                 assertThat(load.statuses().keySet(), everyItem(is(200)));
                 assertThat(load.acknowledged(), is(101L));
                 StoredEvents.assertConsistent(apiSettings.db(), load, List.of(api));
+            }
+        }
+    }
+
+    /**
+     * A worker that stops taking commands while the broker is away (its relay lost the lead, or the database went)
+     * leaves nothing half subscribed: the client forgets a binding and a consumer as it asks the broker to drop them,
+     * so a pause that stopped half way used to leave the command consumer for the recovery to bring back, without the
+     * lane's binding. Resumed after the recovery, the worker binds its new lane and takes commands from it.
+     */
+    @Test
+    void aWorkerThatStopsTakingCommandsWhileTheBrokerIsAwayBindsItsLaneAgainWhenItResumes() throws Exception {
+        URI broker = URI.create(TestServices.amqpUri());
+        BlockingQueue<CommandReceiver.Incoming> received = new LinkedBlockingQueue<>();
+        CountDownLatch recovered = new CountDownLatch(1);
+        try (TcpProxy toBroker = new TcpProxy(broker.getHost(), broker.getPort()).start()) {
+            Settings.Amqp amqp = lane(Settings.Role.WORKER).amqp();
+            amqp = amqp.withUri(amqp.uri().replace(":" + broker.getPort() + "/", ":" + toBroker.port() + "/"));
+            try (Broker connection = Broker.connect(amqp, "lane-pause", PATIENCE);
+                 CommandReceiver receiver = new CommandReceiver(connection, received::add);
+                 Connection probe = connect(TestServices.amqpUri())) {
+                connection.onRecovery(recovered::countDown);
+                receiver.resume(10);
+                assertThat(laneQueues(), hasSize(1));
+
+                toBroker.stop();
+                await().atMost(PATIENCE).until(() -> !connection.isOpen() && laneQueues().isEmpty());
+                assertThrows(Exception.class, () -> receiver.pause(Duration.ZERO));
+                assertThat(receiver.consuming(), is(false));
+                toBroker.start();
+                assertThat(recovered.await(PATIENCE.toSeconds(), TimeUnit.SECONDS), is(true));
+                assertThat("a paused worker's lane is not bound by the recovery", laneQueues(), is(empty()));
+
+                receiver.resume(10);
+                assertThat(receiver.consuming(), is(true));
+                assertThat(laneQueues(), hasSize(1));
+                Channel channel = probe.createChannel();
+                channel.basicPublish(new Names(deployment.prefix()).syncCommandsExchange(), "", true, null,
+                                     "[]".getBytes(StandardCharsets.UTF_8));
+                CommandReceiver.Incoming incoming = received.poll(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+                assertThat(incoming, is(notNullValue()));
+                assertThat(incoming.fromLane(), is(true));
             }
         }
     }
