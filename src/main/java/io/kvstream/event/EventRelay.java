@@ -25,12 +25,13 @@ import io.kvstream.wire.EventPublisher;
 public final class EventRelay implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(EventRelay.class.getName());
     private static final int PAGE = 1000;
-    /**
-     * Between two reads of the outbox while leading (a safety net), and between two tries for the lead: a standby's
-     * worker takes commands only once it leads, so this bounds how long the commands wait after a leader died.
-     */
+    /** Between two reads of the outbox while leading (a safety net). */
     private static final Duration LEADER_WAKE_UP = Duration.ofSeconds(1);
-    private static final Duration STANDBY_WAKE_UP = Duration.ofMillis(200);
+    /**
+     * How long one wait for the lead lasts. The database grants the lead the moment the leader's session ends, so
+     * this bounds nothing but how soon a standby notices that it is closing or that its connection broke.
+     */
+    private static final Duration STANDBY_WAIT = Duration.ofSeconds(1);
     /**
      * Before opening the outbox and a channel again after the database or the broker failed (and then for as long as
      * the broker's connection is still recovering). Every write waits for the relay, so this pause adds to every
@@ -136,7 +137,7 @@ public final class EventRelay implements AutoCloseable {
             throws IOException, TimeoutException, InterruptedException {
         long stored = 0;
         while (running) {
-            if (!leader && opened.tryLead()) {
+            if (!leader && opened.awaitLead(STANDBY_WAIT)) {
                 stored = opened.relayedRevision();
                 publishing.lock();
                 try {
@@ -166,11 +167,10 @@ public final class EventRelay implements AutoCloseable {
                         opened.heartbeat();
                     }
                 }
+                // Wakes on the NOTIFY of another worker process's commit (this process's own batches are handed
+                // over and send none while this relay leads); the timeout re-reads the outbox (a safety net).
+                opened.awaitCommit(LEADER_WAKE_UP);
             }
-            // Wakes on the NOTIFY of another worker process's commit (this process's own batches are handed over
-            // and send none while this relay leads); the timeout re-reads the outbox (a safety net) and lets a
-            // standby retry the lead.
-            opened.awaitCommit(leader ? LEADER_WAKE_UP : STANDBY_WAKE_UP);
         }
     }
 

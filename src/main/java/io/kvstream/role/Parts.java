@@ -99,7 +99,7 @@ final class Parts implements AutoCloseable {
         }, () -> !relay.leads());
         CommandConsumer consumer = own(new CommandConsumer(broker, committer, new WorkerMetrics(),
                                                            settings.workerBatchSize(), databaseMonitor, relay::leads));
-        KeyExpiry expiry = own(new KeyExpiry(committer));
+        KeyExpiry expiry = own(new KeyExpiry(committer, relay::leads));
         Metrics.getOrCreate(Gauge.builder("kvstream.relay.leading", () -> relay.leads() ? 1 : 0)
                                     .description("1 while this worker relays events and takes commands, 0 in standby"));
         relay.start();

@@ -19,13 +19,17 @@ import org.postgresql.PGConnection;
  * A holder that is cut off without its connection closing (a frozen network, a node gone without a FIN) would keep
  * the session, and the lock, open on the server. So the session carries {@code idle_session_timeout}
  * ({@code kvstream.db.idle-session-timeout}): the server ends it when the relay has said nothing on it that long, and
- * the relay speaks on it ({@link #heartbeat()}, {@link #tryLead()}) every second or so.
+ * the relay speaks on it ({@link #heartbeat()}, {@link #awaitLead}) every second or so.
  */
 public final class Outbox implements AutoCloseable {
+    /** SQLSTATE of a lock wait that ran out of {@code lock_timeout}. */
+    private static final String LOCK_NOT_AVAILABLE = "55P03";
     private final Connection connection;
     private final PGConnection notifications;
     private final EventLog eventLog;
     private final String notifyChannel;
+    /** Whether the session's {@code lock_timeout} bounds the wait for the lead now. */
+    private boolean waitBounded;
 
     private Outbox(Connection connection, EventLog eventLog, String notifyChannel) throws SQLException {
         this.connection = connection;
@@ -60,15 +64,40 @@ public final class Outbox implements AutoCloseable {
         }
     }
 
-    /** Takes the lead if nobody holds it; true if this outbox leads (now or already). */
-    public boolean tryLead() {
-        try (PreparedStatement lock = connection.prepareStatement("SELECT pg_try_advisory_lock(hashtext(?))")) {
-            lock.setString(1, notifyChannel);
-            try (ResultSet rs = lock.executeQuery()) {
-                return rs.next() && rs.getBoolean(1);
+    /**
+     * Waits up to {@code patience} for the lead, in the database's queue for the lock: it is granted the moment its
+     * holder's session ends, with no polling. True if this outbox leads now. What was notified meanwhile is dropped:
+     * only the leader relays. {@code patience} stays below {@code idle_session_timeout}, so a waiting standby speaks
+     * often enough.
+     */
+    public boolean awaitLead(Duration patience) {
+        try {
+            if (!waitBounded) {
+                execute("SET lock_timeout = " + patience.toMillis());
+                waitBounded = true;
             }
+            try (PreparedStatement lock = connection.prepareStatement("SELECT pg_advisory_lock(hashtext(?))")) {
+                lock.setString(1, notifyChannel);
+                lock.execute();
+            } catch (SQLException e) {
+                if (!LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
+                    throw e;
+                }
+                notifications.getNotifications();
+                return false;
+            }
+            // The leader's own statements (progress, compaction) wait for their locks as long as they must.
+            execute("RESET lock_timeout");
+            waitBounded = false;
+            return true;
         } catch (SQLException e) {
-            throw new StorageException("Cannot try for the relay lead", e);
+            throw new StorageException("Cannot wait for the relay lead", e);
+        }
+    }
+
+    private void execute(String sql) throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute(sql);
         }
     }
 
@@ -155,6 +184,7 @@ public final class Outbox implements AutoCloseable {
             statement.execute("UNLISTEN *");
             statement.execute("SELECT pg_advisory_unlock_all()");
             statement.execute("RESET idle_session_timeout");
+            statement.execute("RESET lock_timeout");
             statement.execute("RESET synchronous_commit");
         } catch (SQLException e) {
             // the session is gone, and with it the lock

@@ -2,6 +2,7 @@ package io.kvstream.worker;
 
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.function.BooleanSupplier;
 
 import io.kvstream.storage.BatchStore;
 
@@ -9,8 +10,9 @@ import io.kvstream.storage.BatchStore;
  * The worker's second loop: a few times a second it looks for keys whose time to live has run out and expires them,
  * a batch of at most {@link #BATCH} keys per transaction, back to back while more are due. Each expiry is a batch of
  * its own under the revision lock ({@link BatchCommitter#expire}), so it takes its place in the one order of changes
- * between command batches, and however many workers look, each deadline is expired once. Deadlines live in
- * PostgreSQL: a key due while no worker ran is expired by the first one that looks after.
+ * between command batches, and each deadline is expired once. The worker that leads looks; a standby, which takes no
+ * commands either, does not. Deadlines live in PostgreSQL: a key due while no worker ran is expired by the first one
+ * that looks after.
  * Readers do not wait for this: from its deadline on a value is gone from every replica's reads.
  */
 public final class KeyExpiry implements AutoCloseable {
@@ -21,11 +23,14 @@ public final class KeyExpiry implements AutoCloseable {
     private static final Duration RETRY_PAUSE = Duration.ofSeconds(1);
 
     private final BatchCommitter committer;
+    private final BooleanSupplier leads;
     private final Thread loop;
     private volatile boolean running = true;
 
-    public KeyExpiry(BatchCommitter committer) {
+    /** {@code leads}: whether this worker takes commands now; a standby leaves the deadlines to the leader. */
+    public KeyExpiry(BatchCommitter committer, BooleanSupplier leads) {
         this.committer = committer;
+        this.leads = leads;
         this.loop = Thread.ofVirtual().name("key-expiry").unstarted(this::run);
     }
 
@@ -37,7 +42,7 @@ public final class KeyExpiry implements AutoCloseable {
         boolean failing = false;
         while (running) {
             try {
-                while (running && committer.expire(BATCH) == BATCH) {
+                while (running && leads.getAsBoolean() && committer.expire(BATCH) == BATCH) {
                     // More are due: the next batch at once.
                 }
                 failing = false;
