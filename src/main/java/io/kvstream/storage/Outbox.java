@@ -22,14 +22,10 @@ import org.postgresql.PGConnection;
  * the relay speaks on it ({@link #heartbeat()}, {@link #awaitLead}) every second or so.
  */
 public final class Outbox implements AutoCloseable {
-    /** SQLSTATE of a lock wait that ran out of {@code lock_timeout}. */
-    private static final String LOCK_NOT_AVAILABLE = "55P03";
     private final Connection connection;
     private final PGConnection notifications;
     private final EventLog eventLog;
     private final String notifyChannel;
-    /** Whether the session's {@code lock_timeout} bounds the wait for the lead now. */
-    private boolean waitBounded;
 
     private Outbox(Connection connection, EventLog eventLog, String notifyChannel) throws SQLException {
         this.connection = connection;
@@ -65,40 +61,26 @@ public final class Outbox implements AutoCloseable {
     }
 
     /**
-     * Waits up to {@code patience} for the lead, in the database's queue for the lock: it is granted the moment its
-     * holder's session ends, with no polling. True if this outbox leads now. What was notified meanwhile is dropped:
-     * only the leader relays. {@code patience} stays below {@code idle_session_timeout}, so a waiting standby speaks
-     * often enough.
+     * Waits up to {@code patience} for the lead, in the database's queue for the lock ({@code kv_await_lead}): it is
+     * granted the moment its holder's session ends, with no polling. True if this outbox leads now. What was notified
+     * meanwhile is dropped: only the leader relays. {@code patience} stays below {@code idle_session_timeout} and the
+     * socket timeout, so a waiting standby speaks often enough and its connection is not taken for stalled.
      */
     public boolean awaitLead(Duration patience) {
-        try {
-            if (!waitBounded) {
-                execute("SET lock_timeout = " + patience.toMillis());
-                waitBounded = true;
+        boolean leads;
+        try (PreparedStatement wait = connection.prepareStatement("SELECT kv_await_lead(?, ?)")) {
+            wait.setString(1, notifyChannel);
+            wait.setInt(2, Math.toIntExact(patience.toMillis()));
+            try (ResultSet rs = wait.executeQuery()) {
+                leads = rs.next() && rs.getBoolean(1);
             }
-            try (PreparedStatement lock = connection.prepareStatement("SELECT pg_advisory_lock(hashtext(?))")) {
-                lock.setString(1, notifyChannel);
-                lock.execute();
-            } catch (SQLException e) {
-                if (!LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
-                    throw e;
-                }
+            if (!leads) {
                 notifications.getNotifications();
-                return false;
             }
-            // The leader's own statements (progress, compaction) wait for their locks as long as they must.
-            execute("RESET lock_timeout");
-            waitBounded = false;
-            return true;
         } catch (SQLException e) {
             throw new StorageException("Cannot wait for the relay lead", e);
         }
-    }
-
-    private void execute(String sql) throws SQLException {
-        try (Statement statement = connection.createStatement()) {
-            statement.execute(sql);
-        }
+        return leads;
     }
 
     /** A round trip on the lead's session, so that the server does not end it as silent. */
@@ -184,7 +166,6 @@ public final class Outbox implements AutoCloseable {
             statement.execute("UNLISTEN *");
             statement.execute("SELECT pg_advisory_unlock_all()");
             statement.execute("RESET idle_session_timeout");
-            statement.execute("RESET lock_timeout");
             statement.execute("RESET synchronous_commit");
         } catch (SQLException e) {
             // the session is gone, and with it the lock
