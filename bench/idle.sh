@@ -14,9 +14,7 @@ trap '"$CLUSTER" down --purge >/dev/null 2>&1; stop_proc idle-etcd' EXIT
 drop_schema bench_idle
 "$CLUSTER" up
 start_etcd idle-etcd "$ETCD" "$ETCD_PEER"
-mkdir -p "$WORK/probe"
-"$(jdk_tool javac)" -d "$WORK/probe" "$BENCH_DIR/LatencyProbe.java" || die "cannot compile the probe"
-PROBE=("$JAVA" -XX:+UseSerialGC -cp "$WORK/probe" LatencyProbe)
+latency_probe
 log "loading the cluster and etcd: ${IDLE_WARMUP:-20} s at 300 PUT/s each (not measured)"
 "${PROBE[@]}" kv 300 "${IDLE_WARMUP:-20}" 0 "ws://127.0.0.1:$LC_INGRESS_PORT/events" \
     http://127.0.0.1:19151 http://127.0.0.1:19152 http://127.0.0.1:19153 >/dev/null 2>&1 || true

@@ -20,10 +20,7 @@ trap '"$CLUSTER" down --purge >/dev/null 2>&1; stop_proc lat-etcd' EXIT
 drop_schema bench_latency
 "$CLUSTER" up
 start_etcd lat-etcd "$ETCD" "$ETCD_PEER"
-# Compiled once: `java File.java` would compile it again at every run, ~3 CPU-seconds taken from the servers measured.
-mkdir -p "$WORK/probe"
-"$(jdk_tool javac)" -d "$WORK/probe" "$BENCH_DIR/LatencyProbe.java" || die "cannot compile the probe"
-PROBE=("$JAVA" -XX:+UseSerialGC -cp "$WORK/probe" LatencyProbe)
+latency_probe
 
 # Five fresh JVMs share 2 cores: their JIT compilers need about a minute of load before the numbers settle
 # (unmeasured; a fresh cluster answered 300 PUT/s with p50 of seconds at first).

@@ -179,6 +179,13 @@ cpu_per_write() {
 # cpu_of FILE COMPONENT : median over the runs in FILE of the component's ms of CPU per write (its cpu_per_write
 # lines); nan when there is none
 cpu_of() { awk -v c="$2" '$1 == "CPU" && $2 == c {print $3}' "$1" | median; }
+# latency_probe [JVM_FLAG...] : compiles bench/LatencyProbe.java once and sets PROBE to run it (with these flags).
+# Compiled once: `java File.java` would compile it again at every run, ~3 CPU-seconds taken from the servers measured.
+latency_probe() {
+    mkdir -p "$WORK/probe"
+    "$(jdk_tool javac)" -d "$WORK/probe" "$BENCH_DIR/LatencyProbe.java" || die "cannot compile the probe"
+    PROBE=("$JAVA" -XX:+UseSerialGC "$@" -cp "$WORK/probe" LatencyProbe)
+}
 # probe_run TICKS OUT MODE RATE SECONDS WARMUP ARG... : one run of bench/LatencyProbe.java ($PROBE, with these
 # arguments) appended to OUT, then the CPU per write over it of each component that TICKS (a function: cpu_ticks,
 # ...) lists: the probe sends RATE × (WARMUP + SECONDS) writes

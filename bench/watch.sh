@@ -15,9 +15,7 @@ use_local_cluster watch 19210
 trap '"$CLUSTER" down --purge >/dev/null 2>&1' EXIT
 drop_schema bench_watch
 "$CLUSTER" up
-mkdir -p "$WORK/probe"
-"$(jdk_tool javac)" -d "$WORK/probe" "$BENCH_DIR/LatencyProbe.java" || die "cannot compile the probe"
-PROBE=("$JAVA" -XX:+UseSerialGC -DmatchEvery="$EVERY" -DmatchPrefix=hot- -cp "$WORK/probe" LatencyProbe)
+latency_probe -DmatchEvery="$EVERY" -DmatchPrefix=hot-
 APIS=(http://127.0.0.1:19211 http://127.0.0.1:19212 http://127.0.0.1:19213)
 EV="ws://127.0.0.1:$LC_INGRESS_PORT/events"
 declare -A WATCHERS=([both]="filtered=$EV?prefix=hot-,all=$EV" [filtered]="filtered=$EV?prefix=hot-"
