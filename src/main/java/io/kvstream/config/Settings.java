@@ -2,8 +2,10 @@ package io.kvstream.config;
 
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 
 import io.helidon.config.Config;
@@ -47,13 +49,25 @@ public record Settings(Role role,
         }
 
         static Role parse(String text) {
-            try {
-                return valueOf(text.trim().toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("kvstream.role must be api, worker, websocket, all or migrate, not '"
-                                                   + text + "'");
+            return parseConfigName("kvstream.role", text, values(), Role::configName);
+        }
+    }
+
+    /**
+     * The constant of {@code values} whose config name is {@code text} (trimmed, in any case); otherwise an error that
+     * names setting {@code key} and every name it takes.
+     */
+    private static <E extends Enum<E>> E parseConfigName(String key, String text, E[] values,
+                                                         Function<E, String> configName) {
+        String wanted = text.trim().toLowerCase(Locale.ROOT);
+        for (E value : values) {
+            if (configName.apply(value).equals(wanted)) {
+                return value;
             }
         }
+        List<String> names = Arrays.stream(values).map(configName).toList();
+        String choices = String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.getLast();
+        throw new IllegalArgumentException(key + " must be " + choices + ", not '" + text + "'");
     }
 
     public enum Mode { DEV, PROD }
@@ -150,12 +164,7 @@ public record Settings(Role role,
         }
 
         static QueueType parse(String text) {
-            try {
-                return valueOf(text.trim().toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(
-                        "kvstream.amqp.command-queue-type must be classic or quorum, not '" + text + "'");
-            }
+            return parseConfigName("kvstream.amqp.command-queue-type", text, values(), QueueType::configName);
         }
     }
 
@@ -174,13 +183,7 @@ public record Settings(Role role,
         }
 
         static SyncCommandLane parse(String text) {
-            for (SyncCommandLane lane : values()) {
-                if (lane.configName().equals(text.trim().toLowerCase(Locale.ROOT))) {
-                    return lane;
-                }
-            }
-            throw new IllegalArgumentException(
-                    "kvstream.amqp.sync-command-lane must be shared-queue or worker-queues, not '" + text + "'");
+            return parseConfigName("kvstream.amqp.sync-command-lane", text, values(), SyncCommandLane::configName);
         }
     }
 

@@ -216,7 +216,7 @@ public final class CommandConsumer implements AutoCloseable {
         try {
             receiver.pause(LANE_HAND_BACK);
         } catch (IOException | RuntimeException e) {
-            LOG.log(Level.DEBUG, "Could not pause the consumer; the broker's recovery will decide", e);
+            LOG.log(Level.DEBUG, "Could not pause the consumer cleanly (unsubscribed all the same)", e);
             return false;
         }
         handBackDeliveries();
