@@ -44,9 +44,10 @@ counters() {
 by_thread() {
     local pid="$1" t
     snapshot() {
+        # A thread may end between the listing and the reads: its line is dropped, not the whole snapshot.
         for t in /proc/"$pid"/task/*; do
-            echo "${t##*/} $(tr ' ' '_' <"$t/comm") $(awk '/ctxt_switches/ {s += $2} END {print s + 0}' "$t/status") $(awk '{print $14 + $15}' "$t/stat")"
-        done 2>/dev/null
+            echo "${t##*/} $(tr ' ' '_' <"$t/comm") $(awk '/ctxt_switches/ {s += $2} END {print s + 0}' "$t/status") $(awk '{print $14 + $15}' "$t/stat")" || true
+        done 2>/dev/null | awk 'NF == 4' 
     }
     snapshot >"$WORK/threads-$pid.0"
     sleep "$2"

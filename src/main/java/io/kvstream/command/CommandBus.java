@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 
 import io.kvstream.domain.Command;
 import io.kvstream.domain.CommandOutcome;
@@ -32,7 +33,8 @@ import io.kvstream.wire.OutcomeUnknownException;
  * meanwhile as one message (synchronous and durable ones apart: they are published differently), so under load the
  * broker, this process and the worker handle one message and one confirm per batch instead of per write; for the
  * durable ones that is also one write to the broker's disk (and, on a quorum queue, one replication). With nothing
- * else queued, a command leaves at once.
+ * else queued and nothing being sent, the request's own thread sends its command: waking the publisher thread for one
+ * command would cost more than the send itself (a thread switch each way).
  * <p>
  * With a worker in the same process ({@link InProcessWorker}, the all-in-one role) the synchronous commands go to it
  * directly; commands nobody waits for still go through the broker, which keeps them when the process dies.
@@ -52,6 +54,8 @@ public final class CommandBus implements AutoCloseable {
     private final InProcessWorker inProcessWorker;
     private final ConcurrentHashMap<String, Awaiting> awaitingOutcome = new ConcurrentHashMap<>();
     private final BlockingQueue<Outgoing> outgoing = new ArrayBlockingQueue<>(MAX_QUEUED);
+    /** Held while commands are handed to the sender: by the publisher thread, or by a request sending its own. */
+    private final ReentrantLock sending = new ReentrantLock();
     private final Thread publisher;
     private volatile boolean running = true;
 
@@ -148,9 +152,12 @@ public final class CommandBus implements AutoCloseable {
             return CompletableFuture.failedFuture(new BrokerUnavailableException("Broker connection is down", null));
         }
         CompletableFuture<Void> confirmed = new CompletableFuture<>();
+        Outgoing item = new Outgoing(command, durable, confirmed, deadline);
+        if (sentAtOnce(item)) {
+            return confirmed;
+        }
         try {
-            if (!outgoing.offer(new Outgoing(command, durable, confirmed, deadline), deadline - System.nanoTime(),
-                                TimeUnit.NANOSECONDS)) {
+            if (!outgoing.offer(item, deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) {
                 return CompletableFuture.failedFuture(
                         new BrokerUnavailableException("Too many commands waiting for the broker", null));
             }
@@ -159,6 +166,26 @@ public final class CommandBus implements AutoCloseable {
             return CompletableFuture.failedFuture(new BrokerUnavailableException("Interrupted", e));
         }
         return confirmed;
+    }
+
+    /**
+     * Sends {@code item} on the calling thread if nothing is queued or being sent; false otherwise (it is to be queued).
+     * Not while the broker holds the connection blocked (a resource alarm): a send may then wait until the alarm ends,
+     * and only the publisher thread may wait like that, as every request waits for its own deadline alone.
+     */
+    private boolean sentAtOnce(Outgoing item) {
+        if (!outgoing.isEmpty() || sender.blocked() || !sending.tryLock()) {
+            return false;
+        }
+        try {
+            if (!outgoing.isEmpty()) {
+                return false;
+            }
+            dispatch(List.of(item));
+            return true;
+        } finally {
+            sending.unlock();
+        }
     }
 
     /** The publisher thread: sends what has queued up since its last message as one message. */
@@ -186,18 +213,15 @@ public final class CommandBus implements AutoCloseable {
                     batch.add(next);
                     chars += next.chars();
                 }
-                List<Command> commands = batch.stream().map(Outgoing::command).toList();
-                if (first.durable()) {
-                    sender.sendDurable(commands, confirmedOrRetried(batch));
-                } else {
-                    send(commands, confirmedOrRetried(batch));
+                sending.lock();
+                try {
+                    dispatch(batch);
+                } finally {
+                    sending.unlock();
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
-            } catch (RuntimeException e) {
-                batch.forEach(o -> o.confirmed().completeExceptionally(e));
-                LOG.log(Level.ERROR, "Publishing commands failed", e);
             } finally {
                 batch.clear();
             }
@@ -207,6 +231,21 @@ public final class CommandBus implements AutoCloseable {
             carried.confirmed().completeExceptionally(closing);
         }
         outgoing.forEach(o -> o.confirmed().completeExceptionally(closing));
+    }
+
+    /** Sends {@code batch} (all durable, or all synchronous) as one message. Called with {@link #sending} held. */
+    private void dispatch(List<Outgoing> batch) {
+        try {
+            List<Command> commands = batch.stream().map(Outgoing::command).toList();
+            if (batch.getFirst().durable()) {
+                sender.sendDurable(commands, confirmedOrRetried(batch));
+            } else {
+                send(commands, confirmedOrRetried(batch));
+            }
+        } catch (RuntimeException e) {
+            batch.forEach(o -> o.confirmed().completeExceptionally(e));
+            LOG.log(Level.ERROR, "Publishing commands failed", e);
+        }
     }
 
     /** Synchronous commands: to the worker of this process if there is one, else to the broker. */

@@ -38,6 +38,8 @@ public final class Broker implements AutoCloseable {
     private final Settings.SyncCommandLane syncCommandLane;
     private final Connection connection;
     private final CopyOnWriteArrayList<Runnable> recoveryListeners = new CopyOnWriteArrayList<>();
+    /** Between the broker's connection.blocked (a resource alarm) and its connection.unblocked, or a new connection. */
+    private volatile boolean blocked;
     /**
      * The channel the shared exchanges and the command queue are declared on, open for the connection's life: the
      * client re-declares recorded topology on the channel that declared it, so a broker that lost its definitions
@@ -53,6 +55,7 @@ public final class Broker implements AutoCloseable {
         ((Recoverable) connection).addRecoveryListener(new RecoveryListener() {
             @Override
             public void handleRecovery(Recoverable recoverable) {
+                blocked = false;
                 LOG.log(Level.INFO, "Broker connection recovered");
                 recoveryListeners.forEach(Runnable::run);
             }
@@ -61,6 +64,13 @@ public final class Broker implements AutoCloseable {
             public void handleRecoveryStarted(Recoverable recoverable) {
                 LOG.log(Level.WARNING, "Broker connection lost, reconnecting");
             }
+        });
+        connection.addBlockedListener(reason -> {
+            blocked = true;
+            LOG.log(Level.WARNING, "The broker blocks this connection's publishes (" + reason + ")");
+        }, () -> {
+            blocked = false;
+            LOG.log(Level.INFO, "The broker takes this connection's publishes again");
         });
     }
 
@@ -115,6 +125,11 @@ public final class Broker implements AutoCloseable {
 
     public boolean isOpen() {
         return connection.isOpen();
+    }
+
+    /** True while the broker blocks this connection's publishes (a memory or disk alarm). */
+    public boolean isBlocked() {
+        return blocked;
     }
 
     Settings.SyncCommandLane syncCommandLane() {

@@ -145,6 +145,14 @@ public final class CommandSender implements AutoCloseable {
         publish(false, props, CommandCodec.encode(commands), confirmed);
     }
 
+    /**
+     * Whether the broker has blocked the connection (a memory or disk alarm): it reads no more of what is sent, so a
+     * send may wait until the alarm ends.
+     */
+    public boolean blocked() {
+        return broker.isBlocked();
+    }
+
     /** Whether commands can be sent: the connection is up (a channel the broker closed alone is opened again). */
     public boolean connected() {
         return broker.isOpen();
