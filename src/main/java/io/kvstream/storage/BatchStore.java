@@ -23,8 +23,8 @@ import io.kvstream.domain.DomainEvent;
 /**
  * Commits a batch of commands in one PostgreSQL transaction (group commit). The transaction first locks the revision
  * counter row, so concurrent workers commit one after the other and revisions form one gap-free total order.
- * Parameters travel as arrays, so a batch of hundreds of commands costs the same three round trips as a batch of
- * one: lock and read, write, commit.
+ * Parameters travel as arrays, so a batch of hundreds of commands costs the same two round trips as a batch of
+ * one: lock and read, then write and commit.
  */
 public final class BatchStore {
     /** The id of the one row of {@code kv_meta}, and one that no row has (a rehearsal updates nothing). */
@@ -34,12 +34,32 @@ public final class BatchStore {
                                         + " WHERE id = ANY(?) UNION ALL"
                                         + " SELECT 'v', key, NULL, mod_revision, NULL, NULL FROM kv_values WHERE key = ANY(?)";
 
+    /** Every write of a batch in one statement; it returns no rows, so that a COMMIT may follow it in one string. */
+    private static final String WRITE = "WITH deleted AS (DELETE FROM kv_values WHERE key = ANY(CAST(? AS text[]))),"
+            + " upserted AS (INSERT INTO kv_values (key, value, mod_revision, expires_at)"
+            + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]),"
+            + "   CAST(CAST(? AS text[]) AS timestamptz[]))"
+            + "   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, mod_revision = EXCLUDED.mod_revision,"
+            + "   expires_at = EXCLUDED.expires_at),"
+            + " events AS (INSERT INTO kv_events (revision, kind, key, value, command_id, at, txn_end, expires_at,"
+            + "   expired) SELECT r, k, key, v, c, CAST(? AS timestamptz), t, x, d FROM unnest(CAST(? AS bigint[]),"
+            + "   CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
+            + "   CAST(CAST(? AS text[]) AS bigint[]), CAST(CAST(? AS text[]) AS timestamptz[]),"
+            + "   CAST(CAST(? AS text[]) AS boolean[])) AS e(r, k, key, v, c, t, x, d)),"
+            + " commands AS (INSERT INTO kv_commands (id, status, revision, fingerprint, txn_result)"
+            + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[]),"
+            + "   CAST(? AS text[])))"
+            + " UPDATE kv_meta SET revision = ? WHERE id = ?";
+    private static final String WRITE_AND_COMMIT = WRITE + "; COMMIT";
+
     private final DbClient db;
-    private final String notifyChannel;
+    /** {@link #WRITE}, a NOTIFY that wakes a relay listening in another process, and the COMMIT. */
+    private final String writeNotifyAndCommit;
 
     public BatchStore(Database database) {
         this.db = database.dbClient();
-        this.notifyChannel = database.notifyChannel();
+        // The channel's name is an identifier of letters, digits and underscores (Database#notifyChannel).
+        this.writeNotifyAndCommit = WRITE + "; NOTIFY " + database.notifyChannel() + "; COMMIT";
     }
 
     /**
@@ -50,8 +70,7 @@ public final class BatchStore {
         DbTransaction tx = db.transaction();
         try {
             W write = decide.apply(lockAndRead(tx, commands));
-            write(tx, write, notify, META_ROW);
-            tx.commit();
+            writeAndCommit(tx, write, notify);
             return write;
         } catch (RuntimeException e) {
             throw rolledBack(tx, e);
@@ -94,8 +113,7 @@ public final class BatchStore {
                 return null;
             }
             W write = decide.apply(revision, due);
-            write(tx, write, notify, META_ROW);
-            tx.commit();
+            writeAndCommit(tx, write, notify);
             return write;
         } catch (RuntimeException e) {
             throw rolledBack(tx, e);
@@ -127,7 +145,8 @@ public final class BatchStore {
                 rows.forEach(row -> collect(row, outcomes, modRevisions, fingerprints));
             }
             long revision = -ThreadLocalRandom.current().nextLong(1L << 40, 1L << 50);
-            write(tx, decide.apply(new StoredState(revision, outcomes, modRevisions, fingerprints)), false, NO_META_ROW);
+            tx.dml(WRITE, writeParameters(decide.apply(new StoredState(revision, outcomes, modRevisions, fingerprints)),
+                                          NO_META_ROW));
         } finally {
             tx.rollback();
         }
@@ -212,31 +231,28 @@ public final class BatchStore {
     }
 
     /**
-     * All writes of the batch in one statement of data-modifying CTEs (one round trip). Each key's final state is
-     * its last event, so the deleted and the upserted keys are disjoint and the parts cannot see each other's rows.
+     * All writes of the batch in one statement of data-modifying CTEs, then the NOTIFY if asked for and the COMMIT, sent
+     * together: one round trip. The driver sends the statements of one string with a single sync, and the server skips
+     * the COMMIT if the write fails (the transaction is then rolled back as usual). {@code tx.commit()} afterwards finds
+     * the session no longer in a transaction and sends nothing; it still ends the transaction for Helidon and the pool.
      */
-    private void write(DbTransaction tx, BatchWrite write, boolean notify, int metaRow) {
+    private void writeAndCommit(DbTransaction tx, BatchWrite write, boolean notify) {
+        tx.dml(notify && !write.events().isEmpty() ? writeNotifyAndCommit : WRITE_AND_COMMIT,
+               writeParameters(write, META_ROW));
+        tx.commit();
+    }
+
+    /**
+     * The parameters of {@link #WRITE}. Each key's final state is its last event, so the deleted and the upserted keys
+     * are disjoint and the parts cannot see each other's rows.
+     */
+    private static Object[] writeParameters(BatchWrite write, int metaRow) {
         Map<String, DomainEvent> finalState = new LinkedHashMap<>();
         write.events().forEach(event -> finalState.put(event.key(), event));
         List<DomainEvent> upserted = finalState.values().stream().filter(DomainEvent::isPut).toList();
         List<DomainEvent> events = write.events();
         List<CommandOutcome> recorded = write.recorded();
-        tx.get("WITH deleted AS (DELETE FROM kv_values WHERE key = ANY(CAST(? AS text[]))),"
-               + " upserted AS (INSERT INTO kv_values (key, value, mod_revision, expires_at)"
-               + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]),"
-               + "   CAST(CAST(? AS text[]) AS timestamptz[]))"
-               + "   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, mod_revision = EXCLUDED.mod_revision,"
-               + "   expires_at = EXCLUDED.expires_at),"
-               + " events AS (INSERT INTO kv_events (revision, kind, key, value, command_id, at, txn_end, expires_at,"
-               + "   expired) SELECT r, k, key, v, c, CAST(? AS timestamptz), t, x, d FROM unnest(CAST(? AS bigint[]),"
-               + "   CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
-               + "   CAST(CAST(? AS text[]) AS bigint[]), CAST(CAST(? AS text[]) AS timestamptz[]),"
-               + "   CAST(CAST(? AS text[]) AS boolean[])) AS e(r, k, key, v, c, t, x, d)),"
-               + " commands AS (INSERT INTO kv_commands (id, status, revision, fingerprint, txn_result)"
-               + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[]),"
-               + "   CAST(? AS text[]))),"
-               + " meta AS (UPDATE kv_meta SET revision = ? WHERE id = ?)"
-               + " SELECT pg_notify(?, '') WHERE ?",
+        return new Object[] {
                finalState.values().stream().filter(e -> !e.isPut()).map(DomainEvent::key).toArray(String[]::new),
                upserted.stream().map(DomainEvent::key).toArray(String[]::new),
                upserted.stream().map(DomainEvent::value).toArray(String[]::new),
@@ -257,9 +273,7 @@ public final class BatchStore {
                recorded.stream().map(o -> write.fingerprints().get(o.command())).toArray(String[]::new),
                recorded.stream().map(o -> encode(o.txn())).toArray(String[]::new),
                write.revision(),
-               metaRow,
-               notifyChannel,
-               notify && !events.isEmpty());
+               metaRow};
     }
 
     /** A transaction's result as {@code kv_commands.txn_result} keeps it: {@code t:11,12,0} (see V5__kv_txn.sql). */

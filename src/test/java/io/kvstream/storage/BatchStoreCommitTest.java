@@ -1,0 +1,138 @@
+package io.kvstream.storage;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Function;
+
+import io.kvstream.config.Settings;
+import io.kvstream.domain.Command;
+import io.kvstream.domain.CommandOutcome;
+import io.kvstream.domain.DomainEvent;
+import io.kvstream.testing.TestServices;
+import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.arrayWithSize;
+import static org.hamcrest.Matchers.is;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * A batch's write, its NOTIFY and its COMMIT travel to PostgreSQL as one string. What a commit returns is committed,
+ * seen from another session, and leaves no session of the pool inside a transaction; a NOTIFY is sent when asked for
+ * and only then. A write the database refuses commits nothing of its batch, not even the revision, and the next batch
+ * commits as usual, at the next revision.
+ */
+class BatchStoreCommitTest {
+    private final Settings.Db db = TestServices.db(TestServices.uniqueName("commit"));
+    private final String pool = "commit-test-" + UUID.randomUUID();
+
+    @Test
+    void aCommittedBatchIsVisibleElsewhereNotifiesWhenAskedAndLeavesNoSessionInATransaction() throws Exception {
+        try (Database database = Database.open(db, pool);
+             Connection listener = connect()) {
+            try (Statement listen = listener.createStatement()) {
+                listen.execute("LISTEN " + database.notifyChannel());
+            }
+            BatchStore store = new BatchStore(database);
+
+            commit(store, puts("a", "b"), false);
+            assertThat("no NOTIFY unless asked for", notifications(listener, 500), arrayWithSize(0));
+            commit(store, puts("c"), true);
+            assertThat(notifications(listener, 30_000), arrayWithSize(1));
+
+            assertThat(single("SELECT revision FROM kv_meta WHERE id = 1"), is("3"));
+            assertThat(single("SELECT string_agg(key || '=' || value || '@' || mod_revision, ',' ORDER BY key)"
+                              + " FROM kv_values"), is("a=value-a@1,b=value-b@2,c=value-c@3"));
+            assertThat(single("SELECT count(*) FROM kv_events"), is("3"));
+            assertThat("sessions of the pool inside a transaction",
+                       single("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + pool + "'"
+                              + " AND state LIKE 'idle in transaction%'"), is("0"));
+        }
+    }
+
+    @Test
+    void aWriteTheDatabaseRefusesCommitsNothingAndTheNextBatchTakesTheNextRevision() throws Exception {
+        try (Database database = Database.open(db, pool)) {
+            BatchStore store = new BatchStore(database);
+            commit(store, puts("before"), false);
+
+            // PostgreSQL's text holds no NUL character: a data exception (class 22), which condemns the batch.
+            List<Command> refused = List.of(Command.put(UUID.randomUUID().toString(), "refused", "nul\u0000", null,
+                                                        false));
+            RuntimeException failure = assertThrows(RuntimeException.class,
+                                                    () -> commit(store, refused, true));
+            assertThat(BatchStore.isOutage(failure), is(false));
+            assertThat(single("SELECT revision FROM kv_meta WHERE id = 1"), is("1"));
+            assertThat(single("SELECT count(*) FROM kv_values WHERE key = 'refused'"), is("0"));
+
+            commit(store, puts("after"), false);
+            assertThat(single("SELECT revision FROM kv_meta WHERE id = 1"), is("2"));
+            assertThat(single("SELECT string_agg(key || '@' || revision, ',' ORDER BY revision) FROM kv_events"),
+                       is("before@1,after@2"));
+        }
+    }
+
+    /** A put of {@code value-KEY} for each key, each its own command. */
+    private static List<Command> puts(String... keys) {
+        List<Command> commands = new ArrayList<>();
+        for (String key : keys) {
+            commands.add(Command.put(UUID.randomUUID().toString(), key, "value-" + key, null, false));
+        }
+        return commands;
+    }
+
+    /** The simplest decision: every command is a put that applies, one revision each after the stored one. */
+    private record Puts(long revision, Instant at, List<DomainEvent> events, List<CommandOutcome> recorded,
+                        Map<String, String> fingerprints) implements BatchWrite {
+    }
+
+    private static Function<StoredState, Puts> applying(List<Command> commands) {
+        return state -> {
+            Instant at = Instant.now().truncatedTo(ChronoUnit.MICROS);
+            List<DomainEvent> events = new ArrayList<>();
+            List<CommandOutcome> outcomes = new ArrayList<>();
+            long revision = state.revision();
+            for (Command command : commands) {
+                revision++;
+                events.add(DomainEvent.put(command.key(), command.value(), revision, command.id(), at.toString()));
+                outcomes.add(new CommandOutcome(command.id(), CommandOutcome.Status.APPLIED, revision));
+            }
+            return new Puts(revision, at, events, outcomes, Map.of());
+        };
+    }
+
+    private static void commit(BatchStore store, List<Command> commands, boolean notify) {
+        store.commit(commands, applying(commands), notify);
+    }
+
+    private Connection connect() throws SQLException {
+        return DriverManager.getConnection(db.url() + (db.url().contains("?") ? "&" : "?") + "currentSchema="
+                                           + db.schema(), db.username(), db.password());
+    }
+
+    private String single(String sql) throws SQLException {
+        try (Connection connection = connect();
+             PreparedStatement statement = connection.prepareStatement(sql);
+             ResultSet rows = statement.executeQuery()) {
+            rows.next();
+            return rows.getString(1);
+        }
+    }
+
+    private static PGNotification[] notifications(Connection listener, int waitMillis) throws SQLException {
+        PGNotification[] received = listener.unwrap(PGConnection.class).getNotifications(waitMillis);
+        return received == null ? new PGNotification[0] : received;
+    }
+}
