@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Where a write's CPU and thread switches go: the local cluster (scripts/local-cluster.sh) at a fixed PUT rate
 # (bench/LatencyProbe.java, open loop), and for each process the ms of CPU and the context switches (voluntary and
-# involuntary, all threads) per write, then the same by thread name for the leading worker and one API process.
+# involuntary, all threads) per write, then the same by thread name for the leading worker and one API process, and
+# PostgreSQL's CPU by session (the worker's, the APIs', its WAL writer's, ...).
 # On a virtual machine every switch is a trip through the hypervisor, so the switches explain CPU that no Java
 # profile shows. One run, for A/B checks (BENCH_JAR) rather than the reports; bench/latency.sh is the benchmark.
 # Knobs: SWITCHES_RATE [1000] PUT/s, BENCH_DURATION [20] measured seconds, CLUSTER_WARMUP [45] seconds of load first.
@@ -58,10 +59,28 @@ by_thread() {
         "$WORK/threads-$pid.0" "$WORK/threads-$pid.1" | sort -k4 -nr | head -6
 }
 
+# pg_sessions SECONDS : PostgreSQL's CPU ticks over SECONDS by what each server process is (the application name of
+# a client session: kvstream-worker, kvstream-api, ...; or the background process's type: walwriter, checkpointer, ...)
+pg_sessions() {
+    local names="$WORK/pg-names.txt"
+    psql_db -Atc "SELECT pid, coalesce(nullif(application_name, ''), backend_type) FROM pg_stat_activity" \
+        | tr '|' ' ' >"$names"
+    snapshot() { for pid in $(pgrep -x postgres); do echo "$pid $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)"; done; }
+    snapshot >"$WORK/pg-ticks.0"
+    sleep "$1"
+    snapshot >"$WORK/pg-ticks.1"
+    awk -v names="$names" -v before="$WORK/pg-ticks.0" '
+        BEGIN { while ((getline l < names) > 0) { split(l, a, " "); n[a[1]] = a[2] }
+                while ((getline l < before) > 0) { split(l, a, " "); t0[a[1]] = a[2] } }
+        { k = ($1 in n) ? n[$1] : "postmaster and others"; d[k] += $2 - t0[$1] }
+        END { for (k in d) if (d[k] > 0) printf "  %-26s %6d ticks\n", k, d[k] }' "$WORK/pg-ticks.1" | sort -k2 -nr
+}
+
 processes >"$WORK/switches-pids.txt"
 counters <"$WORK/switches-pids.txt" >"$WORK/switches-before.txt"
 ( sleep 3; by_thread "$(cat "$LC_RUN_DIR/worker-1.pid")" $((SECS / 2)) >"$WORK/threads-worker.txt" ) &
 ( sleep 3; by_thread "$(cat "$LC_RUN_DIR/api-1.pid")" $((SECS / 2)) >"$WORK/threads-api.txt" ) &
+( sleep 3; pg_sessions $((SECS / 2)) >"$WORK/pg-sessions.txt" ) &
 "${PROBE[@]}" kv "$RATE" "$SECS" 0 "${TARGETS[@]}" | grep '^METRIC'
 wait
 counters <"$WORK/switches-pids.txt" >"$WORK/switches-after.txt"
@@ -73,3 +92,8 @@ echo "worker-1 (started first, so it leads) by thread, $((SECS / 2)) s:"
 cat "$WORK/threads-worker.txt"
 echo "api-1 by thread, $((SECS / 2)) s:"
 cat "$WORK/threads-api.txt"
+echo "PostgreSQL by session, $((SECS / 2)) s:"
+cat "$WORK/pg-sessions.txt"
+echo "worker-1's batches (commands per batch, since it started):"
+curl -sf "http://127.0.0.1:$LC_WORKER_PORT/observe/metrics" \
+    | grep -E '^kvstream_worker_batch_size(_count|_max|\{.*quantile="0\.(5|99)")' | sed 's/^/  /' || true
