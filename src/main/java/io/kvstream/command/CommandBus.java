@@ -33,8 +33,9 @@ import io.kvstream.wire.OutcomeUnknownException;
  * meanwhile as one message (synchronous and durable ones apart: they are published differently), so under load the
  * broker, this process and the worker handle one message and one confirm per batch instead of per write; for the
  * durable ones that is also one write to the broker's disk (and, on a quorum queue, one replication). With nothing
- * else queued and nothing being sent, the request's own thread sends its command: waking the publisher thread for one
- * command would cost more than the send itself (a thread switch each way).
+ * queued, nothing being sent and nothing waiting for the broker's confirm, the request's own thread sends its command:
+ * waking the publisher thread for one command would cost more than the send itself (a thread switch each way). Under
+ * load something is always in flight, so the commands gather in the queue and leave together.
  * <p>
  * With a worker in the same process ({@link InProcessWorker}, the all-in-one role) the synchronous commands go to it
  * directly; commands nobody waits for still go through the broker, which keeps them when the process dies.
@@ -169,12 +170,14 @@ public final class CommandBus implements AutoCloseable {
     }
 
     /**
-     * Sends {@code item} on the calling thread if nothing is queued or being sent; false otherwise (it is to be queued).
+     * Sends {@code item} on the calling thread if nothing is queued, being sent or waiting for its confirm; false
+     * otherwise (it is to be queued). Sending each command at once while others are in flight would cost a message and
+     * a confirm per command where the publisher thread sends one per batch (bench/results/ab/put-send-on-request-thread.md).
      * Not while the broker holds the connection blocked (a resource alarm): a send may then wait until the alarm ends,
      * and only the publisher thread may wait like that, as every request waits for its own deadline alone.
      */
     private boolean sentAtOnce(Outgoing item) {
-        if (!outgoing.isEmpty() || sender.blocked() || !sending.tryLock()) {
+        if (!outgoing.isEmpty() || sender.blocked() || sender.awaitingConfirms() || !sending.tryLock()) {
             return false;
         }
         try {

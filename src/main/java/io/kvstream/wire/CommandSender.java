@@ -153,6 +153,11 @@ public final class CommandSender implements AutoCloseable {
         return broker.isBlocked();
     }
 
+    /** Whether a message sent on the current channel still waits for the broker's confirm. */
+    public boolean awaitingConfirms() {
+        return !lane.unconfirmed().isEmpty();
+    }
+
     /** Whether commands can be sent: the connection is up (a channel the broker closed alone is opened again). */
     public boolean connected() {
         return broker.isOpen();
