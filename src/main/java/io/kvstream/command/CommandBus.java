@@ -172,7 +172,8 @@ public final class CommandBus implements AutoCloseable {
     /**
      * Sends {@code item} on the calling thread if nothing is queued, being sent or waiting for its confirm; false
      * otherwise (it is to be queued). Sending each command at once while others are in flight would cost a message and
-     * a confirm per command where the publisher thread sends one per batch (bench/results/ab/put-send-on-request-thread.md).
+     * a confirm per command where the publisher thread sends one per batch
+     * (bench/results/ab/put-send-on-request-thread.md).
      * Not while the broker holds the connection blocked (a resource alarm): a send may then wait until the alarm ends,
      * and only the publisher thread may wait like that, as every request waits for its own deadline alone.
      */

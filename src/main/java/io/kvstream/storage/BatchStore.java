@@ -231,10 +231,11 @@ public final class BatchStore {
     }
 
     /**
-     * All writes of the batch in one statement of data-modifying CTEs, then the NOTIFY if asked for and the COMMIT, sent
-     * together: one round trip. The driver sends the statements of one string with a single sync, and the server skips
-     * the COMMIT if the write fails (the transaction is then rolled back as usual). {@code tx.commit()} afterwards finds
-     * the session no longer in a transaction and sends nothing; it still ends the transaction for Helidon and the pool.
+     * All writes of the batch in one statement of data-modifying CTEs, then the NOTIFY if asked for and the COMMIT,
+     * sent together: one round trip. The driver sends the statements of one string with a single sync, and the server
+     * skips the COMMIT if the write fails (the transaction is then rolled back as usual). {@code tx.commit()}
+     * afterwards finds the session no longer in a transaction and sends nothing; it still ends the transaction for
+     * Helidon and the pool.
      */
     private void writeAndCommit(DbTransaction tx, BatchWrite write, boolean notify) {
         tx.dml(notify && !write.events().isEmpty() ? writeNotifyAndCommit : WRITE_AND_COMMIT,
@@ -253,27 +254,27 @@ public final class BatchStore {
         List<DomainEvent> events = write.events();
         List<CommandOutcome> recorded = write.recorded();
         return new Object[] {
-               finalState.values().stream().filter(e -> !e.isPut()).map(DomainEvent::key).toArray(String[]::new),
-               upserted.stream().map(DomainEvent::key).toArray(String[]::new),
-               upserted.stream().map(DomainEvent::value).toArray(String[]::new),
-               upserted.stream().mapToLong(DomainEvent::revision).toArray(),
-               upserted.stream().map(DomainEvent::expires).toArray(String[]::new),
-               write.at().toString(),
-               events.stream().mapToLong(DomainEvent::revision).toArray(),
-               events.stream().map(e -> e.event().wireName()).toArray(String[]::new),
-               events.stream().map(DomainEvent::key).toArray(String[]::new),
-               events.stream().map(DomainEvent::value).toArray(String[]::new),
-               events.stream().map(DomainEvent::command).toArray(String[]::new),
-               events.stream().map(e -> e.txnEnd() == null ? null : e.txnEnd().toString()).toArray(String[]::new),
-               events.stream().map(DomainEvent::expires).toArray(String[]::new),
-               events.stream().map(e -> e.isExpiry() ? "true" : null).toArray(String[]::new),
-               recorded.stream().map(CommandOutcome::command).toArray(String[]::new),
-               recorded.stream().map(o -> o.status().wireName()).toArray(String[]::new),
-               recorded.stream().mapToLong(CommandOutcome::revision).toArray(),
-               recorded.stream().map(o -> write.fingerprints().get(o.command())).toArray(String[]::new),
-               recorded.stream().map(o -> encode(o.txn())).toArray(String[]::new),
-               write.revision(),
-               metaRow};
+                finalState.values().stream().filter(e -> !e.isPut()).map(DomainEvent::key).toArray(String[]::new),
+                upserted.stream().map(DomainEvent::key).toArray(String[]::new),
+                upserted.stream().map(DomainEvent::value).toArray(String[]::new),
+                upserted.stream().mapToLong(DomainEvent::revision).toArray(),
+                upserted.stream().map(DomainEvent::expires).toArray(String[]::new),
+                write.at().toString(),
+                events.stream().mapToLong(DomainEvent::revision).toArray(),
+                events.stream().map(e -> e.event().wireName()).toArray(String[]::new),
+                events.stream().map(DomainEvent::key).toArray(String[]::new),
+                events.stream().map(DomainEvent::value).toArray(String[]::new),
+                events.stream().map(DomainEvent::command).toArray(String[]::new),
+                events.stream().map(e -> e.txnEnd() == null ? null : e.txnEnd().toString()).toArray(String[]::new),
+                events.stream().map(DomainEvent::expires).toArray(String[]::new),
+                events.stream().map(e -> e.isExpiry() ? "true" : null).toArray(String[]::new),
+                recorded.stream().map(CommandOutcome::command).toArray(String[]::new),
+                recorded.stream().map(o -> o.status().wireName()).toArray(String[]::new),
+                recorded.stream().mapToLong(CommandOutcome::revision).toArray(),
+                recorded.stream().map(o -> write.fingerprints().get(o.command())).toArray(String[]::new),
+                recorded.stream().map(o -> encode(o.txn())).toArray(String[]::new),
+                write.revision(),
+                metaRow};
     }
 
     /** A transaction's result as {@code kv_commands.txn_result} keeps it: {@code t:11,12,0} (see V5__kv_txn.sql). */

@@ -84,9 +84,10 @@ public final class CommandConsumer implements AutoCloseable {
         this.prefetch = batchSize * 2;
         this.deliveries = new ArrayBlockingQueue<>(prefetch * 8 + MAX_HANDED_OVER);
         this.receiver = new CommandReceiver(broker, incoming -> deliveries.add(new Delivered(incoming)));
-        // A platform thread, unlike the rest: this one loop waits on PostgreSQL three times and on the broker's confirm
-        // once per batch, and a virtual thread pays each wait twice over (its carrier parks, a poller thread wakes to
-        // resume it); as the loop's own thread it is one sleep and one wake-up (bench/results/ab/put-worker-platform-thread.md).
+        // A platform thread, unlike the rest: this one loop waits on PostgreSQL twice and on the broker's confirm once
+        // per batch, and a virtual thread pays each wait twice over (its carrier parks, a poller thread wakes to resume
+        // it); as the loop's own thread it is one sleep and one wake-up
+        // (bench/results/ab/put-worker-platform-thread.md).
         this.loop = Thread.ofPlatform().daemon().name("command-consumer").unstarted(this::run);
     }
 
