@@ -1,9 +1,7 @@
 package io.kvstream.event;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
-import java.sql.Statement;
 import java.sql.Types;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -82,9 +80,7 @@ class EventSequencerTest {
     }
 
     private static void store(Settings.Db db) throws Exception {
-        try (Connection c = DriverManager.getConnection(db.url(), db.username(), db.password());
-             Statement schema = c.createStatement()) {
-            schema.execute("SET search_path TO \"" + db.schema() + "\"");
+        try (Connection c = TestServices.connect(db)) {
             try (PreparedStatement insert = c.prepareStatement(
                     "INSERT INTO kv_events (revision, kind, key, value, command_id, at, txn_end)"
                     + " VALUES (?, 'value_put', ?, 'v', ?, now(), ?)")) {

@@ -1,7 +1,6 @@
 package io.kvstream.storage;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -41,7 +40,7 @@ class BatchStoreCommitTest {
     @Test
     void aCommittedBatchIsVisibleElsewhereNotifiesWhenAskedAndLeavesNoSessionInATransaction() throws Exception {
         try (Database database = Database.open(db, pool);
-             Connection listener = connect()) {
+             Connection listener = TestServices.connect(db)) {
             try (Statement listen = listener.createStatement()) {
                 listen.execute("LISTEN " + database.notifyChannel());
             }
@@ -117,13 +116,8 @@ class BatchStoreCommitTest {
         store.commit(commands, applying(commands), notify);
     }
 
-    private Connection connect() throws SQLException {
-        return DriverManager.getConnection(db.url() + (db.url().contains("?") ? "&" : "?") + "currentSchema="
-                                           + db.schema(), db.username(), db.password());
-    }
-
     private String single(String sql) throws SQLException {
-        try (Connection connection = connect();
+        try (Connection connection = TestServices.connect(db);
              PreparedStatement statement = connection.prepareStatement(sql);
              ResultSet rows = statement.executeQuery()) {
             rows.next();

@@ -1,9 +1,7 @@
 package io.kvstream.storage;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
-import java.sql.Statement;
 import java.util.List;
 
 import io.kvstream.config.Settings;
@@ -21,9 +19,7 @@ class EventLogTest {
         Settings.Db db = TestServices.db(TestServices.uniqueName("eventlog"));
         try (Database database = Database.open(db, "eventlog-test")) {
             // Five events of 1 + 999 = 1000 bytes each (key "k", value of 999 bytes), revisions 1..5.
-            try (Connection c = DriverManager.getConnection(db.url(), db.username(), db.password());
-                 Statement schema = c.createStatement()) {
-                schema.execute("SET search_path TO \"" + db.schema() + "\"");
+            try (Connection c = TestServices.connect(db)) {
                 try (PreparedStatement insert = c.prepareStatement(
                         "INSERT INTO kv_events (revision, kind, key, value, command_id, at)"
                         + " VALUES (?, 'value_put', 'k', ?, ?, now())")) {

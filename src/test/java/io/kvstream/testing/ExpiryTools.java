@@ -4,7 +4,6 @@ import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -63,10 +62,7 @@ public final class ExpiryTools {
     }
 
     private static void query(Settings.Db db, String sql, Row row) {
-        try (Connection c = DriverManager.getConnection(db.url(), db.username(), db.password())) {
-            try (PreparedStatement path = c.prepareStatement("SET search_path TO \"" + db.schema() + "\"")) {
-                path.execute();
-            }
+        try (Connection c = TestServices.connect(db)) {
             try (PreparedStatement s = c.prepareStatement(sql); ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
                     row.read(rs);

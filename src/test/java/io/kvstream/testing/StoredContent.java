@@ -1,7 +1,6 @@
 package io.kvstream.testing;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -17,9 +16,8 @@ import io.kvstream.domain.Entry;
 public record StoredContent(long revision, Map<String, Entry> values, List<Long> eventRevisions) {
 
     public static StoredContent read(Settings.Db db) {
-        try (Connection c = DriverManager.getConnection(db.url(), db.username(), db.password());
+        try (Connection c = TestServices.connect(db);
              Statement s = c.createStatement()) {
-            s.execute("SET search_path TO \"" + db.schema() + "\"");
             long revision;
             try (ResultSet rs = s.executeQuery("SELECT revision FROM kv_meta WHERE id = 1")) {
                 rs.next();

@@ -1,7 +1,6 @@
 package io.kvstream.testing;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -38,9 +37,8 @@ public final class StoredEvents {
     /** Of the given command ids, those with a stored event: what the event wrote. */
     private static Map<String, LoadClient.Accepted> committedCommands(Settings.Db db, java.util.Set<String> ids) {
         Map<String, LoadClient.Accepted> committed = new HashMap<>();
-        try (Connection c = DriverManager.getConnection(db.url(), db.username(), db.password());
+        try (Connection c = TestServices.connect(db);
              Statement s = c.createStatement()) {
-            s.execute("SET search_path TO \"" + db.schema() + "\"");
             try (ResultSet rs = s.executeQuery("SELECT command_id, key, value FROM kv_events")) {
                 while (rs.next()) {
                     if (ids.contains(rs.getString(1))) {
@@ -64,9 +62,8 @@ public final class StoredEvents {
                    is(LongStream.rangeClosed(1, stored.revision()).boxed().toList()));
         Map<Long, String[]> events = new HashMap<>();
         List<String> duplicates = new ArrayList<>();
-        try (Connection c = DriverManager.getConnection(db.url(), db.username(), db.password());
+        try (Connection c = TestServices.connect(db);
              Statement s = c.createStatement()) {
-            s.execute("SET search_path TO \"" + db.schema() + "\"");
             try (ResultSet rs = s.executeQuery("SELECT revision, key, value FROM kv_events")) {
                 while (rs.next()) {
                     events.put(rs.getLong(1), new String[] {rs.getString(2), rs.getString(3)});

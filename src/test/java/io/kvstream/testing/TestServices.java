@@ -38,6 +38,18 @@ public final class TestServices {
                                   embeddedPostgres.password());
     }
 
+    /** A plain JDBC session on {@code db} whose search path is kvstream's schema there, for reading the tables. */
+    public static java.sql.Connection connect(Settings.Db db) throws java.sql.SQLException {
+        java.sql.Connection connection = java.sql.DriverManager.getConnection(db.url(), db.username(), db.password());
+        try (java.sql.Statement s = connection.createStatement()) {
+            s.execute("SET search_path TO \"" + db.schema() + "\"");
+        } catch (java.sql.SQLException e) {
+            connection.close();
+            throw e;
+        }
+        return connection;
+    }
+
     /** The test servers' database, with kvstream's tables in {@code schema}. */
     public static Settings.Db db(String schema) {
         Settings.Db db = db();
