@@ -148,14 +148,25 @@ drain() {
     done
     log "the broker still holds $depth messages after 90 s"
 }
-# cpu_ticks : "component ticks" for each process a write crosses (utime + stime from /proc, all threads), for the
-# local cluster of use_local_cluster; rabbitmq, postgresql and nginx are every such process on the machine.
-cpu_ticks() {
-    local name
+# cluster_pids : "process pid" for each process a write crosses on the local cluster of use_local_cluster: its
+# kvstream processes by name (api-1, …, websocket), then every rabbitmq, postgresql and nginx process on the machine.
+cluster_pids() {
+    local name pid
     for name in api-1 api-2 api-3 worker-1 worker-2 websocket; do
-        pid_ticks "${name%-[0-9]}" "$(cat "$LC_RUN_DIR/$name.pid")"
+        echo "$name $(cat "$LC_RUN_DIR/$name.pid")"
     done
-    server_ticks beam.smp:rabbitmq postgres:postgresql nginx:nginx
+    for name in beam.smp:rabbitmq postgres:postgresql nginx:nginx; do
+        for pid in $(pgrep -x "${name%%:*}"); do echo "${name##*:} $pid"; done
+    done
+}
+# cpu_ticks : "component ticks" for each process a write crosses (utime + stime from /proc, all threads), the API
+# processes as one component and the workers as another (cluster_pids), then the machine's.
+cpu_ticks() {
+    local name pid
+    cluster_pids | while read -r name pid; do
+        pid_ticks "${name%-[0-9]}" "$pid"
+    done
+    server_ticks
 }
 # server_ticks COMMAND:COMPONENT... : "component ticks" summed over every process of each command, then the machine's
 # (no argument: the machine's alone)

@@ -22,17 +22,7 @@ log "warming the cluster up: ${CLUSTER_WARMUP:-45} s at $RATE PUT/s (not measure
 "${PROBE[@]}" kv "$RATE" "${CLUSTER_WARMUP:-45}" 0 "${TARGETS[@]}" >/dev/null 2>&1 || true
 wait_for_quiet
 
-# processes : "component pid" for every process a write crosses
-processes() {
-    local name pid
-    for name in api-1 api-2 api-3 worker-1 worker-2 websocket; do
-        echo "$name $(cat "$LC_RUN_DIR/$name.pid")"
-    done
-    for name in beam.smp:rabbitmq postgres:postgresql nginx:nginx; do
-        for pid in $(pgrep -x "${name%%:*}"); do echo "${name##*:} $pid"; done
-    done
-}
-# counters < processes : "component ticks switches"
+# counters < cluster_pids : "process ticks switches", then the machine's
 counters() {
     local name pid
     while read -r name pid; do
@@ -76,7 +66,7 @@ pg_sessions() {
         END { for (k in d) if (d[k] > 0) printf "  %-26s %6d ticks\n", k, d[k] }' "$WORK/pg-ticks.1" | sort -k2 -nr
 }
 
-processes >"$WORK/switches-pids.txt"
+cluster_pids >"$WORK/switches-pids.txt"
 counters <"$WORK/switches-pids.txt" >"$WORK/switches-before.txt"
 ( sleep 3; by_thread "$(cat "$LC_RUN_DIR/worker-1.pid")" $((SECS / 2)) >"$WORK/threads-worker.txt" ) &
 ( sleep 3; by_thread "$(cat "$LC_RUN_DIR/api-1.pid")" $((SECS / 2)) >"$WORK/threads-api.txt" ) &
