@@ -66,14 +66,22 @@ pg_sessions() {
         END { for (k in d) if (d[k] > 0) printf "  %-26s %6d ticks\n", k, d[k] }' "$WORK/pg-ticks.1" | sort -k2 -nr
 }
 
+# batches : "count sum" of the leading worker's batches so far (commands per batch: sum / count)
+batches() {
+    curl -sf "http://127.0.0.1:$LC_WORKER_PORT/observe/metrics" \
+        | awk '/^kvstream_worker_batch_size_count/ {c = $2} /^kvstream_worker_batch_size_sum/ {s = $2} END {print c + 0, s + 0}'
+}
+
 cluster_pids >"$WORK/switches-pids.txt"
 counters <"$WORK/switches-pids.txt" >"$WORK/switches-before.txt"
+batches >"$WORK/batches-before.txt"
 ( sleep 3; by_thread "$(cat "$LC_RUN_DIR/worker-1.pid")" $((SECS / 2)) >"$WORK/threads-worker.txt" ) &
 ( sleep 3; by_thread "$(cat "$LC_RUN_DIR/api-1.pid")" $((SECS / 2)) >"$WORK/threads-api.txt" ) &
 ( sleep 3; pg_sessions $((SECS / 2)) >"$WORK/pg-sessions.txt" ) &
 "${PROBE[@]}" kv "$RATE" "$SECS" 0 "${TARGETS[@]}" | grep '^METRIC'
 wait
 counters <"$WORK/switches-pids.txt" >"$WORK/switches-after.txt"
+batches >"$WORK/batches-after.txt"
 awk -v writes=$((RATE * SECS)) -v hz="$(getconf CLK_TCK)" '
     FNR == NR { t[$1] -= $2; s[$1] -= $3; next } { t[$1] += $2; s[$1] += $3 }
     END { for (k in t) printf "%-11s %.3f ms CPU/write %6.2f switches/write\n", k, t[k] * 1000 / hz / writes, s[k] / writes }' \
@@ -84,6 +92,8 @@ echo "api-1 by thread, $((SECS / 2)) s:"
 cat "$WORK/threads-api.txt"
 echo "PostgreSQL by session, $((SECS / 2)) s:"
 cat "$WORK/pg-sessions.txt"
+awk 'FNR == NR { c = $1; s = $2; next } $1 > c { printf "worker-1: %d batches while measured, %.2f commands per batch\n", $1 - c, ($2 - s) / ($1 - c) }' \
+    "$WORK/batches-before.txt" "$WORK/batches-after.txt"
 echo "worker-1's batches (commands per batch, since it started):"
 curl -sf "http://127.0.0.1:$LC_WORKER_PORT/observe/metrics" \
     | grep -E '^kvstream_worker_batch_size(_count|_max|\{.*quantile="0\.(5|99)")' | sed 's/^/  /' || true
