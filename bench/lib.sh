@@ -61,6 +61,17 @@ machine_info() {
     echo "- JVM: $("$JAVA" -version 2>&1 | head -1); nginx $(nginx -v 2>&1 | cut -d/ -f2); etcd $(etcd --version 2>/dev/null | head -1 | awk '{print $3}'); wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'); $(psql_db -Atc 'SELECT version()' | cut -d' ' -f1-2)"
     echo "- code: commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$( [[ -n "$(git -C "$ROOT" status --porcelain -- src pom.xml 2>/dev/null)" ]] && echo ' + uncommitted changes in src/'), jar built $(date -u -r "$JAR" '+%Y-%m-%d %H:%M UTC' 2>/dev/null || echo '?')"
     echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+    machine_gauge
+}
+
+# machine_gauge : one line of bench/MachineGauge.java's figures, to tell a change of machine from a change of code
+machine_gauge() {
+    local figures cpu handoff fsync
+    mkdir -p "$WORK"
+    figures="$("$JAVA" "$BENCH_DIR/MachineGauge.java" "$WORK" 2>/dev/null)" || { echo "- gauge: failed"; return; }
+    read -r cpu handoff fsync <<<"$figures"
+    echo "- gauge (\`bench/MachineGauge.java\`, medians): a CPU step ${cpu} ns, a hand-off between two threads and back" \
+         "${handoff} µs, an 8 KiB write + fdatasync ${fsync} µs"
 }
 
 # ---- statistics -----------------------------------------------------------------------------------------
@@ -94,14 +105,15 @@ wrk_run() {
 # ---- processes ------------------------------------------------------------------------------------------
 
 # use_local_cluster NAME BASE_PORT : settings for scripts/local-cluster.sh ($CLUSTER): Ingress on BASE_PORT, the 3 API
-# processes on BASE_PORT+1..3, worker +4, WebSocket +5, schema bench_NAME, AMQP prefix bench-NAME, $KV_JAVA_OPTS.
+# processes on BASE_PORT+1..3, worker +4, WebSocket +5, schema bench_NAME, AMQP prefix bench-NAME, $KV_JAVA_OPTS; AOT
+# caches only with KV_AOT_CACHE_DIR (a run that records one is not like the others).
 use_local_cluster() {
     local name="$1" base="$2"
     export LC_RUN_DIR="$WORK/cluster-$name" LC_INGRESS_PORT="$base" \
            LC_API_PORTS="$((base + 1)) $((base + 2)) $((base + 3))" LC_WORKER_PORT="$((base + 4))" \
            LC_WS_PORT="$((base + 5))" LC_DB_SCHEMA="bench_$name" LC_AMQP_PREFIX="bench-$name" \
            LC_JAR="$JAR" LC_JAVA_OPTS="${KV_JAVA_OPTS:--Xmx1g}" LC_DB_URL="$DB_URL" LC_DB_USERNAME="$DB_USERNAME" \
-           LC_AMQP_URI="$AMQP_URI"
+           LC_AMQP_URI="$AMQP_URI" LC_AOT_CACHE_DIR="${KV_AOT_CACHE_DIR:-}"
     CLUSTER="$ROOT/scripts/local-cluster.sh"
 }
 

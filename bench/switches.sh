@@ -5,7 +5,9 @@
 # PostgreSQL's CPU by session (the worker's, the APIs', its WAL writer's, ...).
 # On a virtual machine every switch is a trip through the hypervisor, so the switches explain CPU that no Java
 # profile shows. One run, for A/B checks (BENCH_JAR) rather than the reports; bench/latency.sh is the benchmark.
-# Knobs: SWITCHES_RATE [1000] PUT/s, BENCH_DURATION [20] measured seconds, CLUSTER_WARMUP [45] seconds of load first.
+# Knobs: SWITCHES_RATE [1000] PUT/s, BENCH_DURATION [20] measured seconds, CLUSTER_WARMUP [45] seconds of load first,
+# at CLUSTER_WARMUP_RATE [1000] PUT/s whatever the measured rate: the JIT compiles by work done, not by time, so a run at
+# a low rate after a warm-up at that rate would still measure the compilers at work.
 #   bench/switches.sh       -> stdout
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -18,8 +20,9 @@ drop_schema bench_switches
 "$CLUSTER" up >/dev/null
 latency_probe
 TARGETS=("ws://127.0.0.1:$LC_INGRESS_PORT/events" http://127.0.0.1:19221 http://127.0.0.1:19222 http://127.0.0.1:19223)
-log "warming the cluster up: ${CLUSTER_WARMUP:-45} s at $RATE PUT/s (not measured)"
-"${PROBE[@]}" kv "$RATE" "${CLUSTER_WARMUP:-45}" 0 "${TARGETS[@]}" >/dev/null 2>&1 || true
+WARMUP_RATE="${CLUSTER_WARMUP_RATE:-1000}"
+log "warming the cluster up: ${CLUSTER_WARMUP:-45} s at $WARMUP_RATE PUT/s (not measured)"
+"${PROBE[@]}" kv "$WARMUP_RATE" "${CLUSTER_WARMUP:-45}" 0 "${TARGETS[@]}" >/dev/null 2>&1 || true
 wait_for_quiet
 
 # counters < cluster_pids : "process ticks switches", then the machine's

@@ -8,6 +8,7 @@
 #   READY_TIMEOUT [120]       seconds wait_ready waits; READY_POLL [0.2] seconds between its probes
 #   JAR                       the kvstream jar that ensure_jar builds if it is missing
 #   DB_URL DB_USERNAME DB_PASSWORD AMQP_URI   where kvstream processes, psql_db and drop_* connect
+#   AOT_CACHE_DIR [none]      where kvstream processes keep JDK 25 AOT caches, one per jar, JVM flags and role (aot_flags)
 # shellcheck shell=bash
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -124,9 +125,39 @@ spawn() {
     echo $! >"$PROC_DIR/$name.pid"
 }
 
+# aot_cache ROLE JVM_ARG... : the path of the AOT cache of a kvstream process of ROLE started with these JVM flags from
+# $JAR, under $AOT_CACHE_DIR; nothing unless AOT_CACHE_DIR is set and the JDK has AOT caches (25 and later).
+aot_cache() {
+    local role="$1" version
+    shift
+    [[ -n "${AOT_CACHE_DIR:-}" ]] || return 0
+    version="$("$JAVA" -XshowSettings:properties -version 2>&1 | awk '/java.specification.version/ {print $3}')"
+    [[ "$version" =~ ^[0-9]+$ ]] && ((version >= 25)) || return 0
+    # A cache fits one jar and one set of flags (the JVM refuses it otherwise), so both are part of its name.
+    echo "$AOT_CACHE_DIR/$( { cksum <"$JAR"; echo "$*"; } | cksum | cut -d' ' -f1)-$role.aot"
+}
+
+# aot_flags CACHE : how a process uses CACHE (aot_cache): it starts from it if it is there. Otherwise the first process
+# of its kind to start records what it loads and compiles, and the JVM writes the cache as that process exits (after a
+# SIGTERM too), for every later start; the others start without. Start-up then skips loading and linking the classes,
+# and the JIT compiles early from the recorded profiles (bench/results/ab/startup-aot-cache.md).
+aot_flags() {
+    local cache="$1" trainer
+    [[ -n "$cache" ]] || return 0
+    if [[ -f "$cache" ]]; then
+        echo "-XX:AOTCache=$cache"
+        return
+    fi
+    trainer="$(cat "$cache.trainer" 2>/dev/null || true)"
+    if [[ -z "$trainer" ]] || ! kill -0 "$trainer" 2>/dev/null; then
+        mkdir -p "${cache%/*}"
+        echo "-XX:AOTCacheOutput=$cache"
+    fi
+}
+
 # spawn_kvstream NAME ROLE PORT SCHEMA AMQP_PREFIX [JVM_ARG...] : starts one kvstream process on 127.0.0.1:PORT
 spawn_kvstream() {
-    local name="$1" role="$2" port="$3" schema="$4" prefix="$5"
+    local name="$1" role="$2" port="$3" schema="$4" prefix="$5" cache aot
     shift 5
     if alive "$name"; then
         log "$name already running (pid $(pid_of "$name"))"
@@ -135,12 +166,19 @@ spawn_kvstream() {
     ensure_jar
     # Another process on the port would answer the readiness probe in its place.
     port_free "$port" || die "port $port (for $name) is in use"
+    cache="$(aot_cache "$role" "$@")"
+    aot="$(aot_flags "$cache")"
     spawn "$name" env KVSTREAM_ROLE="$role" SERVER_PORT="$port" SERVER_HOST=127.0.0.1 KVSTREAM_MODE=prod \
         KVSTREAM_DB_URL="$DB_URL" KVSTREAM_DB_USERNAME="$DB_USERNAME" KVSTREAM_DB_PASSWORD="${DB_PASSWORD:-}" \
         KVSTREAM_DB_SCHEMA="$schema" KVSTREAM_AMQP_URI="$AMQP_URI" KVSTREAM_AMQP_NAME_PREFIX="$prefix" \
         KVSTREAM_DATA_DIR="$PROC_DIR/data-$name" \
-        "$JAVA" --enable-native-access=ALL-UNNAMED "$@" -jar "$JAR"
-    log "started $name ($role) on 127.0.0.1:$port, pid $(pid_of "$name")"
+        "$JAVA" --enable-native-access=ALL-UNNAMED ${aot:+"$aot"} "$@" -jar "$JAR"
+    rm -f "$PROC_DIR/$name.records-aot"
+    if [[ "$aot" == -XX:AOTCacheOutput=* ]]; then
+        pid_of "$name" >"$cache.trainer"
+        touch "$PROC_DIR/$name.records-aot"
+    fi
+    log "started $name ($role) on 127.0.0.1:$port, pid $(pid_of "$name")${aot:+, ${aot#-XX:}}"
 }
 
 # wait_kvstream NAME PORT : until its readiness probe answers 200
@@ -186,14 +224,16 @@ terminate() {
     log "stopped $name (pid $pid)"
 }
 
-# stop_proc NAME : SIGTERM, then up to 30 s for it to exit, then SIGKILL
+# stop_proc NAME : SIGTERM, then up to 30 s for it to exit (120 s for a process that writes an AOT cache as it exits:
+# aot_flags), then SIGKILL
 stop_proc() {
-    local pid
+    local pid grace=30
     pid="$(pid_of "$1")"
+    [[ -f "$PROC_DIR/$1.records-aot" ]] && grace=120
     if [[ -n "$pid" ]]; then
-        terminate "$1" "$pid" TERM 30 KILL
+        terminate "$1" "$pid" TERM "$grace" KILL
     fi
-    rm -f "$PROC_DIR/$1.pid" "$PROC_DIR/$1.started"
+    rm -f "$PROC_DIR/$1.pid" "$PROC_DIR/$1.started" "$PROC_DIR/$1.records-aot"
 }
 
 # ---- nginx ----------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@
 #   LC_DB_SCHEMA [kvstream_local]  LC_AMQP_URI [amqp://guest:guest@127.0.0.1:5672/%2f]
 #   LC_AMQP_PREFIX [kvstream-local]  LC_JAR [target/kvstream.jar]  LC_READY_TIMEOUT [120] seconds
 #   LC_JAVA_OPTS [-Xmx768m]  (extra JVM flags, e.g. a JFR recording)  LC_NGINX_WORKERS [auto]
+#   LC_AOT_CACHE_DIR [target/aot]  JDK 25 AOT caches, one per role (the first run records them; empty: none)
 #   JAVA_HOME [/usr/lib/jvm/temurin-25-jdk-amd64 if present]
 set -euo pipefail
 
@@ -59,6 +60,7 @@ JAR="${LC_JAR:-$ROOT/target/kvstream.jar}"
 READY_TIMEOUT="${LC_READY_TIMEOUT:-120}"
 JAVA_OPTS="${LC_JAVA_OPTS:--Xmx768m}"
 read -r -a JAVA_ARGS <<< "$JAVA_OPTS"
+AOT_CACHE_DIR="${LC_AOT_CACHE_DIR-$ROOT/target/aot}"
 NGINX_WORKERS="${LC_NGINX_WORKERS:-auto}"
 PROC_DIR="$RUN_DIR"
 NGINX_DIR="$RUN_DIR/nginx"
@@ -113,6 +115,7 @@ cmd_up() {
         printf ': "${LC_READY_TIMEOUT:=%q}"\n' "$READY_TIMEOUT"
         printf ': "${LC_JAVA_OPTS:=%q}"\n' "$JAVA_OPTS"
         printf ': "${LC_NGINX_WORKERS:=%q}"\n' "$NGINX_WORKERS"
+        printf ': "${LC_AOT_CACHE_DIR=%q}"\n' "$AOT_CACHE_DIR"
     } >"$RUN_DIR/env"
     chmod 600 "$RUN_DIR/env"
     # The first worker alone: it migrates the schema and declares the command queue before anyone writes.
