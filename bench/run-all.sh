@@ -49,9 +49,8 @@ targets_table() {
     echo "|---|---|---|---|"
     echo "$rows"
 }
-MACHINE="$(machine_info)"
 if ((${#SELECTED[@]} > 0)); then
-    echo "$MACHINE" >"$RESULTS/machine.md"
+    machine_info >"$RESULTS/machine.md"
     printf '%s ' "${SELECTED[@]}" >"$RESULTS/selected.txt"
 fi
 for b in "${SELECTED[@]}"; do
@@ -74,7 +73,7 @@ fi
     echo
     echo "Machine:"
     echo
-    cat "$RESULTS/machine.md" 2>/dev/null || echo "$MACHINE"
+    cat "$RESULTS/machine.md" 2>/dev/null || machine_info
     echo
     echo "The machine below ran the sections listed above; the others are kept from earlier runs, on other machines"
     echo "and commits (each says its own load; bench/findings.md says when), so compare within a section, not across."
