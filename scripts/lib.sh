@@ -8,7 +8,7 @@
 #   READY_TIMEOUT [120]       seconds wait_ready waits; READY_POLL [0.2] seconds between its probes
 #   JAR                       the kvstream jar that ensure_jar builds if it is missing
 #   DB_URL DB_USERNAME DB_PASSWORD AMQP_URI   where kvstream processes, psql_db and drop_* connect
-#   AOT_CACHE_DIR [none]      where kvstream processes keep JDK 25 AOT caches, one per jar, JVM flags and role (aot_flags)
+#   AOT_CACHE_DIR [none]      where kvstream processes keep JDK 25 AOT caches, one per JVM, jar, flags and role (aot_flags)
 # shellcheck shell=bash
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -128,13 +128,15 @@ spawn() {
 # aot_cache ROLE JVM_ARG... : the path of the AOT cache of a kvstream process of ROLE started with these JVM flags from
 # $JAR, under $AOT_CACHE_DIR; nothing unless AOT_CACHE_DIR is set and the JDK has AOT caches (25 and later).
 aot_cache() {
-    local role="$1" version
+    local role="$1" properties version
     shift
     [[ -n "${AOT_CACHE_DIR:-}" ]] || return 0
-    version="$("$JAVA" -XshowSettings:properties -version 2>&1 | awk '/java.specification.version/ {print $3}')"
+    properties="$("$JAVA" -XshowSettings:properties -version 2>&1)"
+    version="$(awk '/java.specification.version/ {print $3}' <<<"$properties")"
     [[ "$version" =~ ^[0-9]+$ ]] && ((version >= 25)) || return 0
-    # A cache fits one jar and one set of flags (the JVM refuses it otherwise), so both are part of its name.
-    echo "$AOT_CACHE_DIR/$( { cksum <"$JAR"; echo "$*"; } | cksum | cut -d' ' -f1)-$role.aot"
+    # A cache fits one JVM build, one jar and one set of flags (the JVM refuses it otherwise): all are in its name.
+    echo "$AOT_CACHE_DIR/$( { grep -E 'java\.(home|vm\.version) = ' <<<"$properties"; cksum <"$JAR"; echo "$*"; } \
+        | cksum | cut -d' ' -f1)-$role.aot"
 }
 
 # aot_flags CACHE : how a process uses CACHE (aot_cache): it starts from it if it is there. Otherwise the first process
