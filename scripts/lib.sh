@@ -125,18 +125,27 @@ spawn() {
     echo $! >"$PROC_DIR/$name.pid"
 }
 
-# aot_cache ROLE JVM_ARG... : the path of the AOT cache of a kvstream process of ROLE started with these JVM flags from
-# $JAR, under $AOT_CACHE_DIR; nothing unless AOT_CACHE_DIR is set and the JDK has AOT caches (25 and later).
-aot_cache() {
-    local role="$1" properties version
-    shift
-    [[ -n "${AOT_CACHE_DIR:-}" ]] || return 0
+# aot_jvm : sets AOT_JVM, once per run of the script, to what names this JVM build (its home and version), or to
+# nothing when it has no AOT caches (before JDK 25)
+aot_jvm() {
+    local properties version
+    [[ -z "${AOT_JVM+set}" ]] || return 0
     properties="$("$JAVA" -XshowSettings:properties -version 2>&1)"
     version="$(awk '/java.specification.version/ {print $3}' <<<"$properties")"
-    [[ "$version" =~ ^[0-9]+$ ]] && ((version >= 25)) || return 0
+    AOT_JVM=""
+    if [[ "$version" =~ ^[0-9]+$ ]] && ((version >= 25)); then
+        AOT_JVM="$(grep -E 'java\.(home|vm\.version) = ' <<<"$properties")"
+    fi
+}
+
+# aot_cache ROLE JVM_ARG... : the path of the AOT cache of a kvstream process of ROLE started with these JVM flags from
+# $JAR, under $AOT_CACHE_DIR; nothing unless AOT_CACHE_DIR is set and the JVM has AOT caches (aot_jvm, run first).
+aot_cache() {
+    local role="$1"
+    shift
+    [[ -n "${AOT_CACHE_DIR:-}" && -n "${AOT_JVM:-}" ]] || return 0
     # A cache fits one JVM build, one jar and one set of flags (the JVM refuses it otherwise): all are in its name.
-    echo "$AOT_CACHE_DIR/$( { grep -E 'java\.(home|vm\.version) = ' <<<"$properties"; cksum <"$JAR"; echo "$*"; } \
-        | cksum | cut -d' ' -f1)-$role.aot"
+    echo "$AOT_CACHE_DIR/$( { echo "$AOT_JVM"; cksum <"$JAR"; echo "$*"; } | cksum | cut -d' ' -f1)-$role.aot"
 }
 
 # aot_flags CACHE : how a process uses CACHE (aot_cache): it starts from it if it is there. Otherwise the first process
@@ -168,6 +177,7 @@ spawn_kvstream() {
     ensure_jar
     # Another process on the port would answer the readiness probe in its place.
     port_free "$port" || die "port $port (for $name) is in use"
+    [[ -z "${AOT_CACHE_DIR:-}" ]] || aot_jvm
     cache="$(aot_cache "$role" "$@")"
     aot="$(aot_flags "$cache")"
     spawn "$name" env KVSTREAM_ROLE="$role" SERVER_PORT="$port" SERVER_HOST=127.0.0.1 KVSTREAM_MODE=prod \

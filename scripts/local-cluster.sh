@@ -94,28 +94,32 @@ route_to() {
     nginx_reload "$NGINX_DIR"
 }
 
+# remember VAR VALUE : a line of $RUN_DIR/env that sets VAR to VALUE unless the caller set it (%q quotes VALUE as a
+# plain shell word, so it is not put inside "..." where its quotes would stay)
+remember() { printf '[[ -n "${%s:-}" ]] || %s=%q\n' "$1" "$1" "$2"; }
+
 # ---- commands -------------------------------------------------------------------------------------------
 
 cmd_up() {
     ensure_tools nginx=nginx-light curl=curl
     ensure_jar
     mkdir -p "$RUN_DIR"
-    # Shell lines that set each variable unless the caller did (%q quotes for a plain word, not inside "...").
     {
-        printf '[[ -n "${LC_INGRESS_PORT:-}" ]] || LC_INGRESS_PORT=%q\n' "$INGRESS_PORT"
-        printf '[[ -n "${LC_API_PORTS:-}" ]] || LC_API_PORTS=%q\n' "${API_PORTS[*]}"
-        printf '[[ -n "${LC_WORKER_PORTS:-}" ]] || LC_WORKER_PORTS=%q\n' "${WORKER_PORTS[*]}"
-        printf '[[ -n "${LC_WS_PORT:-}" ]] || LC_WS_PORT=%q\n' "$WS_PORT"
-        printf '[[ -n "${LC_DB_URL:-}" ]] || LC_DB_URL=%q\n' "$DB_URL"
-        printf '[[ -n "${LC_DB_USERNAME:-}" ]] || LC_DB_USERNAME=%q\n' "$DB_USERNAME"
-        printf '[[ -n "${LC_DB_PASSWORD:-}" ]] || LC_DB_PASSWORD=%q\n' "$DB_PASSWORD"
-        printf '[[ -n "${LC_DB_SCHEMA:-}" ]] || LC_DB_SCHEMA=%q\n' "$DB_SCHEMA"
-        printf '[[ -n "${LC_AMQP_URI:-}" ]] || LC_AMQP_URI=%q\n' "$AMQP_URI"
-        printf '[[ -n "${LC_AMQP_PREFIX:-}" ]] || LC_AMQP_PREFIX=%q\n' "$AMQP_PREFIX"
-        printf '[[ -n "${LC_JAR:-}" ]] || LC_JAR=%q\n' "$JAR"
-        printf '[[ -n "${LC_READY_TIMEOUT:-}" ]] || LC_READY_TIMEOUT=%q\n' "$READY_TIMEOUT"
-        printf '[[ -n "${LC_JAVA_OPTS:-}" ]] || LC_JAVA_OPTS=%q\n' "$JAVA_OPTS"
-        printf '[[ -n "${LC_NGINX_WORKERS:-}" ]] || LC_NGINX_WORKERS=%q\n' "$NGINX_WORKERS"
+        remember LC_INGRESS_PORT "$INGRESS_PORT"
+        remember LC_API_PORTS "${API_PORTS[*]}"
+        remember LC_WORKER_PORTS "${WORKER_PORTS[*]}"
+        remember LC_WS_PORT "$WS_PORT"
+        remember LC_DB_URL "$DB_URL"
+        remember LC_DB_USERNAME "$DB_USERNAME"
+        remember LC_DB_PASSWORD "$DB_PASSWORD"
+        remember LC_DB_SCHEMA "$DB_SCHEMA"
+        remember LC_AMQP_URI "$AMQP_URI"
+        remember LC_AMQP_PREFIX "$AMQP_PREFIX"
+        remember LC_JAR "$JAR"
+        remember LC_READY_TIMEOUT "$READY_TIMEOUT"
+        remember LC_JAVA_OPTS "$JAVA_OPTS"
+        remember LC_NGINX_WORKERS "$NGINX_WORKERS"
+        # Kept even when empty: an empty LC_AOT_CACHE_DIR turns the caches off.
         printf '[[ -v LC_AOT_CACHE_DIR ]] || LC_AOT_CACHE_DIR=%q\n' "$AOT_CACHE_DIR"
     } >"$RUN_DIR/env"
     chmod 600 "$RUN_DIR/env"
