@@ -132,6 +132,15 @@ public final class Broker implements AutoCloseable {
         return blocked;
     }
 
+    /**
+     * True if the broker is RabbitMQ: it returns a {@code mandatory} message that reached no queue, then confirms it.
+     * Qpid Broker-J (the embedded dev broker) refuses such a message instead, with a nack.
+     */
+    boolean returnsUnroutedMessages() {
+        Object product = connection.getServerProperties().get("product");
+        return product != null && product.toString().contains("RabbitMQ");
+    }
+
     Settings.SyncCommandLane syncCommandLane() {
         return syncCommandLane;
     }

@@ -1,6 +1,8 @@
 package io.kvstream.wire;
 
 import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
@@ -14,8 +16,16 @@ import io.kvstream.domain.DomainEvent;
  * which every kvstream process reads (far fewer deliveries per write), and, with {@code publicEvents}, each event
  * as its own message on the documented events exchange. Transient messages: the outbox in PostgreSQL is the
  * durable copy, and a reader that misses one catches up from it.
+ *
+ * <p>The public feed costs the broker a message per event, most of it wasted while no queue is bound to the events
+ * exchange. So each batch's first event goes out {@code mandatory}: the broker returns it if it reached no queue (and
+ * returns it before it confirms it). While the previous batch's first event was returned, a batch sends only its
+ * first, waits for the confirm, and sends the rest only if that one was routed. A queue bound to the exchange thus
+ * gets every event of each batch sent after it was bound, in order: a run of revisions without a gap, as before.
+ * A broker that refuses such a message instead of returning it (Qpid, in dev mode) gets every event.
  */
 public final class EventPublisher implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(EventPublisher.class.getName());
     private static final long CONFIRM_TIMEOUT_MILLIS = 10_000;
     private static final AMQP.BasicProperties PROPS = new AMQP.BasicProperties.Builder()
             .contentType("application/json")
@@ -24,12 +34,26 @@ public final class EventPublisher implements AutoCloseable {
 
     private final Names names;
     private final boolean publicEvents;
+    /** Whether each batch's first public event goes out mandatory, to learn if a queue is bound. */
+    private final boolean probePublicFeed;
     private final Channel channel;
+    /** The first event of the batch being published, and whether the broker returned it (set by its reader). */
+    private volatile byte[] firstPublic;
+    private volatile boolean firstPublicReturned;
+    /** Whether the last batch's first event reached a queue; until the first batch, assume one is bound. */
+    private boolean publicFeedBound = true;
 
     public EventPublisher(Broker broker, boolean publicEvents) throws IOException {
         this.names = broker.names();
         this.publicEvents = publicEvents;
+        this.probePublicFeed = publicEvents && broker.returnsUnroutedMessages();
         this.channel = broker.openChannel();
+        channel.addReturnListener(returned -> {
+            // A late return of an earlier batch's first event must not stand for this batch's.
+            if (Arrays.equals(returned.getBody(), firstPublic)) {
+                firstPublicReturned = true;
+            }
+        });
         channel.confirmSelect();
     }
 
@@ -40,12 +64,46 @@ public final class EventPublisher implements AutoCloseable {
                 .headers(Map.of(EventCodec.LAST_REVISION_HEADER, events.getLast().revision()))
                 .build();
         channel.basicPublish(names.eventBatchesExchange(), "", batchProps, encoded.batch());
-        if (publicEvents) {
-            for (byte[] single : encoded.singles()) {
-                channel.basicPublish(names.eventsExchange(), "", PROPS, single);
+        if (!probePublicFeed) {
+            if (publicEvents) {
+                publishPublic(encoded.singles());
             }
+            channel.waitForConfirmsOrDie(CONFIRM_TIMEOUT_MILLIS);
+            return;
+        }
+        List<byte[]> singles = encoded.singles();
+        List<byte[]> rest = singles.subList(1, singles.size());
+        firstPublicReturned = false;
+        firstPublic = singles.getFirst();
+        channel.basicPublish(names.eventsExchange(), "", true, PROPS, firstPublic);
+        boolean restSent = publicFeedBound;
+        if (restSent) {
+            publishPublic(rest);
         }
         channel.waitForConfirmsOrDie(CONFIRM_TIMEOUT_MILLIS);
+        boolean bound = !firstPublicReturned;
+        if (bound && !restSent && !rest.isEmpty()) {
+            publishPublic(rest);
+            channel.waitForConfirmsOrDie(CONFIRM_TIMEOUT_MILLIS);
+        }
+        if (bound != publicFeedBound) {
+            LOG.log(Level.INFO, bound
+                    ? "A queue is bound to " + names.eventsExchange() + ": publishing every event there"
+                    : "No queue is bound to " + names.eventsExchange() + ": publishing only each batch's first event"
+                      + " there until one is");
+            publicFeedBound = bound;
+        }
+    }
+
+    /** True while the last batch's first event reached a queue on the events exchange, so every event goes there. */
+    public boolean publicFeedBound() {
+        return publicFeedBound;
+    }
+
+    private void publishPublic(List<byte[]> singles) throws IOException {
+        for (byte[] single : singles) {
+            channel.basicPublish(names.eventsExchange(), "", PROPS, single);
+        }
     }
 
     @Override

@@ -5,6 +5,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.LongStream;
 
@@ -32,6 +35,7 @@ import static org.awaitility.Awaitility.await;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.lessThan;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
 import static org.hamcrest.Matchers.notNullValue;
 import static org.hamcrest.Matchers.nullValue;
 import static org.hamcrest.Matchers.startsWith;
@@ -167,6 +171,42 @@ class ConvergenceTest {
             await().until(() -> node.revision() == 100L);
             assertThat(node.contents(), is(StoredContent.read(settings.db()).values()));
             assertThat(channel.basicGet(publicTap, true), is(nullValue()));
+        }
+    }
+
+    /**
+     * While no queue is bound to the public exchange the relay sends it only each batch's first event; a queue bound
+     * while writes flow gets, from some batch on, every event to the last, in order and without a gap.
+     */
+    @Test
+    void aQueueBoundToThePublicFeedMidStreamGetsEveryLaterEvent() throws Exception {
+        String schema = TestServices.uniqueName("latepublic");
+        Settings settings = TestServices.settings(Settings.Role.ALL, schema, TestServices.uniqueName("latepublic"));
+        try (Connection connection = connect(settings);
+             Channel channel = connection.createChannel();
+             TestNode node = TestNode.start(settings);
+             LoadClient load = new LoadClient();
+             ExecutorService background = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<?> writes = background.submit(() -> {
+                load.run(8, 50, 10, writer -> node.uri("/"));
+                return null;
+            });
+            await().until(() -> node.revision() >= 100L);
+            String publicTap = tap(channel, new Names(settings.amqp().namePrefix()).eventsExchange());
+            long boundAt = node.revision();
+            writes.get();
+
+            assertThat(load.failed(), is(0L));
+            await().until(() -> node.revision() == 400L);
+            List<Long> single = new ArrayList<>();
+            await().until(() -> {
+                for (GetResponse message; (message = channel.basicGet(publicTap, true)) != null; ) {
+                    single.add(Json.read(message.getBody(), DomainEvent.class).revision());
+                }
+                return !single.isEmpty() && single.getLast() == 400L;
+            });
+            assertThat(single.getFirst(), lessThanOrEqualTo(boundAt + 1));
+            assertThat(single, is(LongStream.rangeClosed(single.getFirst(), 400).boxed().toList()));
         }
     }
 
