@@ -122,8 +122,8 @@ public record Settings(Role role,
     /**
      * Broker settings; exchange and queue names all start with {@code namePrefix}. {@code publicEvents}: besides the
      * batches kvstream's own processes read, publish every event as its own message on the documented events
-     * exchange, for consumers outside kvstream. {@code commandQueueType}: the kind of queue the commands wait in;
-     * {@code syncCommandLane}: where the commands someone waits for go.
+     * exchange, for consumers outside kvstream, while a queue is bound there. {@code commandQueueType}: the kind of
+     * queue the commands wait in; {@code syncCommandLane}: where the commands someone waits for go.
      */
     public record Amqp(String uri, String namePrefix, boolean publicEvents, QueueType commandQueueType,
                        SyncCommandLane syncCommandLane) {
