@@ -96,7 +96,7 @@ public final class EventPublisher implements AutoCloseable {
     }
 
     /** True while the last batch's first event reached a queue on the events exchange, so every event goes there. */
-    public boolean publicFeedBound() {
+    boolean publicFeedBound() {
         return publicFeedBound;
     }
 
