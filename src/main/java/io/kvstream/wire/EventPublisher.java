@@ -2,7 +2,6 @@ package io.kvstream.wire;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
@@ -37,8 +36,11 @@ public final class EventPublisher implements AutoCloseable {
     /** Whether each batch's first public event goes out mandatory, to learn if a queue is bound. */
     private final boolean probePublicFeed;
     private final Channel channel;
-    /** The first event of the batch being published, and whether the broker returned it (set by its reader). */
-    private volatile byte[] firstPublic;
+    /**
+     * Whether the broker returned the batch's first public event (set by the connection's reader). It is the only
+     * message this channel sends mandatory, and RabbitMQ returns it before it confirms it, so once the confirm is in,
+     * this holds the answer for the batch.
+     */
     private volatile boolean firstPublicReturned;
     /** Whether the last batch's first event reached a queue; until the first batch, assume one is bound. */
     private boolean publicFeedBound = true;
@@ -48,12 +50,7 @@ public final class EventPublisher implements AutoCloseable {
         this.publicEvents = publicEvents;
         this.probePublicFeed = publicEvents && broker.returnsUnroutedMessages();
         this.channel = broker.openChannel();
-        channel.addReturnListener(returned -> {
-            // A late return of an earlier batch's first event must not stand for this batch's.
-            if (Arrays.equals(returned.getBody(), firstPublic)) {
-                firstPublicReturned = true;
-            }
-        });
+        channel.addReturnListener(returned -> firstPublicReturned = true);
         channel.confirmSelect();
     }
 
@@ -74,8 +71,7 @@ public final class EventPublisher implements AutoCloseable {
         List<byte[]> singles = encoded.singles();
         List<byte[]> rest = singles.subList(1, singles.size());
         firstPublicReturned = false;
-        firstPublic = singles.getFirst();
-        channel.basicPublish(names.eventsExchange(), "", true, PROPS, firstPublic);
+        channel.basicPublish(names.eventsExchange(), "", true, PROPS, singles.getFirst());
         boolean restSent = publicFeedBound;
         if (restSent) {
             publishPublic(rest);
