@@ -97,6 +97,14 @@ public record Command(String id, Op op, String key, String value, Long ifMatch, 
         return Boolean.TRUE.equals(ifNoneMatch);
     }
 
+    /**
+     * Whether what the command does depends on the stored state of its keys: a delete (of a key that may be missing),
+     * a command with a precondition, a transaction. An unconditional put does not: it always takes the next revision.
+     */
+    public boolean readsStoredKeys() {
+        return !isPut() || ifMatch != null || requiresAbsent();
+    }
+
     /** Whether the key's current mod revision ({@code null}: absent) allows this command. */
     public boolean preconditionHolds(Long current) {
         if (requiresAbsent() && current != null) {

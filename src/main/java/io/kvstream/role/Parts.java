@@ -93,11 +93,12 @@ final class Parts implements AutoCloseable {
     CommandConsumer startWorker(Consumer<List<DomainEvent>> ownFeed) throws IOException {
         EventRelay relay = own(new EventRelay(database, broker, settings.amqp().publicEvents(), settings.events()));
         // While this process's relay leads, it is handed every batch: a NOTIFY is only for another leader.
+        WorkerMetrics metrics = new WorkerMetrics();
         BatchCommitter committer = new BatchCommitter(new BatchStore(database), events -> {
             ownFeed.accept(events);
             relay.committed(events);
-        }, () -> !relay.leads());
-        CommandConsumer consumer = own(new CommandConsumer(broker, committer, new WorkerMetrics(),
+        }, () -> !relay.leads(), metrics);
+        CommandConsumer consumer = own(new CommandConsumer(broker, committer, metrics,
                                                            settings.workerBatchSize(), databaseMonitor, relay::leads));
         KeyExpiry expiry = own(new KeyExpiry(committer, relay::leads));
         Metrics.getOrCreate(Gauge.builder("kvstream.relay.leading", () -> relay.leads() ? 1 : 0)

@@ -24,7 +24,8 @@ import io.kvstream.domain.DomainEvent;
  * Commits a batch of commands in one PostgreSQL transaction (group commit). The transaction first locks the revision
  * counter row, so concurrent workers commit one after the other and revisions form one gap-free total order.
  * Parameters travel as arrays, so a batch of hundreds of commands costs the same two round trips as a batch of
- * one: lock and read, then write and commit.
+ * one: lock and read, then write and commit. A batch whose decision needs nothing stored but the revision, taken by the
+ * committer that wrote last, costs one: a write guarded by that revision, and the commit ({@link #commitDecidedAt}).
  */
 public final class BatchStore {
     /** The id of the one row of {@code kv_meta}, and one that no row has (a rehearsal updates nothing). */
@@ -34,32 +35,60 @@ public final class BatchStore {
                                         + " WHERE id = ANY(?) UNION ALL"
                                         + " SELECT 'v', key, NULL, mod_revision, NULL, NULL FROM kv_values WHERE key = ANY(?)";
 
+    /** Makes a part of a write take place only if the guard of {@link #GUARDED_WRITE} held. */
+    private static final String IF_GUARD_HELD = " WHERE EXISTS (SELECT 1 FROM guard)";
+
     /** Every write of a batch in one statement; it returns no rows, so that a COMMIT may follow it in one string. */
-    private static final String WRITE = "WITH deleted AS (DELETE FROM kv_values WHERE key = ANY(CAST(? AS text[]))),"
-            + " upserted AS (INSERT INTO kv_values (key, value, mod_revision, expires_at)"
-            + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]),"
-            + "   CAST(CAST(? AS text[]) AS timestamptz[]))"
-            + "   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, mod_revision = EXCLUDED.mod_revision,"
-            + "   expires_at = EXCLUDED.expires_at),"
-            + " events AS (INSERT INTO kv_events (revision, kind, key, value, command_id, at, txn_end, expires_at,"
-            + "   expired) SELECT r, k, key, v, c, CAST(? AS timestamptz), t, x, d FROM unnest(CAST(? AS bigint[]),"
-            + "   CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
-            + "   CAST(CAST(? AS text[]) AS bigint[]), CAST(CAST(? AS text[]) AS timestamptz[]),"
-            + "   CAST(CAST(? AS text[]) AS boolean[])) AS e(r, k, key, v, c, t, x, d)),"
-            + " commands AS (INSERT INTO kv_commands (id, status, revision, fingerprint, txn_result)"
-            + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[]),"
-            + "   CAST(? AS text[])))"
+    private static final String WRITE = "WITH " + changes("") + ","
+            + " commands AS (" + recordCommands("") + ")"
             + " UPDATE kv_meta SET revision = ? WHERE id = ?";
+    /**
+     * {@link #WRITE} for a batch decided without reading: the guard locks the revision counter and moves it only if
+     * it still holds the revision the batch was decided at and none of the batch's command ids is recorded; each part
+     * writes only if it did. The lock is taken before any row of {@code kv_values} (the parts read the guard first),
+     * as in every other write. A revision moved while this statement waited for the lock fails the guard, as the lock's
+     * holder commits (the row is read again under the lock); the ids are read in the statement's snapshot, which no
+     * commit can have changed unless it moved the revision too. Its update count is the number of commands recorded.
+     */
+    private static final String GUARDED_WRITE = "WITH guard AS (UPDATE kv_meta SET revision = ?"
+            + " WHERE id = 1 AND revision = ? AND NOT EXISTS (SELECT 1 FROM kv_commands WHERE id = ANY(?)) RETURNING id),"
+            + changes(IF_GUARD_HELD) + " " + recordCommands(IF_GUARD_HELD);
+
+    /** The CTEs {@code deleted}, {@code upserted} and {@code events}, each writing only where {@code condition}. */
+    private static String changes(String condition) {
+        return " deleted AS (DELETE FROM kv_values WHERE key = ANY(CAST(? AS text[]))"
+               + (condition.isEmpty() ? "" : " AND EXISTS (SELECT 1 FROM guard)") + "),"
+               + " upserted AS (INSERT INTO kv_values (key, value, mod_revision, expires_at)"
+               + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]),"
+               + "   CAST(CAST(? AS text[]) AS timestamptz[]))" + condition
+               + "   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, mod_revision = EXCLUDED.mod_revision,"
+               + "   expires_at = EXCLUDED.expires_at),"
+               + " events AS (INSERT INTO kv_events (revision, kind, key, value, command_id, at, txn_end, expires_at,"
+               + "   expired) SELECT r, k, key, v, c, CAST(? AS timestamptz), t, x, d FROM unnest(CAST(? AS bigint[]),"
+               + "   CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
+               + "   CAST(CAST(? AS text[]) AS bigint[]), CAST(CAST(? AS text[]) AS timestamptz[]),"
+               + "   CAST(CAST(? AS text[]) AS boolean[])) AS e(r, k, key, v, c, t, x, d)" + condition + ")";
+    }
+
+    private static String recordCommands(String condition) {
+        return "INSERT INTO kv_commands (id, status, revision, fingerprint, txn_result)"
+               + " SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[]),"
+               + " CAST(? AS text[]))" + condition;
+    }
+
     private static final String WRITE_AND_COMMIT = WRITE + "; COMMIT";
+    private static final String GUARDED_WRITE_AND_COMMIT = GUARDED_WRITE + "; COMMIT";
 
     private final DbClient db;
     /** {@link #WRITE}, a NOTIFY that wakes a relay listening in another process, and the COMMIT. */
     private final String writeNotifyAndCommit;
+    private final String guardedWriteNotifyAndCommit;
 
     public BatchStore(Database database) {
         this.db = database.dbClient();
         // The channel's name is an identifier of letters, digits and underscores (Database#notifyChannel).
         this.writeNotifyAndCommit = WRITE + "; NOTIFY " + database.notifyChannel() + "; COMMIT";
+        this.guardedWriteNotifyAndCommit = GUARDED_WRITE + "; NOTIFY " + database.notifyChannel() + "; COMMIT";
     }
 
     /**
@@ -72,6 +101,34 @@ public final class BatchStore {
             W write = decide.apply(lockAndRead(tx, commands));
             writeAndCommit(tx, write, notify);
             return write;
+        } catch (RuntimeException e) {
+            throw rolledBack(tx, e);
+        }
+    }
+
+    /**
+     * Commits {@code write}, decided at {@code revision} without reading the store, in one round trip, provided the
+     * store is still at that revision and none of the write's commands is recorded yet ({@link #GUARDED_WRITE}).
+     * True if it committed; false if it wrote nothing (the batch is then to be decided from what is stored). Only a
+     * write that records a command can tell the two apart: one decided on nothing stored records every command.
+     */
+    public boolean commitDecidedAt(long revision, BatchWrite write, boolean notify) {
+        if (write.recorded().isEmpty()) {
+            throw new IllegalArgumentException("A batch decided without reading records its commands");
+        }
+        Object[] parameters = writeParameters(write, META_ROW);
+        Object[] guarded = new Object[parameters.length + 1];
+        guarded[0] = write.revision();
+        guarded[1] = revision;
+        guarded[2] = write.recorded().stream().map(CommandOutcome::command).toArray(String[]::new);
+        // The guard's three, then WRITE's own up to its trailing two (its revision update and row).
+        System.arraycopy(parameters, 0, guarded, 3, parameters.length - 2);
+        DbTransaction tx = db.transaction();
+        try {
+            long recorded = tx.dml(notify && !write.events().isEmpty() ? guardedWriteNotifyAndCommit
+                                                                       : GUARDED_WRITE_AND_COMMIT, guarded);
+            tx.commit();
+            return recorded > 0;
         } catch (RuntimeException e) {
             throw rolledBack(tx, e);
         }

@@ -14,4 +14,9 @@ public record StoredState(long revision, Map<String, CommandOutcome> outcomes, M
     public StoredState(long revision, Map<String, CommandOutcome> outcomes, Map<String, Long> modRevisions) {
         this(revision, outcomes, modRevisions, Map.of());
     }
+
+    /** The state as a batch that reads nothing but the revision takes it: none of its commands or keys stored. */
+    public static StoredState onlyAt(long revision) {
+        return new StoredState(revision, Map.of(), Map.of(), Map.of());
+    }
 }

@@ -10,11 +10,17 @@ public final class WorkerMetrics {
             Counter.builder("kvstream.worker.commands").description("Commands committed"));
     private final DistributionSummary batchSizes = Metrics.getOrCreate(
             DistributionSummary.builder("kvstream.worker.batch.size").description("Commands per transaction"));
+    private final Counter unread = Metrics.getOrCreate(Counter.builder("kvstream.worker.batches.unread").description(
+            "Batches decided without reading the store and committed in one round trip (the worker wrote alone)"));
 
     void batchCommitted(int size) {
         if (size > 0) {
             commands.increment(size);
             batchSizes.record(size);
         }
+    }
+
+    void batchCommittedUnread() {
+        unread.increment();
     }
 }

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 
+import static org.awaitility.Awaitility.await;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.arrayWithSize;
 import static org.hamcrest.Matchers.is;
@@ -31,7 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  * A batch's write, its NOTIFY and its COMMIT travel to PostgreSQL as one string. What a commit returns is committed,
  * seen from another session, and leaves no session of the pool inside a transaction; a NOTIFY is sent when asked for
  * and only then. A write the database refuses commits nothing of its batch, not even the revision, and the next batch
- * commits as usual, at the next revision.
+ * commits as usual, at the next revision. A batch decided without reading, at the revision its committer last left the
+ * store at, commits the same way while that is still the stored revision and none of its commands is recorded, and
+ * writes nothing otherwise, even when the revision moved while it waited for the lock.
  */
 class BatchStoreCommitTest {
     private final Settings.Db db = TestServices.db(TestServices.uniqueName("commit"));
@@ -81,6 +84,100 @@ class BatchStoreCommitTest {
             assertThat(single("SELECT string_agg(key || '@' || revision, ',' ORDER BY revision) FROM kv_events"),
                        is("before@1,after@2"));
         }
+    }
+
+    @Test
+    void aBatchDecidedAtTheStoredRevisionCommitsAsAnyOther() throws Exception {
+        try (Database database = Database.open(db, pool);
+             Connection listener = TestServices.connect(db)) {
+            try (Statement listen = listener.createStatement()) {
+                listen.execute("LISTEN " + database.notifyChannel());
+            }
+            BatchStore store = new BatchStore(database);
+            commit(store, puts("a", "b"), false);
+
+            List<Command> guessed = puts("a", "c");
+            assertThat(store.commitDecidedAt(2, applying(guessed).apply(StoredState.onlyAt(2)), true), is(true));
+
+            assertThat(notifications(listener, 30_000), arrayWithSize(1));
+            assertThat(single("SELECT revision FROM kv_meta WHERE id = 1"), is("4"));
+            assertThat(single("SELECT string_agg(key || '=' || value || '@' || mod_revision, ',' ORDER BY key)"
+                              + " FROM kv_values"), is("a=value-a@3,b=value-b@2,c=value-c@4"));
+            assertThat(single("SELECT string_agg(key || '@' || revision, ',' ORDER BY revision) FROM kv_events"),
+                       is("a@1,b@2,a@3,c@4"));
+            assertThat(single("SELECT string_agg(id || ':' || status || '@' || revision, ',' ORDER BY revision)"
+                              + " FROM kv_commands WHERE revision > 2"),
+                       is(guessed.get(0).id() + ":applied@3," + guessed.get(1).id() + ":applied@4"));
+            assertThat("sessions of the pool inside a transaction",
+                       single("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + pool + "'"
+                              + " AND state LIKE 'idle in transaction%'"), is("0"));
+        }
+    }
+
+    @Test
+    void aBatchDecidedAtAnOlderRevisionOrForARecordedCommandWritesNothing() throws Exception {
+        try (Database database = Database.open(db, pool)) {
+            BatchStore store = new BatchStore(database);
+            List<Command> first = puts("a");
+            commit(store, first, false);
+            commit(store, puts("b"), false);
+            String before = everything();
+
+            assertThat("decided at a revision the store has left",
+                       store.commitDecidedAt(1, applying(puts("c")).apply(StoredState.onlyAt(1)), true), is(false));
+            assertThat("decided at a revision the store has not reached",
+                       store.commitDecidedAt(3, applying(puts("c")).apply(StoredState.onlyAt(3)), true), is(false));
+            List<Command> redelivered = List.of(puts("d").getFirst(), first.getFirst());
+            assertThat("one of its commands is recorded",
+                       store.commitDecidedAt(2, applying(redelivered).apply(StoredState.onlyAt(2)), true), is(false));
+
+            assertThat(everything(), is(before));
+            assertThat("sessions of the pool inside a transaction",
+                       single("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + pool + "'"
+                              + " AND state LIKE 'idle in transaction%'"), is("0"));
+        }
+    }
+
+    /**
+     * The guard takes the revision lock before it writes: while another transaction holds it, the batch waits, and
+     * once that transaction has moved the revision, the batch writes nothing (its rows read again under the lock).
+     */
+    @Test
+    void aBatchThatWaitedForTheLockWhileTheRevisionMovedWritesNothing() throws Exception {
+        try (Database database = Database.open(db, pool);
+             Connection other = TestServices.connect(db)) {
+            BatchStore store = new BatchStore(database);
+            commit(store, puts("a"), false);
+            other.setAutoCommit(false);
+            try (Statement lock = other.createStatement()) {
+                lock.execute("SELECT revision FROM kv_meta WHERE id = 1 FOR UPDATE");
+            }
+            boolean[] committed = {true};
+            Thread guessing = Thread.ofVirtual().start(() -> committed[0] = store.commitDecidedAt(
+                    1, applying(puts("b")).apply(StoredState.onlyAt(1)), false));
+            await().until(() -> single("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + pool
+                                       + "' AND wait_event_type = 'Lock'").equals("1"));
+            try (Statement move = other.createStatement()) {
+                move.execute("UPDATE kv_meta SET revision = 2 WHERE id = 1");
+            }
+            other.commit();
+            guessing.join();
+
+            assertThat(committed[0], is(false));
+            assertThat(single("SELECT revision FROM kv_meta WHERE id = 1"), is("2"));
+            assertThat(single("SELECT string_agg(key, ',' ORDER BY key) FROM kv_values"), is("a"));
+            assertThat(single("SELECT count(*) FROM kv_events"), is("1"));
+            assertThat(single("SELECT count(*) FROM kv_commands"), is("1"));
+        }
+    }
+
+    /** The revision, every value, event and recorded command, as one string. */
+    private String everything() throws SQLException {
+        return single("SELECT (SELECT revision FROM kv_meta WHERE id = 1)"
+                      + " || ' ' || (SELECT string_agg(key || '=' || value || '@' || mod_revision, ',' ORDER BY key)"
+                      + " FROM kv_values) || ' ' || (SELECT string_agg(key || '@' || revision, ',' ORDER BY revision)"
+                      + " FROM kv_events) || ' ' || (SELECT string_agg(id || '@' || revision, ',' ORDER BY revision)"
+                      + " FROM kv_commands)");
     }
 
     /** A put of {@code value-KEY} for each key, each its own command. */

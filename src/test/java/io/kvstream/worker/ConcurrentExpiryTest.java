@@ -34,7 +34,8 @@ class ConcurrentExpiryTest {
         try (Database database = Database.open(db, "expiry-test")) {
             List<DomainEvent> committed = new CopyOnWriteArrayList<>();
             BatchStore store = new BatchStore(database);
-            BatchCommitter committer = new BatchCommitter(store, committed::addAll, () -> false);
+            BatchCommitter committer = new BatchCommitter(store, committed::addAll, () -> false,
+                                                          new WorkerMetrics());
             committer.commit(IntStream.range(0, KEYS).mapToObj(i -> Command.put("c" + i, "k" + i, "v", null, false)
                     .expiringAfter(1)).toList());
             await().until(() -> store.anyDue(Instant.now()));
