@@ -35,46 +35,24 @@ public final class BatchStore {
                                         + " WHERE id = ANY(?) UNION ALL"
                                         + " SELECT 'v', key, NULL, mod_revision, NULL, NULL FROM kv_values WHERE key = ANY(?)";
 
-    /** Makes a part of a write take place only if the guard of {@link #GUARDED_WRITE} held. */
-    private static final String IF_GUARD_HELD = " WHERE EXISTS (SELECT 1 FROM guard)";
+    /** Whether the guard of {@link #GUARDED_WRITE} held: each of its parts writes only then. */
+    private static final String GUARD_HELD = "EXISTS (SELECT 1 FROM guard)";
 
     /** Every write of a batch in one statement; it returns no rows, so that a COMMIT may follow it in one string. */
-    private static final String WRITE = "WITH " + changes("") + ","
-            + " commands AS (" + recordCommands("") + ")"
+    private static final String WRITE = "WITH " + changes(false) + ","
+            + " commands AS (" + recordCommands(false) + ")"
             + " UPDATE kv_meta SET revision = ? WHERE id = ?";
     /**
      * {@link #WRITE} for a batch decided without reading: the guard locks the revision counter and moves it only if
      * it still holds the revision the batch was decided at and none of the batch's command ids is recorded; each part
      * writes only if it did. The lock is taken before any row of {@code kv_values} (the parts read the guard first),
      * as in every other write. A revision moved while this statement waited for the lock fails the guard, as the lock's
-     * holder commits (the row is read again under the lock); the ids are read in the statement's snapshot, which no
-     * commit can have changed unless it moved the revision too. Its update count is the number of commands recorded.
+     * holder commits (the row is read again under the lock); the ids are read in the statement's snapshot, and no
+     * commit records a command without moving the revision too. Its update count is the number of commands recorded.
      */
     private static final String GUARDED_WRITE = "WITH guard AS (UPDATE kv_meta SET revision = ?"
             + " WHERE id = 1 AND revision = ? AND NOT EXISTS (SELECT 1 FROM kv_commands WHERE id = ANY(?)) RETURNING id),"
-            + changes(IF_GUARD_HELD) + " " + recordCommands(IF_GUARD_HELD);
-
-    /** The CTEs {@code deleted}, {@code upserted} and {@code events}, each writing only where {@code condition}. */
-    private static String changes(String condition) {
-        return " deleted AS (DELETE FROM kv_values WHERE key = ANY(CAST(? AS text[]))"
-               + (condition.isEmpty() ? "" : " AND EXISTS (SELECT 1 FROM guard)") + "),"
-               + " upserted AS (INSERT INTO kv_values (key, value, mod_revision, expires_at)"
-               + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]),"
-               + "   CAST(CAST(? AS text[]) AS timestamptz[]))" + condition
-               + "   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, mod_revision = EXCLUDED.mod_revision,"
-               + "   expires_at = EXCLUDED.expires_at),"
-               + " events AS (INSERT INTO kv_events (revision, kind, key, value, command_id, at, txn_end, expires_at,"
-               + "   expired) SELECT r, k, key, v, c, CAST(? AS timestamptz), t, x, d FROM unnest(CAST(? AS bigint[]),"
-               + "   CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
-               + "   CAST(CAST(? AS text[]) AS bigint[]), CAST(CAST(? AS text[]) AS timestamptz[]),"
-               + "   CAST(CAST(? AS text[]) AS boolean[])) AS e(r, k, key, v, c, t, x, d)" + condition + ")";
-    }
-
-    private static String recordCommands(String condition) {
-        return "INSERT INTO kv_commands (id, status, revision, fingerprint, txn_result)"
-               + " SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[]),"
-               + " CAST(? AS text[]))" + condition;
-    }
+            + changes(true) + " " + recordCommands(true);
 
     private static final String WRITE_AND_COMMIT = WRITE + "; COMMIT";
     private static final String GUARDED_WRITE_AND_COMMIT = GUARDED_WRITE + "; COMMIT";
@@ -351,5 +329,29 @@ public final class BatchStore {
         String revisions = encoded.substring(2);
         return new CommandOutcome.TxnResult(encoded.startsWith("t"), revisions.isEmpty() ? List.of()
                 : Arrays.stream(revisions.split(",")).map(Long::valueOf).toList());
+    }
+
+    /** The CTEs {@code deleted}, {@code upserted} and {@code events}; if {@code guarded}, each only if the guard held. */
+    private static String changes(boolean guarded) {
+        String condition = guarded ? " WHERE " + GUARD_HELD : "";
+        return " deleted AS (DELETE FROM kv_values WHERE key = ANY(CAST(? AS text[]))"
+               + (guarded ? " AND " + GUARD_HELD : "") + "),"
+               + " upserted AS (INSERT INTO kv_values (key, value, mod_revision, expires_at)"
+               + "   SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]),"
+               + "   CAST(CAST(? AS text[]) AS timestamptz[]))" + condition
+               + "   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, mod_revision = EXCLUDED.mod_revision,"
+               + "   expires_at = EXCLUDED.expires_at),"
+               + " events AS (INSERT INTO kv_events (revision, kind, key, value, command_id, at, txn_end, expires_at,"
+               + "   expired) SELECT r, k, key, v, c, CAST(? AS timestamptz), t, x, d FROM unnest(CAST(? AS bigint[]),"
+               + "   CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
+               + "   CAST(CAST(? AS text[]) AS bigint[]), CAST(CAST(? AS text[]) AS timestamptz[]),"
+               + "   CAST(CAST(? AS text[]) AS boolean[])) AS e(r, k, key, v, c, t, x, d)" + condition + ")";
+    }
+
+    /** The statement that records the batch's commands; if {@code guarded}, only if the guard held. */
+    private static String recordCommands(boolean guarded) {
+        return "INSERT INTO kv_commands (id, status, revision, fingerprint, txn_result)"
+               + " SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[]),"
+               + " CAST(? AS text[]))" + (guarded ? " WHERE " + GUARD_HELD : "");
     }
 }

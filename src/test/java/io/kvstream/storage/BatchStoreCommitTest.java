@@ -139,8 +139,10 @@ class BatchStoreCommitTest {
     }
 
     /**
-     * The guard takes the revision lock before it writes: while another transaction holds it, the batch waits, and
-     * once that transaction has moved the revision, the batch writes nothing (its rows read again under the lock).
+     * The guard takes the revision lock before it writes: while another transaction holds it, the batch waits having
+     * written nothing (that transaction can write the batch's own key without waiting for it, where a row written first
+     * would make the two wait for each other), and once that transaction has moved the revision, the batch writes
+     * nothing (the guard's row read again under the lock).
      */
     @Test
     void aBatchThatWaitedForTheLockWhileTheRevisionMovedWritesNothing() throws Exception {
@@ -158,6 +160,7 @@ class BatchStoreCommitTest {
             await().until(() -> single("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + pool
                                        + "' AND wait_event_type = 'Lock'").equals("1"));
             try (Statement move = other.createStatement()) {
+                move.execute("INSERT INTO kv_values (key, value, mod_revision) VALUES ('b', 'other', 2)");
                 move.execute("UPDATE kv_meta SET revision = 2 WHERE id = 1");
             }
             other.commit();
@@ -165,7 +168,8 @@ class BatchStoreCommitTest {
 
             assertThat(committed[0], is(false));
             assertThat(single("SELECT revision FROM kv_meta WHERE id = 1"), is("2"));
-            assertThat(single("SELECT string_agg(key, ',' ORDER BY key) FROM kv_values"), is("a"));
+            assertThat(single("SELECT string_agg(key || '=' || value, ',' ORDER BY key) FROM kv_values"),
+                       is("a=value-a,b=other"));
             assertThat(single("SELECT count(*) FROM kv_events"), is("1"));
             assertThat(single("SELECT count(*) FROM kv_commands"), is("1"));
         }
