@@ -10,6 +10,7 @@ import java.util.List;
 
 import io.kvstream.domain.DomainEvent;
 import org.postgresql.PGConnection;
+import org.postgresql.PGStatement;
 
 /**
  * The relay's view of the event log on one dedicated connection: the lead (a session-level advisory lock, released
@@ -120,22 +121,49 @@ public final class Outbox implements AutoCloseable {
     }
 
     /**
-     * Drops the events, and the remembered command ids, up to {@code revision}; readers behind it must resync. Of a
-     * key changed since, its value at {@code revision} stays, so {@link History} can read any revision from there
-     * on; every other key's value there is its current one, in {@code kv_values}.
+     * Drops the events, and the remembered command ids, up to {@code revision}; readers behind it must resync. Of each
+     * key, its last change up to there stays unless it was a delete, so {@link History} can read any revision from
+     * there on, also of a key that changes later (as etcd keeps the latest version of each key).
+     * <p>
+     * Each compaction reads only what the log gained since the last one: the events after the last compacted revision
+     * (each dropped if a delete or changed again by then), and of the events an earlier compaction kept, those of keys
+     * changed since. Reading every kept event each time would cost one look per key of the store per compaction. The
+     * kept events go first: a statement that dropped the new events first would hide the changes that make them due.
+     * Either step may be repeated (a compaction cut short leaves the last compacted revision as it was, and the next
+     * one starts from there).
      */
     public void compactThrough(long revision) {
-        try (PreparedStatement events = connection.prepareStatement(
-                "DELETE FROM kv_events e WHERE e.revision <= ? AND (e.kind = 'value_deleted'"
+        try (PreparedStatement compacted = connection.prepareStatement(
+                "SELECT compacted_revision FROM kv_relay WHERE id = 1");
+             PreparedStatement kept = connection.prepareStatement(
+                "DELETE FROM kv_events e WHERE e.revision <= ? AND e.key COLLATE \"C\" IN"
+                + " (SELECT n.key COLLATE \"C\" FROM kv_events n WHERE n.revision > ? AND n.revision <= ?)");
+             PreparedStatement added = connection.prepareStatement(
+                "DELETE FROM kv_events e WHERE e.revision > ? AND e.revision <= ? AND (e.kind = 'value_deleted'"
                 + " OR EXISTS (SELECT 1 FROM kv_events n WHERE n.key COLLATE \"C\" = e.key COLLATE \"C\""
-                + "            AND n.revision > e.revision AND n.revision <= ?)"
-                + " OR EXISTS (SELECT 1 FROM kv_values v WHERE v.key = e.key AND v.mod_revision = e.revision))");
+                + "            AND n.revision > e.revision AND n.revision <= ?))");
              PreparedStatement commands = connection.prepareStatement("DELETE FROM kv_commands WHERE revision <= ?");
              PreparedStatement meta = connection.prepareStatement(
                      "UPDATE kv_relay SET compacted_revision = ? WHERE id = 1 AND compacted_revision < ?")) {
-            events.setLong(1, revision);
-            events.setLong(2, revision);
-            events.executeUpdate();
+            // Planned for their own bounds each time: a plan for any bounds might read every kept event.
+            kept.unwrap(PGStatement.class).setPrepareThreshold(0);
+            added.unwrap(PGStatement.class).setPrepareThreshold(0);
+            long since;
+            try (ResultSet rs = compacted.executeQuery()) {
+                rs.next();
+                since = rs.getLong(1);
+            }
+            if (revision <= since) {
+                return;
+            }
+            kept.setLong(1, since);
+            kept.setLong(2, since);
+            kept.setLong(3, revision);
+            kept.executeUpdate();
+            added.setLong(1, since);
+            added.setLong(2, revision);
+            added.setLong(3, revision);
+            added.executeUpdate();
             commands.setLong(1, revision);
             commands.executeUpdate();
             meta.setLong(1, revision);

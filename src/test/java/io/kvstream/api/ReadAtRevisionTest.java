@@ -118,6 +118,37 @@ class ReadAtRevisionTest {
         }
     }
 
+    /**
+     * A key left unchanged past a compaction keeps its value at every revision from there on, also once it changes:
+     * its last change before the compacted revision is the only record of that value once the store holds the new one.
+     */
+    @Test
+    void aKeyUnchangedPastACompactionReadsAsItWasAfterItChanges() throws Exception {
+        // Keep 20 revisions, compact every 10.
+        Settings settings = settings("history_cold").toBuilder().events(new Settings.Events(20, 10)).build();
+        try (TestNode node = TestNode.start(settings); Database database = Database.open(settings.db(), "history-test")) {
+            long cold = KvHttp.put(node.port(), "cold", "before");
+            long last = cold;
+            for (int i = 0; i < 40; i++) {
+                last = KvHttp.put(node.port(), "hot", "v" + i);
+            }
+            EventLog log = new EventLog(database);
+            long through = last - 20;
+            await().until(() -> log.compactedRevision() >= through - 10);
+            long compacted = log.compactedRevision();
+            long changed = KvHttp.put(node.port(), "cold", "after");
+
+            String before = "{\"key\":\"cold\",\"value\":\"before\",\"revision\":" + cold + "}";
+            for (long revision = compacted; revision < changed; revision++) {
+                assertThat("cold@" + revision, get(node, "/values/cold?revision=" + revision).body(), is(before));
+            }
+            assertThat(get(node, "/values/cold?revision=" + changed).body(),
+                       is("{\"key\":\"cold\",\"value\":\"after\",\"revision\":" + changed + "}"));
+            assertThat(get(node, "/values?prefix=cold&revision=" + compacted).body(),
+                       is("{\"revision\":" + compacted + ",\"values\":[" + before + "]}"));
+        }
+    }
+
     /** One acknowledged change: its revision, key, and value (null for a delete). */
     private record Change(long revision, String key, String value) {
     }
