@@ -43,10 +43,7 @@ class BatchStoreCommitTest {
     @Test
     void aCommittedBatchIsVisibleElsewhereNotifiesWhenAskedAndLeavesNoSessionInATransaction() throws Exception {
         try (Database database = Database.open(db, pool);
-             Connection listener = TestServices.connect(db)) {
-            try (Statement listen = listener.createStatement()) {
-                listen.execute("LISTEN " + database.notifyChannel());
-            }
+             Connection listener = listening(database)) {
             BatchStore store = new BatchStore(database);
 
             commit(store, puts("a", "b"), false);
@@ -55,12 +52,9 @@ class BatchStoreCommitTest {
             assertThat(notifications(listener, 30_000), arrayWithSize(1));
 
             assertThat(single("SELECT revision FROM kv_meta WHERE id = 1"), is("3"));
-            assertThat(single("SELECT string_agg(key || '=' || value || '@' || mod_revision, ',' ORDER BY key)"
-                              + " FROM kv_values"), is("a=value-a@1,b=value-b@2,c=value-c@3"));
+            assertThat(storedValues(), is("a=value-a@1,b=value-b@2,c=value-c@3"));
             assertThat(single("SELECT count(*) FROM kv_events"), is("3"));
-            assertThat("sessions of the pool inside a transaction",
-                       single("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + pool + "'"
-                              + " AND state LIKE 'idle in transaction%'"), is("0"));
+            assertThat("sessions of the pool inside a transaction", sessionsInTransaction(), is("0"));
         }
     }
 
@@ -89,10 +83,7 @@ class BatchStoreCommitTest {
     @Test
     void aBatchDecidedAtTheStoredRevisionCommitsAsAnyOther() throws Exception {
         try (Database database = Database.open(db, pool);
-             Connection listener = TestServices.connect(db)) {
-            try (Statement listen = listener.createStatement()) {
-                listen.execute("LISTEN " + database.notifyChannel());
-            }
+             Connection listener = listening(database)) {
             BatchStore store = new BatchStore(database);
             commit(store, puts("a", "b"), false);
 
@@ -101,16 +92,13 @@ class BatchStoreCommitTest {
 
             assertThat(notifications(listener, 30_000), arrayWithSize(1));
             assertThat(single("SELECT revision FROM kv_meta WHERE id = 1"), is("4"));
-            assertThat(single("SELECT string_agg(key || '=' || value || '@' || mod_revision, ',' ORDER BY key)"
-                              + " FROM kv_values"), is("a=value-a@3,b=value-b@2,c=value-c@4"));
+            assertThat(storedValues(), is("a=value-a@3,b=value-b@2,c=value-c@4"));
             assertThat(single("SELECT string_agg(key || '@' || revision, ',' ORDER BY revision) FROM kv_events"),
                        is("a@1,b@2,a@3,c@4"));
             assertThat(single("SELECT string_agg(id || ':' || status || '@' || revision, ',' ORDER BY revision)"
                               + " FROM kv_commands WHERE revision > 2"),
                        is(guessed.get(0).id() + ":applied@3," + guessed.get(1).id() + ":applied@4"));
-            assertThat("sessions of the pool inside a transaction",
-                       single("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + pool + "'"
-                              + " AND state LIKE 'idle in transaction%'"), is("0"));
+            assertThat("sessions of the pool inside a transaction", sessionsInTransaction(), is("0"));
         }
     }
 
@@ -132,9 +120,7 @@ class BatchStoreCommitTest {
                        store.commitDecidedAt(2, applying(redelivered).apply(StoredState.onlyAt(2)), true), is(false));
 
             assertThat(everything(), is(before));
-            assertThat("sessions of the pool inside a transaction",
-                       single("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + pool + "'"
-                              + " AND state LIKE 'idle in transaction%'"), is("0"));
+            assertThat("sessions of the pool inside a transaction", sessionsInTransaction(), is("0"));
         }
     }
 
@@ -173,6 +159,28 @@ class BatchStoreCommitTest {
             assertThat(single("SELECT count(*) FROM kv_events"), is("1"));
             assertThat(single("SELECT count(*) FROM kv_commands"), is("1"));
         }
+    }
+
+    /** A session of its own that listens for the NOTIFY of commits. */
+    private Connection listening(Database database) throws SQLException {
+        Connection listener = TestServices.connect(db);
+        try (Statement listen = listener.createStatement()) {
+            listen.execute("LISTEN " + database.notifyChannel());
+        } catch (SQLException e) {
+            listener.close();
+            throw e;
+        }
+        return listener;
+    }
+
+    /** Every stored value as {@code key=value@modRevision}, by key. */
+    private String storedValues() throws SQLException {
+        return single("SELECT string_agg(key || '=' || value || '@' || mod_revision, ',' ORDER BY key) FROM kv_values");
+    }
+
+    private String sessionsInTransaction() throws SQLException {
+        return single("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + pool + "'"
+                      + " AND state LIKE 'idle in transaction%'");
     }
 
     /** The revision, every value, event and recorded command, as one string. */
