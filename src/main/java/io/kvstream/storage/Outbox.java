@@ -129,12 +129,35 @@ public final class Outbox implements AutoCloseable {
      * (each dropped if a delete or changed again by then), and of the events an earlier compaction kept, those of keys
      * changed since. Reading every kept event each time would cost one look per key of the store per compaction. The
      * kept events go first: a statement that dropped the new events first would hide the changes that make them due.
-     * Either step may be repeated (a compaction cut short leaves the last compacted revision as it was, and the next
-     * one starts from there).
      */
     public void compactThrough(long revision) {
+        try {
+            connection.setAutoCommit(false);
+            try {
+                compactInTransaction(revision);
+                connection.commit();
+            } catch (SQLException | RuntimeException e) {
+                try {
+                    connection.rollback();
+                } catch (SQLException rollbackFailure) {
+                    e.addSuppressed(rollbackFailure);
+                }
+                throw e;
+            } finally {
+                connection.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw new StorageException("Cannot compact the event log", e);
+        }
+    }
+
+    /**
+     * The steps of {@link #compactThrough}, in one transaction: a history read (repeatable read) sees the events and
+     * the compacted revision both before or both after, never the kept events dropped under the old bound.
+     */
+    private void compactInTransaction(long revision) throws SQLException {
         try (PreparedStatement compacted = connection.prepareStatement(
-                "SELECT compacted_revision FROM kv_relay WHERE id = 1");
+                "SELECT compacted_revision FROM kv_relay WHERE id = 1 FOR UPDATE");
              PreparedStatement kept = connection.prepareStatement(
                 "DELETE FROM kv_events e WHERE e.revision <= ? AND e.key COLLATE \"C\" IN"
                 + " (SELECT n.key COLLATE \"C\" FROM kv_events n WHERE n.revision > ? AND n.revision <= ?)");
@@ -144,7 +167,7 @@ public final class Outbox implements AutoCloseable {
                 + "            AND n.revision > e.revision AND n.revision <= ?))");
              PreparedStatement commands = connection.prepareStatement("DELETE FROM kv_commands WHERE revision <= ?");
              PreparedStatement meta = connection.prepareStatement(
-                     "UPDATE kv_relay SET compacted_revision = ? WHERE id = 1 AND compacted_revision < ?")) {
+                     "UPDATE kv_relay SET compacted_revision = ? WHERE id = 1")) {
             // Planned for their own bounds each time: a plan for any bounds might read every kept event.
             kept.unwrap(PGStatement.class).setPrepareThreshold(0);
             added.unwrap(PGStatement.class).setPrepareThreshold(0);
@@ -167,10 +190,7 @@ public final class Outbox implements AutoCloseable {
             commands.setLong(1, revision);
             commands.executeUpdate();
             meta.setLong(1, revision);
-            meta.setLong(2, revision);
             meta.executeUpdate();
-        } catch (SQLException e) {
-            throw new StorageException("Cannot compact the event log", e);
         }
     }
 

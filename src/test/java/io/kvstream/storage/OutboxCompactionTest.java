@@ -22,8 +22,8 @@ import static org.hamcrest.Matchers.is;
  * Compaction in steps, each reading only what the log gained since the last one, leaves exactly the events that
  * compacting the whole log at once leaves, against real PostgreSQL: through revision R, an event at or before R stays
  * only if it is a put and its key did not change again by R (each key's value at R, as etcd keeps it). Random histories
- * of puts and deletes on a few keys, compacted at random points, also once with the last compaction's record lost (as
- * when a compaction is cut short before it records itself).
+ * of puts and deletes on a few keys, compacted at random points, now and then with the compacted revision set back (as
+ * a database restored from a backup taken before the last compaction would have it): the next one starts from there.
  */
 class OutboxCompactionTest {
     private static final int REVISIONS = 400;
@@ -51,7 +51,7 @@ class OutboxCompactionTest {
                     assertThat("seed " + seed + ", compacted through " + through, storedRevisions(connection),
                                is(survivors(history, through)));
                     if (random.nextInt(4) == 0) {
-                        // The step's record lost: the next one starts from an earlier revision.
+                        // Set back: the next compaction starts from an earlier revision.
                         execute(connection, "UPDATE kv_relay SET compacted_revision = "
                                             + random.nextLong(through + 1) + " WHERE id = 1");
                     }
