@@ -51,22 +51,26 @@ public final class BatchStore {
      * commit records a command without moving the revision too. Its update count is the number of commands recorded.
      */
     private static final String GUARDED_WRITE = "WITH guard AS (UPDATE kv_meta SET revision = ?"
-            + " WHERE id = 1 AND revision = ? AND NOT EXISTS (SELECT 1 FROM kv_commands WHERE id = ANY(?)) RETURNING id),"
+            + " WHERE id = 1 AND revision = ? AND NOT EXISTS (SELECT 1 FROM kv_commands WHERE id = ANY(?))"
+            + " RETURNING id),"
             + changes(true) + " " + recordCommands(true);
 
-    private static final String WRITE_AND_COMMIT = WRITE + "; COMMIT";
-    private static final String GUARDED_WRITE_AND_COMMIT = GUARDED_WRITE + "; COMMIT";
-
     private final DbClient db;
-    /** {@link #WRITE}, a NOTIFY that wakes a relay listening in another process, and the COMMIT. */
-    private final String writeNotifyAndCommit;
-    private final String guardedWriteNotifyAndCommit;
+    private final Committing writeStatement;
+    private final Committing guardedStatement;
+
+    /** A write and the COMMIT after it as one string, with or without a NOTIFY that wakes another process's relay. */
+    private record Committing(String quiet, String notifying) {
+        /** The channel's name is an identifier of letters, digits and underscores (Database#notifyChannel). */
+        static Committing of(String write, String channel) {
+            return new Committing(write + "; COMMIT", write + "; NOTIFY " + channel + "; COMMIT");
+        }
+    }
 
     public BatchStore(Database database) {
         this.db = database.dbClient();
-        // The channel's name is an identifier of letters, digits and underscores (Database#notifyChannel).
-        this.writeNotifyAndCommit = WRITE + "; NOTIFY " + database.notifyChannel() + "; COMMIT";
-        this.guardedWriteNotifyAndCommit = GUARDED_WRITE + "; NOTIFY " + database.notifyChannel() + "; COMMIT";
+        this.writeStatement = Committing.of(WRITE, database.notifyChannel());
+        this.guardedStatement = Committing.of(GUARDED_WRITE, database.notifyChannel());
     }
 
     /**
@@ -77,7 +81,7 @@ public final class BatchStore {
         DbTransaction tx = db.transaction();
         try {
             W write = decide.apply(lockAndRead(tx, commands));
-            writeAndCommit(tx, write, notify);
+            writeAndCommit(tx, writeStatement, write, notify, writeParameters(write, META_ROW));
             return write;
         } catch (RuntimeException e) {
             throw rolledBack(tx, e);
@@ -103,10 +107,7 @@ public final class BatchStore {
         System.arraycopy(parameters, 0, guarded, 3, parameters.length - 2);
         DbTransaction tx = db.transaction();
         try {
-            long recorded = tx.dml(notify && !write.events().isEmpty() ? guardedWriteNotifyAndCommit
-                                                                       : GUARDED_WRITE_AND_COMMIT, guarded);
-            tx.commit();
-            return recorded > 0;
+            return writeAndCommit(tx, guardedStatement, write, notify, guarded) > 0;
         } catch (RuntimeException e) {
             throw rolledBack(tx, e);
         }
@@ -148,7 +149,7 @@ public final class BatchStore {
                 return null;
             }
             W write = decide.apply(revision, due);
-            writeAndCommit(tx, write, notify);
+            writeAndCommit(tx, writeStatement, write, notify, writeParameters(write, META_ROW));
             return write;
         } catch (RuntimeException e) {
             throw rolledBack(tx, e);
@@ -270,12 +271,14 @@ public final class BatchStore {
      * sent together: one round trip. The driver sends the statements of one string with a single sync, and the server
      * skips the COMMIT if the write fails (the transaction is then rolled back as usual). {@code tx.commit()}
      * afterwards finds the session no longer in a transaction and sends nothing; it still ends the transaction for
-     * Helidon and the pool.
+     * Helidon and the pool. Returns the write's update count.
      */
-    private void writeAndCommit(DbTransaction tx, BatchWrite write, boolean notify) {
-        tx.dml(notify && !write.events().isEmpty() ? writeNotifyAndCommit : WRITE_AND_COMMIT,
-               writeParameters(write, META_ROW));
+    private static long writeAndCommit(DbTransaction tx, Committing statement, BatchWrite write, boolean notify,
+                                       Object[] parameters) {
+        long count = tx.dml(notify && !write.events().isEmpty() ? statement.notifying() : statement.quiet(),
+                            parameters);
         tx.commit();
+        return count;
     }
 
     /**
@@ -331,7 +334,7 @@ public final class BatchStore {
                 : Arrays.stream(revisions.split(",")).map(Long::valueOf).toList());
     }
 
-    /** The CTEs {@code deleted}, {@code upserted} and {@code events}; if {@code guarded}, each only if the guard held. */
+    /** The CTEs {@code deleted}, {@code upserted} and {@code events}; if {@code guarded}, each only if it held. */
     private static String changes(boolean guarded) {
         String condition = guarded ? " WHERE " + GUARD_HELD : "";
         return " deleted AS (DELETE FROM kv_values WHERE key = ANY(CAST(? AS text[]))"
