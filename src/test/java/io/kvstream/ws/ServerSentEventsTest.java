@@ -189,7 +189,13 @@ class ServerSentEventsTest {
 
     @Test
     void aRevisionAheadOfTheLogGetsResyncRequiredThenTheStreamEnds() {
-        long current = KvHttp.put(writer.port(), "resync", "x");
+        long current;
+        // the 200 means applied on the writer; a live reader shows when the streaming node has it too
+        try (SseClient watcher = connectLive(sse, "")) {
+            long put = KvHttp.put(writer.port(), "resync", "x");
+            await().atMost(WAIT).until(() -> watcher.revisions().contains(put));
+            current = put;
+        }
         try (SseClient client = SseClient.connect(sse.port(), "since=" + (current + 1000))) {
             await().atMost(WAIT).until(() -> client.ended.isDone());
             assertThat(client.ofType("resync_required"), contains(new SseClient.Event(
