@@ -95,7 +95,7 @@ class ExpiringKeysTest {
     @Test
     void expiryIsADeleteMarkedExpiredOnEventsAndTheKeyIsGone() {
         String key = unique("short");
-        try (SseClient events = SseClient.connect(node.port(), "")) {
+        try (SseClient events = SseClient.connectLive(node.port(), "")) {
             long put = WsClient.node(ExpiryTools.put(node.port(), key, "ttl=1", "soon").body()).path("revision").asLong();
 
             await().until(() -> events.keys().stream().filter(key::equals).count() == 2);
@@ -121,7 +121,7 @@ class ExpiringKeysTest {
         String kept = unique("kept");
         String deleted = unique("deleted");
         String marker = unique("marker");
-        try (SseClient events = SseClient.connect(node.port(), "")) {
+        try (SseClient events = SseClient.connectLive(node.port(), "")) {
             ExpiryTools.put(node.port(), kept, "ttl=1", "first");
             ExpiryTools.put(node.port(), deleted, "ttl=1", "first");
             HttpResponse<String> permanent = ExpiryTools.put(node.port(), kept, "", "second");

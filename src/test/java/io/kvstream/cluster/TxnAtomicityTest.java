@@ -2,6 +2,7 @@ package io.kvstream.cluster;
 
 import java.net.URI;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +19,7 @@ import io.kvstream.wire.Json;
 import io.kvstream.ws.KvHttp;
 import org.junit.jupiter.api.Test;
 
+import static org.awaitility.Awaitility.await;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.is;
@@ -39,14 +41,16 @@ class TxnAtomicityTest {
         try (TestNode worker = deployment.start(Settings.Role.WORKER);
              TestNode api1 = deployment.start(Settings.Role.API);
              TestNode api2 = deployment.start(Settings.Role.API)) {
-            TxnHttp.txn(api1.port(), move(50, 0));
+            long seeded = TxnHttp.txn(api1.port(), move(50, 0)).path("revision").asLong();
+            // api1's 200 says nothing of api2: until it has the keys too, its readers would find neither
+            await().atMost(Duration.ofSeconds(20)).until(() -> api2.revision() >= seeded);
             AtomicBoolean writing = new AtomicBoolean(true);
             List<String> violations = new CopyOnWriteArrayList<>();
             AtomicLong reads = new AtomicLong();
             List<Thread> readers = new ArrayList<>();
             for (TestNode api : List.of(api1, api2)) {
-                readers.add(Thread.ofVirtual().start(() -> readListings(api, writing, violations, reads)));
-                readers.add(Thread.ofVirtual().start(() -> readOneByOne(api, writing, violations, reads)));
+                readers.add(reader(() -> readListings(api, writing, violations, reads), violations));
+                readers.add(reader(() -> readOneByOne(api, writing, violations, reads), violations));
             }
 
             for (int i = 1; i <= TRANSACTIONS; i++) {
@@ -60,6 +64,17 @@ class TxnAtomicityTest {
             assertThat(violations.toString(), violations.size(), is(0));
             assertThat(reads.get(), greaterThan((long) TRANSACTIONS));
         }
+    }
+
+    /** A reader that fails counts as a violation, not as a thread that silently stopped reading. */
+    private static Thread reader(Runnable reads, List<String> violations) {
+        return Thread.ofVirtual().start(() -> {
+            try {
+                reads.run();
+            } catch (RuntimeException | AssertionError e) {
+                violations.add("a reader failed: " + e);
+            }
+        });
     }
 
     /** The transaction with sequence number {@code seq}: a = amount, b = 100 - amount. */

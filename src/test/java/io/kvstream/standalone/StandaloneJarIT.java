@@ -43,7 +43,7 @@ class StandaloneJarIT {
         Process first = start(port);
         try {
             awaitReady(first, port);
-            WsClient ws = WsClient.connect(WsClient.events(port, ""));
+            WsClient ws = WsClient.connectLive(WsClient.events(port, ""));
 
             assertThat(send(port, "PUT", "/values/standalone", "kept").statusCode(), is(200));
             assertThat(send(port, "PUT", "/values/gone", "x").statusCode(), is(200));

@@ -13,6 +13,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 
+import static org.awaitility.Awaitility.await;
+
 /**
  * A JDK {@link HttpClient} reading {@code GET /events} as Server-Sent Events: it records every line as received,
  * and the events they make up.
@@ -54,6 +56,13 @@ public final class SseClient implements AutoCloseable {
 
     public static SseClient connect(int port, String query) {
         return connect(port, query, Map.of());
+    }
+
+    /** Connects and waits until the server has registered the client (its own connection_opened came back). */
+    public static SseClient connectLive(int port, String query) {
+        SseClient client = connect(port, query);
+        await().atMost(Duration.ofSeconds(20)).until(() -> !client.openedIds().isEmpty());
+        return client;
     }
 
     public static URI events(int port, String query) {

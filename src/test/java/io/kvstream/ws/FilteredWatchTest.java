@@ -16,7 +16,6 @@ import org.junit.jupiter.api.Test;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.contains;
-import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.is;
 
 /**
@@ -66,9 +65,13 @@ class FilteredWatchTest {
             assertThat(byPrefix.revisions(), contains(first, second, user10, deleted));
             assertThat(byPrefix.keys(), contains("user:1", "user:2", "user:10", "user:1"));
             assertThat(byKey.revisions(), contains(first, deleted));
-            assertThat(other.revisions(), contains(first, order, second, user10, deleted));
-            // Connection events are not filtered: the prefix watcher on A saw the key watcher on B open.
-            assertThat(byPrefix.openedIds(), hasItem(byKey.openedIds().getFirst()));
+            // wsB may still have been applying an earlier test's writes when the unfiltered watcher registered
+            assertThat(other.revisions().stream().filter(r -> r >= first).toList(),
+                       contains(first, order, second, user10, deleted));
+            // Connection events are not filtered: the prefix watcher on A sees the key watcher on B open (presence
+            // travels on its own exchange, so it may come after the domain events).
+            String byKeyId = byKey.openedIds().getFirst();
+            await().atMost(WAIT).until(() -> byPrefix.openedIds().contains(byKeyId));
         }
     }
 

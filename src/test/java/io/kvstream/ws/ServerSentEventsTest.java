@@ -69,9 +69,7 @@ class ServerSentEventsTest {
     }
 
     private static SseClient connectLive(TestNode node, String query) {
-        SseClient client = SseClient.connect(node.port(), query);
-        await().atMost(WAIT).until(() -> !client.openedIds().isEmpty());
-        return client;
+        return SseClient.connectLive(node.port(), query);
     }
 
     @Test
