@@ -4,6 +4,7 @@
 # BENCH_WARMUP [20] seconds of load before the measured runs,
 # BENCH_CONNECTIONS [64], BENCH_THREADS [2] wrk threads, BENCH_MAX_LOAD [1.5] load average to wait for,
 # BENCH_MAX_WAIT [300] seconds to wait for it, BENCH_WORK [/tmp/kvstream-bench] scratch dir,
+# BENCH_BROKER_SCHEDULERS [1] Erlang schedulers online in the machine's RabbitMQ (0: leave it as it is),
 # BENCH_DB_URL / BENCH_DB_USERNAME / BENCH_DB_PASSWORD / BENCH_AMQP_URI (defaults: the machine's PostgreSQL and
 # RabbitMQ), BENCH_JAR [target/kvstream.jar], BENCH_SUFFIX [] and BENCH_PORT_OFFSET [0] for put.sh: appended to its
 # schema and queue names and added to its ports, so that a second run beside another one on the same servers touches
@@ -35,6 +36,14 @@ JFR="$(jdk_tool jfr)"
 # The processes' files (NAME.pid, .log, .ready-ms) go to the scratch dir; readiness is probed often, as time to
 # ready is measured.
 PROC_DIR="$WORK" READY_TIMEOUT=180 READY_POLL=0.05
+# The chart gives its broker one CPU (limits.cpu), and Erlang runs as many schedulers as its cgroup's CPU quota;
+# the machine's RabbitMQ runs one per core. On 2 shared cores the second one adds wake-ups and thread switches, not
+# throughput (bench/results/ab/latency-broker-one-scheduler.md), so the benchmarks measure the broker as the chart
+# runs it; so do the nodes of a cluster that scripts/rabbitmq-cluster.sh starts for a benchmark.
+BROKER_SCHEDULERS="${BENCH_BROKER_SCHEDULERS:-1}"
+if ((BROKER_SCHEDULERS > 0)); then
+    export RMQ_CLUSTER_SCHEDULERS="${RMQ_CLUSTER_SCHEDULERS:-$BROKER_SCHEDULERS}"
+fi
 mkdir -p "$RESULTS" "$WORK"
 pg_parse_url "$DB_URL"
 
@@ -54,12 +63,21 @@ wait_for_quiet() {
     done
 }
 
+# broker_schedulers : the machine's RabbitMQ (rabbitmqctl's default node) to BENCH_BROKER_SCHEDULERS schedulers
+# online, at run time (no restart; it stays so after the benchmark)
+broker_schedulers() {
+    ((BROKER_SCHEDULERS > 0)) || return 0
+    rabbitmqctl -q eval "erlang:system_flag(schedulers_online, $BROKER_SCHEDULERS)." >/dev/null 2>&1 \
+        || log "could not set the machine's RabbitMQ to $BROKER_SCHEDULERS schedulers online"
+}
+
 machine_info() {
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), nproc $(nproc)"
     echo "- memory: $(free -g | awk '/^Mem:/ {print $2}') GiB; kernel $(uname -r)"
     echo "- JVM: $("$JAVA" -version 2>&1 | head -1); nginx $(nginx -v 2>&1 | cut -d/ -f2); etcd $(etcd --version 2>/dev/null | head -1 | awk '{print $3}'); wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'); $(psql_db -Atc 'SELECT version()' | cut -d' ' -f1-2)"
     echo "- code: commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$( [[ -n "$(git -C "$ROOT" status --porcelain -- src pom.xml 2>/dev/null)" ]] && echo ' + uncommitted changes in src/'), jar built $(date -u -r "$JAR" '+%Y-%m-%d %H:%M UTC' 2>/dev/null || echo '?')"
+    echo "- RabbitMQ: $(dpkg-query -W -f '${Version}' rabbitmq-server 2>/dev/null | cut -d- -f1), $(rabbitmqctl -q eval 'erlang:system_info(schedulers_online).' 2>/dev/null || echo '?') of $(nproc) Erlang schedulers online (\`BENCH_BROKER_SCHEDULERS\`)"
     echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
     machine_gauge
 }
@@ -269,3 +287,5 @@ target_row() {
     echo "$row"
     echo "| $NAME $row" >>"$RESULTS/$NAME.targets"
 }
+
+broker_schedulers

@@ -22,6 +22,7 @@
 #   RMQ_CLUSTER_DIST_PORT [25780]: node N's Erlang distribution port is RMQ_CLUSTER_DIST_PORT + N
 #   RMQ_CLUSTER_TIMEOUT [120] seconds a node may take to start
 #   RMQ_CLUSTER_KEEP_LOGS [unset]: stop copies the nodes' logs into this directory before deleting the run directory
+#   RMQ_CLUSTER_SCHEDULERS [unset]: Erlang schedulers per node (+S N:N); unset, one per core, as Erlang chooses
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -33,6 +34,7 @@ NAME="${RMQ_CLUSTER_NAME:-rt}"
 PORT="${RMQ_CLUSTER_PORT:-5780}"
 DIST_PORT="${RMQ_CLUSTER_DIST_PORT:-25780}"
 TIMEOUT="${RMQ_CLUSTER_TIMEOUT:-120}"
+ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}${RMQ_CLUSTER_SCHEDULERS:+ +S $RMQ_CLUSTER_SCHEDULERS:$RMQ_CLUSTER_SCHEDULERS}"
 RABBITMQ_BIN=/usr/lib/rabbitmq/bin
 [[ "$NODES" =~ ^[1-9][0-9]*$ ]] || die "RMQ_CLUSTER_NODES must be a positive number: $NODES"
 
@@ -98,7 +100,7 @@ spawn_node() {
     local n="$1"
     PROC_DIR="$RUN_DIR" spawn "$NAME$n" \
         bash -c "$(declare -f as_rabbitmq); as_rabbitmq env $(node_env "$n") \
-                 RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS='-kernel inet_dist_use_interface {127,0,0,1}' \
+                 RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS='$ERL_ARGS' \
                  $RABBITMQ_BIN/rabbitmq-server"
 }
 
