@@ -5,7 +5,11 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
 
 import io.kvstream.domain.DomainEvent;
@@ -21,11 +25,20 @@ import io.kvstream.storage.EventLog;
  * as one unit. They are consecutive and usually come in one batch message, but a catch-up page can end inside a
  * transaction: each of its events names the transaction's last revision ({@link DomainEvent#txnEnd()}), and those
  * before it are held back here until it arrives.
+ * <p>
+ * Batches from the broker come in on the connection's reading thread ({@link #receive}), which must never wait: the
+ * confirms and deliveries of the whole process queue behind it. So a batch is taken in there only if that needs no
+ * catch-up and no one else holds the sequence; otherwise it goes to a bounded queue that a thread of its own drains.
  */
 public final class EventSequencer {
     private static final System.Logger LOG = System.getLogger(EventSequencer.class.getName());
     private static final int CATCH_UP_PAGE = 1000;
     private static final int MAX_BUFFERED = 100_000;
+    /**
+     * Batches waiting for a catch-up or another holder of the sequence. When full, a batch is dropped: its events are
+     * in the log (a batch is published after its commit), and the next gap or the periodic catch-up reads them.
+     */
+    private static final int MAX_WAITING_BATCHES = 1024;
 
     /** Receives events in revision order, each exactly once. */
     public interface Listener {
@@ -47,6 +60,10 @@ public final class EventSequencer {
     private final List<DomainEvent> buffered = new ArrayList<>();
     /** The events received of a transaction whose last event has not come yet. */
     private final List<DomainEvent> openTxn = new ArrayList<>();
+    /** Guards everything above and below except the volatile fields; held while a catch-up reads the log. */
+    private final ReentrantLock lock = new ReentrantLock();
+    private final BlockingQueue<List<DomainEvent>> waiting = new ArrayBlockingQueue<>(MAX_WAITING_BATCHES);
+    private final AtomicBoolean draining = new AtomicBoolean();
     private LongSupplier reload;
     private boolean started;
     private volatile long revision;
@@ -70,14 +87,19 @@ public final class EventSequencer {
      * Starts delivering after {@code fromRevision}; {@code reload} rebuilds the state from a fresh snapshot
      * and returns its revision, for when the log no longer holds the events needed to catch up.
      */
-    public synchronized void start(long fromRevision, LongSupplier reload) {
-        this.revision = fromRevision;
-        this.reload = reload;
-        this.started = true;
-        buffered.sort(Comparator.comparingLong(DomainEvent::revision));
-        List<DomainEvent> pending = List.copyOf(buffered);
-        buffered.clear();
-        pending.forEach(this::offer);
+    public void start(long fromRevision, LongSupplier reload) {
+        lock.lock();
+        try {
+            this.revision = fromRevision;
+            this.reload = reload;
+            this.started = true;
+            buffered.sort(Comparator.comparingLong(DomainEvent::revision));
+            List<DomainEvent> pending = List.copyOf(buffered);
+            buffered.clear();
+            pending.forEach(this::take);
+        } finally {
+            lock.unlock();
+        }
     }
 
     public long revision() {
@@ -89,12 +111,64 @@ public final class EventSequencer {
         return Math.max(0, highestSeen - revision);
     }
 
-    /** The events of one committed batch, in order. */
-    public synchronized void offerAll(List<DomainEvent> events) {
-        events.forEach(this::offer);
+    /**
+     * A batch from the broker, on a thread that must not wait: taken in at once if it follows on what was taken in
+     * (or comes before the start, to be buffered) and the sequence is free; otherwise left to {@link #drain}.
+     */
+    public void receive(List<DomainEvent> batch) {
+        if (batch.isEmpty()) {
+            return;
+        }
+        if (lock.tryLock()) {
+            try {
+                if (!started || (consecutive(batch) && batch.getFirst().revision() <= received() + 1)) {
+                    batch.forEach(this::take);
+                    return;
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+        if (waiting.offer(batch) && draining.compareAndSet(false, true)) {
+            Thread.ofVirtual().name("event-sequencer").start(this::drain);
+        }
     }
 
-    public synchronized void offer(DomainEvent event) {
+    private static boolean consecutive(List<DomainEvent> batch) {
+        return batch.getLast().revision() - batch.getFirst().revision() == batch.size() - 1;
+    }
+
+    /** Takes in the waiting batches, catching up where one does not follow; one drainer at a time. */
+    private void drain() {
+        do {
+            for (List<DomainEvent> batch; (batch = waiting.poll()) != null; ) {
+                offerAll(batch);
+            }
+            draining.set(false);
+        } while (!waiting.isEmpty() && draining.compareAndSet(false, true));
+    }
+
+    /** The events of one committed batch, in order. */
+    public void offerAll(List<DomainEvent> events) {
+        lock.lock();
+        try {
+            events.forEach(this::take);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public void offer(DomainEvent event) {
+        lock.lock();
+        try {
+            take(event);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Under the lock: buffers before the start, drops a duplicate, catches up on a gap. */
+    private void take(DomainEvent event) {
         highestSeen = Math.max(highestSeen, event.revision());
         if (!started) {
             if (buffered.size() < MAX_BUFFERED) {
@@ -106,7 +180,7 @@ public final class EventSequencer {
             return;
         }
         if (event.revision() > received() + 1) {
-            catchUp();
+            readTheLog();
             if (event.revision() <= received()) {
                 return;
             }
@@ -123,7 +197,16 @@ public final class EventSequencer {
     }
 
     /** Reads whatever the log has after the current revision; used on gaps and after a broker reconnect. */
-    public synchronized void catchUp() {
+    public void catchUp() {
+        lock.lock();
+        try {
+            readTheLog();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void readTheLog() {
         if (!started) {
             return;
         }

@@ -115,7 +115,7 @@ final class Parts implements AutoCloseable {
      */
     EventSequencer subscribe() throws IOException {
         EventSequencer sequencer = new EventSequencer(new EventLog(database));
-        own(new EventSubscriber(broker, sequencer::offer, sequencer::revision));
+        own(new EventSubscriber(broker, sequencer::receive, sequencer::revision));
         broker.onRecovery(() -> Thread.ofVirtual().start(sequencer::catchUp));
         Metrics.getOrCreate(Gauge.builder("kvstream.events.lag", sequencer::lag)
                                     .description("Revisions seen on the wire but not yet applied"));

@@ -91,7 +91,7 @@ public final class Broker implements AutoCloseable {
         factory.setConnectionTimeout(5000);
         factory.setHandshakeTimeout(5000);
         factory.setRequestedHeartbeat(10);
-        factory.setSharedExecutor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
+        factory.setSharedExecutor(new ReadingThreadExecutor());
         Instant deadline = Instant.now().plus(patience);
         while (true) {
             try {

@@ -1,6 +1,7 @@
 package io.kvstream.wire;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
@@ -14,12 +15,16 @@ import io.kvstream.domain.DomainEvent;
 public final class EventSubscriber implements AutoCloseable {
     private final Subscription subscription;
 
-    /** {@code applied}: the revision this process has applied through; a batch that ends there or before is skipped. */
-    public EventSubscriber(Broker broker, Consumer<DomainEvent> onEvent, LongSupplier applied) throws IOException {
+    /**
+     * {@code onBatch} gets each batch's events in order, on the connection's reading thread (so it must not wait);
+     * {@code applied}: the revision this process has applied through; a batch that ends there or before is skipped.
+     */
+    public EventSubscriber(Broker broker, Consumer<List<DomainEvent>> onBatch, LongSupplier applied)
+            throws IOException {
         this.subscription = Subscription.toFanout(broker, broker.names().eventBatchesExchange(), "event batch",
                                                   message -> {
             if (!appliedAlready(message, applied)) {
-                EventCodec.decodeBatch(message.body()).forEach(onEvent);
+                onBatch.accept(EventCodec.decodeBatch(message.body()));
             }
         });
     }

@@ -11,7 +11,8 @@ import com.rabbitmq.client.Channel;
  * The one way kvstream listens to the broker without acknowledging: an exclusive, auto-deleted queue of this
  * process (bound to a fanout exchange, or named so that senders can address it), consumed with automatic acks.
  * The client re-creates queue, binding and consumer after a broker outage. A message the handler cannot read
- * ({@link IllegalArgumentException}) is logged and skipped; it never stops the subscription.
+ * ({@link IllegalArgumentException}) is logged and skipped; it never stops the subscription. The handler runs on the
+ * connection's reading thread and must not wait ({@link ReadingThreadExecutor}).
  */
 final class Subscription implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Subscription.class.getName());

@@ -28,8 +28,8 @@ class EventSubscriberTest {
         AtomicLong applied = new AtomicLong(2);
         List<Long> delivered = new CopyOnWriteArrayList<>();
         try (Broker broker = Broker.connect(settings.amqp(), "event-subscriber-test", Duration.ofSeconds(30));
-             EventSubscriber subscriber = new EventSubscriber(broker, event -> delivered.add(event.revision()),
-                                                              applied::get);
+             EventSubscriber subscriber = new EventSubscriber(broker, batch -> batch.forEach(
+                     event -> delivered.add(event.revision())), applied::get);
              EventPublisher publisher = new EventPublisher(broker, false)) {
             publisher.publish(List.of(put(1), put(2)));
             publisher.publish(List.of(put(2), put(3)));
