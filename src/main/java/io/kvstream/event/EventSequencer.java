@@ -158,15 +158,6 @@ public final class EventSequencer {
         }
     }
 
-    public void offer(DomainEvent event) {
-        lock.lock();
-        try {
-            take(event);
-        } finally {
-            lock.unlock();
-        }
-    }
-
     /** Under the lock: buffers before the start, drops a duplicate, catches up on a gap. */
     private void take(DomainEvent event) {
         highestSeen = Math.max(highestSeen, event.revision());

@@ -78,7 +78,7 @@ class EventSequencerReceiveTest {
             CountDownLatch release = new CountDownLatch(1);
             List<Handed> handed = recorder(sequencer, release);
             sequencer.start(0, () -> 0);
-            Thread holder = Thread.ofVirtual().start(() -> sequencer.offer(event(1)));
+            Thread holder = Thread.ofVirtual().start(() -> sequencer.offerAll(List.of(event(1))));
             await().atMost(WAIT).until(() -> !handed.isEmpty());
 
             Thread receiver = Thread.ofVirtual().start(() -> LongStream.rangeClosed(2, batches + 1)

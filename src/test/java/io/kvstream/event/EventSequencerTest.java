@@ -45,13 +45,13 @@ class EventSequencerTest {
             List<List<Long>> handed = recorder(sequencer);
             sequencer.start(1, () -> 1);
 
-            sequencer.offer(event(2, 4L));
-            sequencer.offer(event(3, 4L));
+            sequencer.offerAll(List.of(event(2, 4L)));
+            sequencer.offerAll(List.of(event(3, 4L)));
             assertThat(handed, is(List.of()));
             assertThat(sequencer.revision(), is(1L));
-            sequencer.offer(event(3, 4L)); // a duplicate while the transaction is open
-            sequencer.offer(event(4, 4L));
-            sequencer.offer(event(5, null));
+            sequencer.offerAll(List.of(event(3, 4L))); // a duplicate while the transaction is open
+            sequencer.offerAll(List.of(event(4, 4L)));
+            sequencer.offerAll(List.of(event(5, null)));
 
             assertThat(handed, is(List.of(List.of(2L, 3L, 4L), List.of(5L))));
         }

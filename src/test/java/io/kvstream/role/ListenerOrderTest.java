@@ -20,8 +20,8 @@ class ListenerOrderTest {
                              e -> heard.add("stream@" + e.revision()));
         feed.start(0, () -> 0);
 
-        feed.offer(DomainEvent.put("k", "v", 1, "c1", "2026-11-29T10:00:00Z"));
-        feed.offer(DomainEvent.deleted("k", 2, "c2", "2026-11-29T10:00:00Z"));
+        feed.offerAll(List.of(DomainEvent.put("k", "v", 1, "c1", "2026-11-29T10:00:00Z")));
+        feed.offerAll(List.of(DomainEvent.deleted("k", 2, "c2", "2026-11-29T10:00:00Z")));
 
         assertThat(heard, is(List.of("replica@1", "writer@1", "stream@1", "replica@2", "writer@2", "stream@2")));
     }
@@ -33,7 +33,7 @@ class ListenerOrderTest {
         ListenerOrder.listen(feed, null, null, e -> heard.add("stream@" + e.revision()));
         feed.start(0, () -> 0);
 
-        feed.offer(DomainEvent.put("k", "v", 1, "c1", "2026-11-29T10:00:00Z"));
+        feed.offerAll(List.of(DomainEvent.put("k", "v", 1, "c1", "2026-11-29T10:00:00Z")));
 
         assertThat(heard, is(List.of("stream@1")));
     }
