@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every benchmark (get, put, latency, idle, scale, cluster, recovery, watch, txn, expiry, profile) and writes BENCHMARKS.md at the repository root,
+# Runs every benchmark (get, put, latency, floor, idle, scale, cluster, recovery, watch, txn, expiry, profile) and writes BENCHMARKS.md at the repository root,
 # ending with one table of every target judged (bench/results/*.targets).
 #   bench/run-all.sh                    everything (its length: each benchmark's warm-ups, BENCH_RUNS x
 #                                       BENCH_DURATION s per contestant, and the waits for a quiet machine below)
@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib.sh"
 ensure_tools wrk=wrk nginx=nginx-light etcd=etcd-server etcdctl=etcd-client pgbench=postgresql-contrib \
     gnuplot=gnuplot-nox curl=curl
 ensure_jar
-ALL=(get put latency idle scale cluster recovery watch txn expiry profile)
+ALL=(get put latency floor idle scale cluster recovery watch txn expiry profile)
 SELECTED=("${@:-${ALL[@]}}")
 if [[ "${SELECTED[0]}" == report ]]; then
     SELECTED=()
