@@ -62,13 +62,17 @@ public final class Database implements AutoCloseable {
         // pg_stat_activity and pg_locks name the role of each session (the relay's lead among them).
         config.addDataSourceProperty("ApplicationName", poolName);
         String keepalive = seconds(connections.keepalive());
-        // Each prepared statement keeps the plan PostgreSQL makes for it: planning the batch's statements afresh for
-        // every batch was a large part of the server's CPU per write at low rates, where a batch holds a command or two.
-        // No sequential scans where an index serves: a generic plan made while a table was small would otherwise
-        // keep scanning kv_commands and kv_values whole as they grew (bench/findings.md, sessions 2 and 5).
+        // Each prepared statement keeps one generic plan. Left to choose, PostgreSQL kept planning the batch's write
+        // afresh for every batch (its estimate for a custom plan stayed below the generic one's), and planning was
+        // then over a quarter of the worker session's CPU at low rates, where a batch holds a command or two
+        // (bench/findings.md, session 13). So no statement may depend on a parameter's value for its plan: a listing
+        // bounds its prefix's range itself (History). No sequential scans where an index serves: a generic plan made
+        // while a table was small would otherwise keep scanning kv_commands and kv_values whole as they grew
+        // (bench/findings.md, sessions 2 and 5).
         // The server probes a silent client (the client's own keepalives follow the OS's hours-long defaults), and
         // ends a session cut off inside a transaction, which could hold the revision lock every worker waits for.
         config.setConnectionInitSql("SET search_path TO \"" + schema.replace("\"", "") + "\";"
+                                    + " SET plan_cache_mode = force_generic_plan;"
                                     + " SET enable_seqscan = off;"
                                     + " SET tcp_keepalives_idle = " + keepalive + ";"
                                     + " SET tcp_keepalives_interval = " + keepalive + ";"

@@ -45,14 +45,47 @@ public final class History {
             + " UNION ALL SELECT 'value_put', value, mod_revision FROM kv_values WHERE key = ? AND mod_revision <= ?"
             + ") changes ORDER BY revision DESC LIMIT 1";
 
-    private static final String PAGE = "SELECT key, value, revision FROM ("
-            + " SELECT DISTINCT ON (key) key, kind, value, revision FROM ("
-            + "  SELECT key COLLATE \"C\" AS key, kind, value, revision FROM kv_events"
-            + "   WHERE starts_with(key, ?) AND key COLLATE \"C\" > ? AND revision <= ?"
-            + "  UNION ALL SELECT key, 'value_put', value, mod_revision FROM kv_values"
-            + "   WHERE starts_with(key, ?) AND key > ? AND mod_revision <= ?"
-            + " ) changes ORDER BY key, revision DESC"
-            + ") last WHERE kind = 'value_put' ORDER BY key LIMIT ?";
+    /**
+     * A page of a listing. The prefix's range bounds the index scans ({@code key >= prefix AND key < successor}):
+     * connections keep generic plans (Database), which cannot derive those bounds from {@code starts_with} of a
+     * parameter, and would otherwise read every key after the prefix's. A prefix without a successor (empty, or all
+     * of the highest code point) leaves the scan unbounded above.
+     */
+    static final String PAGE = page(true);
+    private static final String PAGE_UNBOUNDED = page(false);
+
+    private static String page(boolean bounded) {
+        String events = "key COLLATE \"C\"";
+        return "SELECT key, value, revision FROM ("
+               + " SELECT DISTINCT ON (key) key, kind, value, revision FROM ("
+               + "  SELECT " + events + " AS key, kind, value, revision FROM kv_events"
+               + "   WHERE " + range(events, bounded) + " AND starts_with(key, ?) AND revision <= ?"
+               + "  UNION ALL SELECT key, 'value_put', value, mod_revision FROM kv_values"
+               + "   WHERE " + range("key", bounded) + " AND starts_with(key, ?) AND mod_revision <= ?"
+               + " ) changes ORDER BY key, revision DESC"
+               + ") last WHERE kind = 'value_put' ORDER BY key LIMIT ?";
+    }
+
+    /** After the page's last key, from the prefix on, and (if bounded) before the prefix's successor. */
+    private static String range(String key, boolean bounded) {
+        return key + " > ? AND " + key + " >= ?" + (bounded ? " AND " + key + " < ?" : "");
+    }
+
+    /**
+     * The least string greater than every string that starts with {@code prefix}, in code point order (which is
+     * UTF-8's byte order, the "C" collation's), or null if there is none.
+     */
+    static String successor(String prefix) {
+        int[] codePoints = prefix.codePoints().toArray();
+        for (int i = codePoints.length - 1; i >= 0; i--) {
+            if (codePoints[i] < Character.MAX_CODE_POINT) {
+                int next = codePoints[i] + 1;
+                codePoints[i] = next == Character.MIN_SURROGATE ? Character.MAX_SURROGATE + 1 : next;
+                return new String(codePoints, 0, i + 1);
+            }
+        }
+        return null;
+    }
 
     private final DataSource dataSource;
 
@@ -81,15 +114,20 @@ public final class History {
     /** Keys starting with {@code prefix} that existed at {@code revision}, sorted, after {@code after}. */
     public At<Page> list(String prefix, String after, int limit, long revision) {
         return read(revision, (connection, at) -> {
-            try (PreparedStatement statement = connection.prepareStatement(PAGE)) {
+            String upper = successor(prefix);
+            try (PreparedStatement statement = connection.prepareStatement(upper == null ? PAGE_UNBOUNDED : PAGE)) {
                 String from = after == null ? "" : after;
-                statement.setString(1, prefix);
-                statement.setString(2, from);
-                statement.setLong(3, at);
-                statement.setString(4, prefix);
-                statement.setString(5, from);
-                statement.setLong(6, at);
-                statement.setInt(7, limit + 1);
+                int i = 0;
+                for (int table = 0; table < 2; table++) {
+                    statement.setString(++i, from);
+                    statement.setString(++i, prefix);
+                    if (upper != null) {
+                        statement.setString(++i, upper);
+                    }
+                    statement.setString(++i, prefix);
+                    statement.setLong(++i, at);
+                }
+                statement.setInt(++i, limit + 1);
                 List<Map.Entry<String, Entry>> values = new ArrayList<>();
                 try (ResultSet rs = statement.executeQuery()) {
                     while (rs.next()) {
