@@ -87,6 +87,8 @@ fi
         [[ -f "$RESULTS/$b.md" ]] && { sed 's|(bench/results/|(bench/results/|g' "$RESULTS/$b.md"; echo; }
     done
     [[ -f "$BENCH_DIR/findings.md" ]] && cat "$BENCH_DIR/findings.md"
+    # What bounds each missed target, written for the last sitting: right above the verdicts it explains.
+    [[ -f "$BENCH_DIR/bounds.md" ]] && { echo; cat "$BENCH_DIR/bounds.md"; }
     targets_table
 } >"$ROOT/BENCHMARKS.md"
 log "wrote $ROOT/BENCHMARKS.md"
