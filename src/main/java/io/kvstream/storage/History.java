@@ -118,6 +118,7 @@ public final class History {
             try (PreparedStatement statement = connection.prepareStatement(upper == null ? PAGE_UNBOUNDED : PAGE)) {
                 String from = after == null ? "" : after;
                 int i = 0;
+                // The same conditions twice: for kv_events, then for kv_values.
                 for (int table = 0; table < 2; table++) {
                     statement.setString(++i, from);
                     statement.setString(++i, prefix);
