@@ -51,16 +51,7 @@ if [[ "${1:-}" != report ]]; then
     "$(jdk_tool javac)" -d "$WORK/probe" -cp "$LIBS/*" "$BENCH_DIR/BrokerFloor.java" || die "cannot compile BrokerFloor"
     BROKER_PROBE=("$JAVA" -XX:+UseSerialGC ${FLOOR_PROBE_OPTS:-} -cp "$WORK/probe:$LIBS/*" BrokerFloor "$AMQP_URI")
     VALUE="$(head -c 100 /dev/zero | tr '\0' v)"
-    psql_db <<SQL
-DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE;
-CREATE SCHEMA $PG_SCHEMA;
-CREATE TABLE $PG_SCHEMA.kv (key text COLLATE "C" PRIMARY KEY, value text NOT NULL, mod_revision bigint NOT NULL);
-SQL
-    cat >"$WORK/floor-upsert.sql" <<SQL
-\set k random(0, 9999)
-INSERT INTO $PG_SCHEMA.kv (key, value, mod_revision) VALUES ('bench-' || lpad(:k::text, 7, '0'), '$VALUE', 1)
-  ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, mod_revision = $PG_SCHEMA.kv.mod_revision + 1;
-SQL
+    pgbench_upsert "$PG_SCHEMA" "$WORK/floor-upsert.sql" 10000 bench- "$VALUE"
 
     log "warming up: 10 s of each at $RATE/s (not measured)"
     "${BROKER_PROBE[@]}" "$RATE" 10 "$REPLICAS" >/dev/null

@@ -163,6 +163,23 @@ start_nginx_static() {
 
 stop_nginx_static() { nginx_stop "$WORK/$1.nginx"; }
 
+# pgbench_upsert SCHEMA SCRIPT KEYSPACE KEY_PREFIX VALUE : a fresh SCHEMA holding a table shaped as kv_values, and
+# the pgbench SCRIPT that upserts one random key of KEYSPACE (KEY_PREFIX and 7 digits, as the benchmarks' keys) with
+# VALUE per transaction
+pgbench_upsert() {
+    local schema="$1" script="$2" keyspace="$3" key_prefix="$4" value="$5"
+    psql_db <<SQL
+DROP SCHEMA IF EXISTS $schema CASCADE;
+CREATE SCHEMA $schema;
+CREATE TABLE $schema.kv (key text COLLATE "C" PRIMARY KEY, value text NOT NULL, mod_revision bigint NOT NULL);
+SQL
+    cat >"$script" <<SQL
+\set k random(0, $((keyspace - 1)))
+INSERT INTO $schema.kv (key, value, mod_revision) VALUES ('$key_prefix' || lpad(:k::text, 7, '0'), '$value', 1)
+  ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, mod_revision = $schema.kv.mod_revision + 1;
+SQL
+}
+
 # ---- the local cluster: queues and CPU per write ----------------------------------------------------
 
 # An overloaded run leaves commands queued for the worker and events queued for the replicas: let every queue

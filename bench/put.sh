@@ -31,16 +31,8 @@ start_kvstream put-all all "$ALL" "$ALL_SCHEMA" "$ALL_PREFIX" -Xmx1g ${KV_JAVA_O
 start_etcd put-etcd "$ETCD" "$ETCD_PEER"
 
 # pgbench: the same table shape as kv_values, the same keys and value, one upsert per transaction.
-psql_db <<SQL
-DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE;
-CREATE SCHEMA $PG_SCHEMA;
-CREATE TABLE $PG_SCHEMA.kv (key text COLLATE "C" PRIMARY KEY, value text NOT NULL, mod_revision bigint NOT NULL);
-SQL
-cat >"$WORK/upsert.sql" <<SQL
-\set k random(0, $((KEYSPACE - 1)))
-INSERT INTO $PG_SCHEMA.kv (key, value, mod_revision) VALUES ('$KEY_PREFIX' || lpad(:k::text, 7, '0'), '$VALUE', 1)
-  ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, mod_revision = $PG_SCHEMA.kv.mod_revision + 1;
-SQL
+pgbench_upsert "$PG_SCHEMA" "$WORK/upsert.sql" "$KEYSPACE" "$KEY_PREFIX" "$VALUE"
+
 # pgbench_run OUT : appends "tps p50_ms p99_ms errors 0" (latencies from the per-transaction log)
 pgbench_run() {
     local out="$1" log="$WORK/pgbench-log" tps
