@@ -18,16 +18,15 @@ ensure_tools etcd=etcd-server pgbench=postgresql-contrib curl=curl
 ensure_jar
 RATE="${FLOOR_RATE:-1000}" REPLICAS="${FLOOR_REPLICAS:-4}"
 ETCD=19209 ETCD_PEER=19210 PG_SCHEMA=bench_floor
-# floor_ticks : "component ticks" of RabbitMQ, PostgreSQL (its backends that ended meanwhile included, through the
-# oldest postgres process's children's time), etcd and the machine
+# floor_ticks : "component ticks" of PostgreSQL (its backends that ended meanwhile included, through the oldest
+# postgres process's children's time), etcd, RabbitMQ and the machine
 floor_ticks() {
     local pid t=0
-    for pid in $(pgrep -x beam.smp); do pid_ticks rabbitmq "$pid"; done
     for pid in $(pgrep -x postgres); do t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0))); done
     pid="$(pgrep -o -x postgres)"
     echo "postgresql $((t + $(awk '{print $16 + $17}' "/proc/$pid/stat")))"
     pid_ticks etcd "$(pid_of floor-etcd)"
-    echo "machine $(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat)"
+    server_ticks beam.smp:rabbitmq
 }
 # measured OUT WRITES CMD... : runs CMD between two samples and appends "CPU component ms-per-write" to OUT
 measured() {
@@ -72,11 +71,10 @@ if [[ "${1:-}" != report ]]; then
     echo "$LOAD" >"$WORK/floor-load.txt"
 fi
 LOAD="$(cat "$WORK/floor-load.txt")"
-# cpu FILE COMPONENT : the median over the runs of the component's ms per write
-cpu() { awk -v c="$2" '$1 == "CPU" && $2 == c {print $3}' "$1" | median; }
+# cpu_spread FILE COMPONENT : median (min–max) over the runs of the component's ms per write
 cpu_spread() { awk -v c="$2" '$1 == "CPU" && $2 == c {print $3}' "$1" | spread '%.3f'; }
-BROKER="$(cpu "$WORK/floor-broker.txt" rabbitmq)" PG="$(cpu "$WORK/floor-pg.txt" postgresql)"
-ETCD_CPU="$(cpu "$WORK/floor-etcd.txt" etcd)"
+BROKER="$(cpu_of "$WORK/floor-broker.txt" rabbitmq)" PG="$(cpu_of "$WORK/floor-pg.txt" postgresql)"
+ETCD_CPU="$(cpu_of "$WORK/floor-etcd.txt" etcd)"
 SUM="$(awk -v a="$BROKER" -v b="$PG" 'BEGIN { printf "%.3f", a + b }')"
 RECEIVED="$(awk '$1 == "RECEIVED" {s += $2} END {print s + 0}' "$WORK/floor-broker.txt")"
 SENT="$(awk '$1 == "SENT" {s += $2} END {print s + 0}' "$WORK/floor-broker.txt")"
