@@ -1,6 +1,10 @@
 package io.kvstream.api;
 
+import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 
 import io.helidon.http.HeaderNames;
@@ -23,10 +27,8 @@ import io.kvstream.wire.Json;
  */
 final class WriteCommands {
     /** Unique across processes and restarts: a random 64-bit prefix per process, then a counter. */
-    private static final String COMMAND_ID_PREFIX =
-            java.util.HexFormat.of().toHexDigits(new java.security.SecureRandom().nextLong()) + "-";
-    private static final java.util.concurrent.atomic.AtomicLong COMMAND_COUNTER =
-            new java.util.concurrent.atomic.AtomicLong();
+    private static final String COMMAND_ID_PREFIX = HexFormat.of().toHexDigits(new SecureRandom().nextLong()) + "-";
+    private static final AtomicLong COMMAND_COUNTER = new AtomicLong();
 
     private final Replica replica;
     private final CommandBus commandBus;
@@ -109,7 +111,7 @@ final class WriteCommands {
 
     static boolean respondAsync(ServerRequest req) {
         return req.headers().values(HeaderNames.create("Prefer")).stream()
-                .flatMap(v -> java.util.Arrays.stream(v.split(",")))
+                .flatMap(v -> Arrays.stream(v.split(",")))
                 .anyMatch(v -> v.trim().equalsIgnoreCase("respond-async"));
     }
 

@@ -1,5 +1,7 @@
 package io.kvstream.domain;
 
+import java.util.stream.Stream;
+
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
 
@@ -80,8 +82,8 @@ public record Command(String id, Op op, String key, String value, Long ifMatch, 
     }
 
     /** Every key the command reads or writes. */
-    public java.util.stream.Stream<String> keys() {
-        return holdsTxn() ? txn.keys() : java.util.stream.Stream.of(key);
+    public Stream<String> keys() {
+        return holdsTxn() ? txn.keys() : Stream.of(key);
     }
 
     /** Characters of its keys and values: what the command weighs in a message. */

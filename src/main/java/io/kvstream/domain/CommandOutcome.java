@@ -1,5 +1,7 @@
 package io.kvstream.domain;
 
+import java.util.List;
+
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonValue;
@@ -24,7 +26,7 @@ public record CommandOutcome(String command, Status status, long revision, TxnRe
      * it took ({@code 0}: a delete of a key that did not exist, which changes nothing). Set only for transactions;
      * {@code revision} is then the revision after the transaction (that it was decided at, if nothing changed).
      */
-    public record TxnResult(boolean succeeded, java.util.List<Long> revisions) {
+    public record TxnResult(boolean succeeded, List<Long> revisions) {
     }
 
     public enum Status implements WireName {

@@ -1,11 +1,17 @@
 package io.kvstream.replica;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -71,7 +77,7 @@ public final class Replica implements EventSequencer.Listener {
     /** Replaces the content with a fresh snapshot; returns the revision it is at. */
     public long load() {
         // A TreeMap fills fast, and a skip list built from a sorted map is built in linear time.
-        java.util.TreeMap<String, Slot> loaded = new java.util.TreeMap<>();
+        TreeMap<String, Slot> loaded = new TreeMap<>();
         long at = snapshots.read((key, value, modRevision, expires) ->
                                          loaded.put(key, new Slot(new Entry(value, modRevision, expires))));
         ConcurrentSkipListMap<String, Slot> freshSorted = new ConcurrentSkipListMap<>(loaded);
@@ -224,7 +230,7 @@ public final class Replica implements EventSequencer.Listener {
                 Entry entry = e.getValue().entry;
                 sum += entryHash(e.getKey(), entry.value(), entry.modRevision());
             }
-            return new Digest(revision, size, java.util.HexFormat.of().toHexDigits(sum));
+            return new Digest(revision, size, HexFormat.of().toHexDigits(sum));
         } finally {
             pageLock.readLock().unlock();
         }
@@ -237,19 +243,19 @@ public final class Replica implements EventSequencer.Listener {
             sumAndCount[0] += entryHash(key, value, modRevision);
             sumAndCount[1]++;
         });
-        return new Digest(at, sumAndCount[1], java.util.HexFormat.of().toHexDigits(sumAndCount[0]));
+        return new Digest(at, sumAndCount[1], HexFormat.of().toHexDigits(sumAndCount[0]));
     }
 
     private static long entryHash(String key, String value, long modRevision) {
         try {
-            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
-            sha.update(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            sha.update(key.getBytes(StandardCharsets.UTF_8));
             sha.update((byte) 0);
-            sha.update(value.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            sha.update(value.getBytes(StandardCharsets.UTF_8));
             sha.update((byte) 0);
-            sha.update(Long.toString(modRevision).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-            return java.nio.ByteBuffer.wrap(sha.digest()).getLong();
-        } catch (java.security.NoSuchAlgorithmException e) {
+            sha.update(Long.toString(modRevision).getBytes(StandardCharsets.US_ASCII));
+            return ByteBuffer.wrap(sha.digest()).getLong();
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }

@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
+import io.helidon.health.HealthCheck;
 import io.helidon.metrics.api.Gauge;
 import io.helidon.metrics.api.Metrics;
 import io.helidon.openapi.OpenApiFeature;
@@ -171,7 +172,7 @@ final class Parts implements AutoCloseable {
     }
 
     /** Is the process ready: database and broker reachable, the replica (if any) loaded. */
-    List<io.helidon.health.HealthCheck> readiness(Replica replica) {
+    List<HealthCheck> readiness(Replica replica) {
         return Readiness.checks(databaseMonitor, broker, replica);
     }
 

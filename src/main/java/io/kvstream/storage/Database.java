@@ -4,8 +4,8 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Properties;
-
 import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariConfig;
@@ -117,7 +117,7 @@ public final class Database implements AutoCloseable {
      * advisory lock, so deployments in different schemas of one database do not meet.
      */
     String notifyChannel() {
-        return "kvstream_events_" + schema.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
+        return "kvstream_events_" + schema.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
     }
 
     /** A cheap round trip for health checks. */

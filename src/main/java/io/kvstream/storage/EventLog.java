@@ -1,5 +1,6 @@
 package io.kvstream.storage;
 
+import java.sql.Timestamp;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -54,10 +55,10 @@ public final class EventLog {
     }
 
     static DomainEvent event(DbRow row) {
-        String at = row.column("at").get(java.sql.Timestamp.class).toInstant().toString();
+        String at = row.column("at").get(Timestamp.class).toInstant().toString();
         Long txnEnd = row.column("txn_end").get(Long.class);
         String command = row.column("command_id").get(String.class);
-        java.sql.Timestamp expires = row.column("expires_at").get(java.sql.Timestamp.class);
+        Timestamp expires = row.column("expires_at").get(Timestamp.class);
         return new DomainEvent(DomainEvent.Kind.of(row.column("kind").get(String.class)),
                                row.column("key").get(String.class),
                                row.column("value").get(String.class),

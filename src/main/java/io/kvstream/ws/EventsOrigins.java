@@ -1,6 +1,7 @@
 package io.kvstream.ws;
 
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Optional;
@@ -45,7 +46,7 @@ record EventsOrigins(Set<String> listed) {
             int defaultPort = defaultPort(page.getScheme());
             return page.getHost().equalsIgnoreCase(server.getHost())
                    && portOr(page, defaultPort) == portOr(server, defaultPort);
-        } catch (java.net.URISyntaxException e) {
+        } catch (URISyntaxException e) {
             return false;
         }
     }
