@@ -47,6 +47,41 @@ public final class Keys {
         }
     }
 
+    /**
+     * The form of a key whose {@link String#compareTo} order is the order of the keys' UTF-8 bytes, that is of their
+     * code points: PostgreSQL's order under {@code COLLATE "C"}, and etcd's. UTF-16 order puts the characters from
+     * U+10000 up (surrogate pairs) before those of U+E000 to U+FFFF; this form moves the surrogates above those, one
+     * unit for one, so prefixes stay prefixes. A key without a unit from U+D800 up is its own form, the same instance:
+     * sorted maps keyed by the form keep {@code String}'s intrinsic comparison and no copy of the common key.
+     */
+    public static String sortForm(String key) {
+        return mapUnitsFromD800(key, true);
+    }
+
+    /** The key of a {@link #sortForm}. */
+    public static String fromSortForm(String form) {
+        return mapUnitsFromD800(form, false);
+    }
+
+    private static String mapUnitsFromD800(String text, boolean toSortForm) {
+        int first = 0;
+        while (first < text.length() && text.charAt(first) < Character.MIN_SURROGATE) {
+            first++;
+        }
+        if (first == text.length()) {
+            return text;
+        }
+        char[] units = text.toCharArray();
+        for (int i = first; i < units.length; i++) {
+            char unit = units[i];
+            if (unit >= Character.MIN_SURROGATE) {
+                units[i] = toSortForm ? (char) (Character.isSurrogate(unit) ? unit + 0x2000 : unit - 0x800)
+                                      : (char) (unit >= 0xF800 ? unit - 0x2000 : unit + 0x800);
+            }
+        }
+        return new String(units);
+    }
+
     private Keys() {
     }
 

@@ -22,17 +22,19 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import io.kvstream.domain.DomainEvent;
 import io.kvstream.domain.Entry;
+import io.kvstream.domain.Keys;
 import io.kvstream.event.EventSequencer;
 import io.kvstream.storage.SnapshotReader;
 
 /**
  * Every key and value in memory, kept current by applying each event once, in revision order (never a reload).
- * Each key has a {@link Slot} that a hash index (point reads) and a sorted index (listings) share: a new value for
- * an existing key, the common write, replaces the slot's entry in O(1) and touches neither index (a skip-list
- * insert per event was the API's hottest method under PUT load); only a new or deleted key costs O(log n). Reads
- * of one key take no lock; a page of a listing is read under a shared lock so it is consistent with the revision it
- * reports. The events of a transaction are applied as one unit, which neither kind of read sees a part of. Writers waiting for read-your-writes park on the revision they need and are released by the apply that
- * reaches it.
+ * Each key has a {@link Slot} that a hash index (point reads) and a sorted index (listings, keyed by
+ * {@link Keys#sortForm}, so that they list in PostgreSQL's order) share: a new value for an existing key, the common
+ * write, replaces the slot's entry in O(1) and touches neither index (a skip-list insert per event was the API's
+ * hottest method under PUT load); only a new or deleted key costs O(log n). Reads of one key take no lock; a page of
+ * a listing is read under a shared lock so it is consistent with the revision it reports. The events of a transaction
+ * are applied as one unit, which neither kind of read sees a part of. Writers waiting for read-your-writes park on
+ * the revision they need and are released by the apply that reaches it.
  */
 public final class Replica implements EventSequencer.Listener {
     /**
@@ -79,10 +81,10 @@ public final class Replica implements EventSequencer.Listener {
         // A TreeMap fills fast, and a skip list built from a sorted map is built in linear time.
         TreeMap<String, Slot> loaded = new TreeMap<>();
         long at = snapshots.read((key, value, modRevision, expires) ->
-                                         loaded.put(key, new Slot(new Entry(value, modRevision, expires))));
+                                         loaded.put(Keys.sortForm(key), new Slot(new Entry(value, modRevision, expires))));
         ConcurrentSkipListMap<String, Slot> freshSorted = new ConcurrentSkipListMap<>(loaded);
         ConcurrentHashMap<String, Slot> freshByKey = new ConcurrentHashMap<>(loaded.size() * 4 / 3 + 16);
-        freshByKey.putAll(loaded);
+        loaded.forEach((form, slot) -> freshByKey.put(Keys.fromSortForm(form), slot));
         pageLock.writeLock().lock();
         try {
             byKey = freshByKey;
@@ -178,12 +180,12 @@ public final class Replica implements EventSequencer.Listener {
             } else {
                 slot = new Slot(entry);
                 byKey.put(event.key(), slot);
-                sorted.put(event.key(), slot);
+                sorted.put(Keys.sortForm(event.key()), slot);
                 size++;
             }
         } else if (slot != null) {
             byKey.remove(event.key());
-            sorted.remove(event.key());
+            sorted.remove(Keys.sortForm(event.key()));
             size--;
         }
         revision = event.revision();
@@ -197,13 +199,14 @@ public final class Replica implements EventSequencer.Listener {
         Instant now = Instant.now();
         pageLock.readLock().lock();
         try {
-            NavigableMap<String, Slot> range = sorted.tailMap(after == null || after.compareTo(prefix) < 0
-                                                                ? prefix : after,
-                                                                after == null || after.compareTo(prefix) < 0);
+            String from = Keys.sortForm(prefix);
+            String past = after == null ? null : Keys.sortForm(after);
+            boolean fromPrefix = past == null || past.compareTo(from) < 0;
+            NavigableMap<String, Slot> range = sorted.tailMap(fromPrefix ? from : past, fromPrefix);
             List<Map.Entry<String, Entry>> page = new ArrayList<>(Math.min(limit, 1024));
             String next = null;
             for (Map.Entry<String, Slot> e : range.entrySet()) {
-                if (!e.getKey().startsWith(prefix)) {
+                if (!e.getKey().startsWith(from)) {
                     break;
                 }
                 Entry entry = e.getValue().entry;
@@ -214,7 +217,7 @@ public final class Replica implements EventSequencer.Listener {
                     next = page.getLast().getKey();
                     break;
                 }
-                page.add(Map.entry(e.getKey(), entry));
+                page.add(Map.entry(Keys.fromSortForm(e.getKey()), entry));
             }
             return new Page(revision, page, next);
         } finally {
