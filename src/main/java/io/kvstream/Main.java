@@ -41,11 +41,7 @@ public final class Main {
             embedded = EmbeddedServers.startIfNeeded(configured);
             Settings settings = embedded.settings();
             app = RunningRole.start(settings);
-            WebServer server = WebServer.builder()
-                    .config(config.get("server"))
-                    .update(app::configure)
-                    .build()
-                    .start();
+            WebServer server = app.server(config.get("server")).build().start();
             if (!server.isRunning()) {
                 throw new StartupException("the web server did not start on port "
                                            + port(config)

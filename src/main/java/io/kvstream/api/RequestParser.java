@@ -171,18 +171,24 @@ final class RequestParser {
         if (!req.content().hasEntity()) {
             return new byte[0];
         }
-        try (InputStream in = req.content().inputStream()) {
+        // Closed only once read to its end: closing a body refused halfway would read on in search of its end, and
+        // with malformed chunks wait for bytes the client may never send, where the connection is to be dropped.
+        InputStream in = req.content().inputStream();
+        try {
             ByteArrayOutputStream out = new ByteArrayOutputStream(Math.min(limit, 8192));
             byte[] buffer = new byte[8192];
             int n;
             while ((n = in.read(buffer)) > 0) {
                 if (out.size() + n > limit) {
-                    throw readToItsEnd(in, limit)
-                            ? new ApiException(Status.REQUEST_ENTITY_TOO_LARGE_413, code, message)
-                            : tooLarge(code, message);
+                    if (!readToItsEnd(in, limit)) {
+                        throw tooLarge(code, message);
+                    }
+                    in.close();
+                    throw new ApiException(Status.REQUEST_ENTITY_TOO_LARGE_413, code, message);
                 }
                 out.write(buffer, 0, n);
             }
+            in.close();
             return out.toByteArray();
         } catch (IOException | DataReader.InsufficientDataAvailableException e) {
             throw ApiException.bodyNotRead(Status.BAD_REQUEST_400, "bad_request",

@@ -7,9 +7,11 @@ import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
 
+import io.helidon.config.Config;
 import io.helidon.health.HealthCheck;
 import io.helidon.health.HealthCheckResponse;
 import io.helidon.health.HealthCheckType;
+import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.cors.CorsFeature;
 import io.helidon.webserver.http.HttpRouting;
@@ -28,6 +30,9 @@ import io.kvstream.ws.EventsEndpoint;
  * {@link WebSocketRole}, {@link AllRole}) put it together: what it adds to the web server, and how it stops.
  */
 public final class RunningRole implements AutoCloseable {
+    /** The HTTP/1.1 protocol's key under {@code server.protocols}, and its name. */
+    private static final String HTTP_1_1 = "http_1_1";
+
     private final Parts parts;
     private final Consumer<HttpRouting.Builder> routes;
     private final EventsEndpoint stream;
@@ -83,16 +88,33 @@ public final class RunningRole implements AutoCloseable {
     }
 
     /**
-     * Adds this role's routes, its {@code /events} endpoint, the {@code /observe} endpoints and (when origins are
-     * allowed) CORS to a server, and the deadlines for reading each request ({@code kvstream.http.*}).
+     * A web server as {@code server} configures it (port, host, {@code protocols.http_1_1}, ...), serving this role
+     * ({@link #configure}). The one way a server is built, for the process and for the tests alike.
      */
+    public WebServerConfig.Builder server(Config server) {
+        return WebServer.builder()
+                .config(server)
+                .update(builder -> configure(builder, server.get("protocols." + HTTP_1_1)));
+    }
+
+    /** {@link #configure(WebServerConfig.Builder, Config)} with HTTP/1.1 as the application's configuration has it. */
     public void configure(WebServerConfig.Builder server) {
+        configure(server, Config.create().get("server.protocols." + HTTP_1_1));
+    }
+
+    /**
+     * Adds this role's routes, its {@code /events} endpoint, the {@code /observe} endpoints and (when origins are
+     * allowed) CORS to a server, and the deadlines for reading each request ({@code kvstream.http.*}); {@code http1}
+     * is the configuration of the server's HTTP/1.1 protocol.
+     */
+    public void configure(WebServerConfig.Builder server, Config http1) {
         server.addFeature(observe());
         features.forEach(server::addFeature);
         Optional<CorsFeature> cors = CrossOrigin.feature(parts.settings);
         cors.ifPresent(server::addFeature);
         PreRoutingErrors.configure(server, stream == null ? () -> false : EventsEndpoint::closeReadingWithProtocolError);
         server.routing(routing -> {
+            routing.addFilter(ConnectionClose::filter);
             routing.addFilter(deadlines::filter);
             if (cors.isPresent()) {
                 CrossOrigin.completePreflights(routing);
@@ -105,24 +127,21 @@ public final class RunningRole implements AutoCloseable {
         if (stream != null) {
             stream.configure(server);
         }
-        listenToRequestReads(server);
+        listenToRequestReads(server, http1);
     }
 
     /**
-     * Makes {@link #deadlines} the receive listener of the HTTP/1.1 protocol as configured
-     * ({@code server.protocols.http_1_1}), or of a default one. It must be the only one: Helidon 4.5.0 combines several
-     * receive listeners into one that forwards no event to any of them ({@code Http1ConnectionListenerUtil}); the one
-     * it replaces is Helidon's TRACE logger of received requests.
+     * Makes {@link #deadlines} the receive listener of the HTTP/1.1 protocol as configured ({@code http1}), or of a
+     * default one. It must be the only one: Helidon 4.5.0 combines several receive listeners into one that forwards no
+     * event to any of them ({@code Http1ConnectionListenerUtil}); the one it replaces is Helidon's TRACE logger of
+     * received requests. The protocol keeps its configured name: the builder adds the configured protocols when it
+     * builds, and one of the same name is replaced, where one of another name would make a second HTTP/1.1 selector.
      */
-    private void listenToRequestReads(WebServerConfig.Builder server) {
+    private void listenToRequestReads(WebServerConfig.Builder server, Config http1) {
         List<ProtocolConfig> protocols = new ArrayList<>(server.protocols());
-        Http1Config http1 = protocols.stream()
-                .filter(Http1Config.class::isInstance)
-                .map(Http1Config.class::cast)
-                .findFirst()
-                .orElseGet(Http1Config::create);
-        protocols.remove(http1);
-        protocols.add(Http1Config.builder().from(http1).receiveListeners(List.of(deadlines)).build());
+        protocols.removeIf(Http1Config.class::isInstance);
+        Http1Config configured = http1.exists() ? Http1Config.create(http1) : Http1Config.create();
+        protocols.add(Http1Config.builder().from(configured).name(HTTP_1_1).receiveListeners(List.of(deadlines)).build());
         if (protocols.stream().noneMatch(WsConfig.class::isInstance)) {
             protocols.add(WsConfig.create());
         }

@@ -3,6 +3,7 @@ package io.kvstream.ws;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -12,6 +13,11 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.Headers;
+import io.helidon.http.Status;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.websocket.WsConfig;
@@ -40,6 +46,10 @@ import io.kvstream.wire.Broker;
  * Closing it (on shutdown) sends every client 1001 "Server shutting down" and waits briefly for the handshakes.
  */
 public final class EventsEndpoint implements EventSequencer.Listener, AutoCloseable {
+    private static final HeaderName WEBSOCKET_KEY = HeaderNames.create("Sec-WebSocket-Key");
+    /** RFC 6455: the key is a random 16-byte value, base64-encoded. */
+    private static final int WEBSOCKET_KEY_BYTES = 16;
+
     private static final System.Logger LOG = System.getLogger(EventsEndpoint.class.getName());
     /** How long a client gets to answer a close frame (or a stuck writer to get it out) before its socket is dropped. */
     static final Duration CLOSE_GRACE = Duration.ofSeconds(3);
@@ -106,16 +116,50 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
     /**
      * Checks the token of an {@code /events} upgrade in an HTTP filter, which Helidon runs before it upgrades: a
      * missing or bad token is answered as for {@code GET /values}, 401 with {@code WWW-Authenticate} (403 without
-     * the read scope), in the API's JSON error format, instead of the bare 400 of a refused WebSocket upgrade.
+     * the read scope), in the API's JSON error format, instead of the bare 400 of a refused WebSocket upgrade. A
+     * WebSocket upgrade that Helidon 4.5.0 would mishandle is refused there too ({@link #malformedUpgrade}).
      */
     public void routing(HttpRouting.Builder routing) {
         routing.addFilter((chain, req, res) -> {
             if (req.path().path().equals("/events")) {
                 auth.requirePageRead(req, res);
+                Optional<String> malformed = malformedUpgrade(req.headers());
+                if (malformed.isPresent()) {
+                    WsMetrics.dropped("bad_request");
+                    ServerSentEvents.error(res, Status.BAD_REQUEST_400, "bad_request", malformed.get());
+                    return;
+                }
             }
             chain.proceed();
         });
         routing.get("/events", new ServerSentEvents(this)::serve);
+    }
+
+    /**
+     * Why a request that asks for a WebSocket cannot have one, if so. Helidon 4.5.0 answers a key that is not base64
+     * with a 500 (it decodes it unchecked), and a request with {@code Upgrade: websocket} but without {@code
+     * Connection: Upgrade} twice (its upgrade routing answers, then its HTTP routing once more).
+     */
+    static Optional<String> malformedUpgrade(Headers headers) {
+        if (!headers.first(HeaderNames.UPGRADE).map("websocket"::equalsIgnoreCase).orElse(false)) {
+            return Optional.empty();
+        }
+        if (!headers.containsToken(HeaderValues.create(HeaderNames.CONNECTION, "Upgrade"))) {
+            return Optional.of("A WebSocket upgrade needs Connection: Upgrade");
+        }
+        Optional<String> key = headers.first(WEBSOCKET_KEY);
+        if (key.isEmpty() || decodedLength(key.get().trim()) != WEBSOCKET_KEY_BYTES) {
+            return Optional.of("Sec-WebSocket-Key must be 16 bytes in base64");
+        }
+        return Optional.empty();
+    }
+
+    private static int decodedLength(String base64) {
+        try {
+            return Base64.getDecoder().decode(base64).length;
+        } catch (IllegalArgumentException e) {
+            return -1;
+        }
     }
 
     EventsOrigins origins() {

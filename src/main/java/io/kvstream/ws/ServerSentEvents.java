@@ -112,7 +112,8 @@ final class ServerSentEvents {
     }
 
     /** An error before the stream starts, in the API's JSON error format. */
-    private static void error(ServerResponse res, Status status, String error, String message) {
+    /** An error answer in the API's JSON error format (the API's own writer is a floor above). */
+    static void error(ServerResponse res, Status status, String error, String message) {
         String support = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         LOG.log(Level.DEBUG, "support=" + support + " status=" + status.code() + " error=" + error + " " + message);
         res.status(status);

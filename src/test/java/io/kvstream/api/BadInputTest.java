@@ -128,6 +128,36 @@ class BadInputTest {
         assertThat(response.body(), startsWith("{\"error\":\"bad_request\",\"message\":\"Malformed request\""));
     }
 
+    /**
+     * A malformed chunked body is answered and the connection dropped while the client still waits with its side
+     * open; answering only once the client closed (or sent more) would leave it hanging until the body deadline.
+     */
+    @Test
+    void aMalformedChunkIsAnsweredWhileTheClientWaits() throws IOException {
+        for (String size : List.of("zz", "3;a=b", "-3", "0x3")) {
+            String answer = RawHttp.sendKeepingOpen(node.port(), "PUT /values/chunky HTTP/1.1\r\nHost: x\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n" + size + "\r\nabc\r\n0\r\n\r\n");
+            RawHttp.Response response = RawHttp.parse(answer.getBytes(StandardCharsets.ISO_8859_1));
+            assertThat(size, response.status(), is(400));
+            assertThat(size, response.header("Connection").orElseThrow(), is("close"));
+            assertThat(size, response.body(), startsWith("{\"error\":\"bad_request\",\"message\":\"The chunked body is malformed"));
+        }
+        assertThat(RawHttp.send(node.port(), "GET /values/chunky HTTP/1.1\r\nHost: x\r\n\r\n").status(), is(404));
+    }
+
+    /** {@code Connection: close} ends the connection after the answer: a request pipelined behind it is not served. */
+    @Test
+    void connectionCloseEndsTheConnectionAfterTheAnswer() throws IOException {
+        String answers = RawHttp.sendKeepingOpen(node.port(), "PUT /values/closing HTTP/1.1\r\nHost: x\r\n"
+                + "Content-Length: 1\r\nConnection: close\r\n\r\nv"
+                + "PUT /values/pipelined HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nv");
+        assertThat(answers, answers.split("HTTP/1.1 ", -1).length - 1, is(1));
+        RawHttp.Response response = RawHttp.parse(answers.getBytes(StandardCharsets.ISO_8859_1));
+        assertThat(response.status(), is(200));
+        assertThat(response.header("Connection").orElseThrow(), is("close"));
+        assertThat(RawHttp.send(node.port(), "GET /values/pipelined HTTP/1.1\r\nHost: x\r\n\r\n").status(), is(404));
+    }
+
     static List<Case> corpus(Random random) {
         List<Case> corpus = new ArrayList<>();
         for (int i = 0; i < CASES_PER_KIND; i++) {

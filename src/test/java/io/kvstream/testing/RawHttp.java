@@ -52,6 +52,20 @@ public final class RawHttp {
         }
     }
 
+    /**
+     * Sends {@code request} and keeps its side open, as a client waiting for the answer does: returns all that
+     * arrives until the server ends the connection, or throws {@link java.net.SocketTimeoutException} after 15 s of
+     * silence (the server kept the connection open).
+     */
+    public static String sendKeepingOpen(int port, String request) throws IOException {
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(15_000);
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            socket.getOutputStream().flush();
+            return new String(readAll(socket.getInputStream()), StandardCharsets.ISO_8859_1);
+        }
+    }
+
     /** Reads until EOF; a reset after the server's answer (it closed while we still wrote) ends the read too. */
     public static byte[] readAll(InputStream in) throws IOException {
         ByteArrayOutputStream received = new ByteArrayOutputStream();

@@ -4,6 +4,7 @@ import java.net.URI;
 import java.util.Map;
 import java.util.Optional;
 
+import io.helidon.config.Config;
 import io.helidon.webserver.WebServer;
 import io.kvstream.config.Settings;
 import io.kvstream.domain.Entry;
@@ -29,10 +30,10 @@ public final class TestNode implements AutoCloseable {
     /** Starts on a given port (0 = any free one), e.g. to restart a node where its clients will look for it. */
     public static TestNode start(Settings settings, int port) {
         RunningRole role = RunningRole.start(settings);
-        WebServer server = WebServer.builder()
+        // As the process builds it, from application.yaml's server section, on loopback and the given port.
+        WebServer server = role.server(Config.create().get("server"))
                 .host("127.0.0.1")
                 .port(port)
-                .update(role::configure)
                 .build()
                 .start();
         return new TestNode(role, server);

@@ -3,6 +3,8 @@ package io.kvstream.ws;
 import java.net.http.WebSocketHandshakeException;
 import java.time.Duration;
 import java.util.List;
+import java.util.regex.MatchResult;
+import java.util.regex.Pattern;
 import java.util.Map;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -30,6 +32,7 @@ import org.junit.jupiter.api.Test;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.instanceOf;
 import static org.hamcrest.Matchers.is;
@@ -89,6 +92,27 @@ class EventsEndpointTest {
                     "{\"type\":\"domain_event\",\"route\":\"events\",\"from\":\"Domain Event\",\"value\":\"ValueHasBeenDeleted\","
                     + "\"event\":{\"event\":\"value_deleted\",\"key\":\"k\",\"revision\":" + delete + "}}"));
         }
+    }
+
+    /**
+     * A WebSocket request that cannot be upgraded gets one JSON 400, and the connection goes on: a key that is not
+     * base64 (Helidon alone answers 500), and {@code Upgrade: websocket} without {@code Connection: Upgrade} (Helidon
+     * alone answers twice, so the next request on the connection would read the second answer).
+     */
+    @Test
+    void aMalformedUpgradeGetsOne400AndTheConnectionGoesOn() throws Exception {
+        String badKey = "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        + "Sec-WebSocket-Key: !!!!!!!!!!!!!!!!!!!!!!==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        String noConnectionUpgrade = "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                                     + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        String last = "GET /observe/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+        String answers = RawHttp.sendKeepingOpen(wsA.port(), badKey + noConnectionUpgrade + last);
+        // Each answer's status line; a body is not followed by a line break, so they are found where they start.
+        List<String> statusLines = Pattern.compile("HTTP/1\\.1 \\d{3} [^\\r]*").matcher(answers).results()
+                .map(MatchResult::group).toList();
+        assertThat(answers, statusLines, contains("HTTP/1.1 400 Bad Request", "HTTP/1.1 400 Bad Request", "HTTP/1.1 200 OK"));
+        assertThat(answers, containsString("{\"error\":\"bad_request\",\"message\":\"Sec-WebSocket-Key must be 16 bytes in base64\""));
+        assertThat(answers, containsString("{\"error\":\"bad_request\",\"message\":\"A WebSocket upgrade needs Connection: Upgrade\""));
     }
 
     @Test
