@@ -72,6 +72,7 @@ public final class PreRoutingErrors {
             case 414 -> "uri_too_long";
             case 431 -> "headers_too_large";
             case 503 -> "unavailable";
+            case 501 -> "not_implemented";
             case 505 -> "http_version_not_supported";
             default -> status.code() < 500 ? "bad_request" : "internal";
         };

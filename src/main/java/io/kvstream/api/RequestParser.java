@@ -20,6 +20,8 @@ import io.kvstream.domain.Keys;
 
 /** Reads and checks what a request names: the key in the path, the value in the body, preconditions. */
 final class RequestParser {
+    /** Digits of a revision read at most: beyond a long's, it is above every revision anyway. */
+    private static final int MAX_REVISION_DIGITS = 64;
 
     private final int maxValueBytes;
 
@@ -126,16 +128,33 @@ final class RequestParser {
                                       "For writes If-None-Match must be *");
     }
 
+    /**
+     * A delete has no precondition on absence (it would delete nothing): {@code If-None-Match} is refused rather than
+     * ignored, so that a client relying on it learns so.
+     */
+    void refuseIfNoneMatch(ServerRequest req) {
+        if (req.headers().contains(HeaderNames.IF_NONE_MATCH)) {
+            throw new ApiException(Status.BAD_REQUEST_400, "bad_precondition",
+                                   "If-None-Match applies to PUT only; a DELETE takes If-Match");
+        }
+    }
+
     /** {@code ?revision=R}: a read of the store as it was at revision R (0 or more); empty when absent. */
     static Optional<Long> atRevision(ServerRequest req) {
         if (!req.query().contains("revision")) {
             return Optional.empty();
         }
         String digits = req.query().first("revision").orElse("");
-        if (digits.isEmpty() || digits.length() > 18 || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+        if (digits.isEmpty() || digits.length() > MAX_REVISION_DIGITS
+            || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
             throw new ApiException(Status.BAD_REQUEST_400, "bad_revision", "revision must be a non-negative integer");
         }
-        return Optional.of(Long.parseLong(digits));
+        try {
+            return Optional.of(Long.parseLong(digits));
+        } catch (NumberFormatException beyondEveryRevision) {
+            throw new ApiException(Status.BAD_REQUEST_400, "future_revision",
+                                   "Revision " + digits + " is above the current revision");
+        }
     }
 
     /** {@code ?ttl=S}: whole seconds, 1 to {@link Command#MAX_TTL}; empty without the parameter. */

@@ -39,12 +39,13 @@ final class TxnParser {
                                          "A transaction body is at most " + maxBodyBytes + " bytes");
         JsonNode root;
         try {
-            root = Json.read(body, JsonNode.class);
+            root = Json.readStrict(body, JsonNode.class);
         } catch (IllegalArgumentException e) {
             root = null;
         }
         if (root == null || !root.isObject()) {
-            throw bad("The body must be a JSON object {\"compare\":[...],\"success\":[...],\"failure\":[...]}");
+            throw bad("The body must be one JSON object {\"compare\":[...],\"success\":[...],\"failure\":[...]},"
+                      + " with no member named twice and nothing after it");
         }
         for (Iterator<String> names = root.fieldNames(); names.hasNext(); ) {
             String name = names.next();

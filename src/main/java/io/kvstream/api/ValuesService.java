@@ -246,6 +246,7 @@ public final class ValuesService implements HttpService {
         auth.requireWrite(req, res);
         String key = parser.key(req);
         Optional<Long> ifMatch = parser.ifMatch(req);
+        parser.refuseIfNoneMatch(req);
         Command command = IdempotencyKey.apply(req, Command.delete(WriteCommands.newCommandId(), key, ifMatch.orElse(null)));
         if (WriteCommands.respondAsync(req)) {
             writes.enqueue(command);

@@ -4,8 +4,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 
 /** The one JSON mapper for messages on the wire; records map to objects, null fields are left out. */
 public final class Json {
@@ -13,7 +15,24 @@ public final class Json {
             .setSerializationInclusion(JsonInclude.Include.NON_NULL)
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
+    /**
+     * For a client's document: content after it, or a member named twice, makes it malformed, so that a body has one
+     * meaning (a last-wins duplicate key is what a request smuggled past a checking proxy would use).
+     */
+    private static final ObjectReader STRICT = MAPPER.reader()
+            .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
     private Json() {
+    }
+
+    /** Reads a client's document strictly ({@link #STRICT}); a malformed one throws {@link IllegalArgumentException}. */
+    public static <T> T readStrict(byte[] json, Class<T> type) {
+        try {
+            return STRICT.readValue(json, type);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("Malformed " + type.getSimpleName() + ": " + e.getMessage(), e);
+        }
     }
 
     public static byte[] write(Object value) {

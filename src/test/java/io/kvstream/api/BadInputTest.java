@@ -158,6 +158,23 @@ class BadInputTest {
         assertThat(RawHttp.send(node.port(), "GET /values/pipelined HTTP/1.1\r\nHost: x\r\n\r\n").status(), is(404));
     }
 
+    /** A transfer coding Helidon cannot decode is a 501 with its own code; If-None-Match on a DELETE is refused. */
+    @Test
+    void unsupportedTransferCodingAndDeleteIfNoneMatchAreNamed() throws IOException {
+        RawHttp.Response coding = RawHttp.send(node.port(), "PUT /values/gz HTTP/1.1\r\nHost: x\r\n"
+                + "Transfer-Encoding: gzip, chunked\r\n\r\n1\r\nv\r\n0\r\n\r\n");
+        assertThat(coding.status(), is(501));
+        assertThat(coding.body(), startsWith("{\"error\":\"not_implemented\","));
+
+        assertThat(RawHttp.send(node.port(), "PUT /values/kept HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nv")
+                           .status(), is(200));
+        RawHttp.Response delete = RawHttp.send(node.port(), "DELETE /values/kept HTTP/1.1\r\nHost: x\r\n"
+                + "If-None-Match: *\r\n\r\n");
+        assertThat(delete.status(), is(400));
+        assertThat(delete.body(), startsWith("{\"error\":\"bad_precondition\",\"message\":\"If-None-Match applies to PUT only"));
+        assertThat(RawHttp.send(node.port(), "GET /values/kept HTTP/1.1\r\nHost: x\r\n\r\n").status(), is(200));
+    }
+
     static List<Case> corpus(Random random) {
         List<Case> corpus = new ArrayList<>();
         for (int i = 0; i < CASES_PER_KIND; i++) {

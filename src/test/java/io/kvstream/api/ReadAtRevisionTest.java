@@ -75,7 +75,12 @@ class ReadAtRevisionTest {
             HttpResponse<String> future = get(node, "/values/a?revision=" + (recreated + 1));
             assertThat(future.statusCode(), is(400));
             assertThat(future.body(), startsWith("{\"error\":\"future_revision\","));
-            for (String bad : List.of("abc", "-1", "", "1.5", "99999999999999999999")) {
+            for (String beyond : List.of("9223372036854775807", "99999999999999999999")) {
+                HttpResponse<String> response = get(node, "/values/a?revision=" + beyond);
+                assertThat(beyond, response.statusCode(), is(400));
+                assertThat(beyond, response.body(), startsWith("{\"error\":\"future_revision\","));
+            }
+            for (String bad : List.of("abc", "-1", "", "1.5", "1".repeat(65))) {
                 HttpResponse<String> response = get(node, "/values/a?revision=" + URLEncoder.encode(bad, StandardCharsets.UTF_8));
                 assertThat(bad, response.statusCode(), is(400));
                 assertThat(bad, response.body(), startsWith("{\"error\":\"bad_revision\","));

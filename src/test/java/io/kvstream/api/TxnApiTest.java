@@ -120,7 +120,9 @@ class TxnApiTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
-            "[]                                                    | The body must be a JSON object",
+            "[]                                                    | The body must be one JSON object",
+            "{\"success\":[]} xx                                  | The body must be one JSON object",
+            "{\"success\":[{\"op\":\"put\",\"key\":\"a\",\"key\":\"b\",\"value\":\"1\"}]} | The body must be one JSON object",
             "{\"compare\":[],\"then\":[]}                          | Unknown field 'then'",
             "{\"compare\":{}}                                      | compare: must be an array",
             "{\"compare\":[{\"key\":\"a\",\"revision\":-1}]}       | compare[0]: revision must be an integer, 0 or more",
