@@ -129,6 +129,25 @@ final class RequestParser {
     }
 
     /**
+     * Whether {@code If-None-Match} says the client's copy is current (RFC 9110 §13.1.2): {@code *}, or a list (in
+     * one header or several) naming {@code etag}, compared weakly ({@code W/"5"} names {@code "5"}).
+     */
+    static boolean notModified(ServerRequest req, String etag) {
+        if (!req.headers().contains(HeaderNames.IF_NONE_MATCH)) {
+            return false;
+        }
+        for (String header : req.headers().values(HeaderNames.IF_NONE_MATCH)) {
+            for (String tag : header.split(",")) {
+                String trimmed = tag.trim();
+                if (trimmed.equals("*") || (trimmed.startsWith("W/") ? trimmed.substring(2) : trimmed).equals(etag)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
      * A delete has no precondition on absence (it would delete nothing): {@code If-None-Match} is refused rather than
      * ignored, so that a client relying on it learns so.
      */

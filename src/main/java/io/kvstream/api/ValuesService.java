@@ -106,7 +106,7 @@ public final class ValuesService implements HttpService {
         String etag = etag(entry.modRevision());
         res.header(HeaderNames.ETAG, etag);
         expires(res, entry.expires());
-        if (req.headers().first(HeaderNames.IF_NONE_MATCH).map(etag::equals).orElse(false)) {
+        if (RequestParser.notModified(req, etag)) {
             res.status(Status.NOT_MODIFIED_304).send();
             return;
         }
@@ -133,7 +133,7 @@ public final class ValuesService implements HttpService {
         }
         String etag = etag(entry.get().modRevision());
         res.header(HeaderNames.ETAG, etag);
-        if (req.headers().first(HeaderNames.IF_NONE_MATCH).map(etag::equals).orElse(false)) {
+        if (RequestParser.notModified(req, etag)) {
             res.status(Status.NOT_MODIFIED_304).send();
             return;
         }

@@ -83,7 +83,8 @@ final class WriteCommands {
         } catch (BrokerUnavailableException e) {
             throw brokerUnavailable(e);
         } catch (CommandTimeoutException e) {
-            throw new TimedOutException(command.id(), "The broker did not confirm the command in time");
+            throw new TimedOutException(command.id(), "The broker did not confirm the command (no confirm in time,"
+                                                       + " or the connection dropped first); it may still apply");
         }
     }
 

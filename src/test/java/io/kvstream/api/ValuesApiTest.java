@@ -115,6 +115,23 @@ class ValuesApiTest {
         assertThat(client.get("/values/extension").request(String.class).status(), is(Status.NOT_FOUND_404));
     }
 
+    /** If-None-Match as RFC 9110 has it: weak comparison, lists, several header lines, and * for any current value. */
+    @Test
+    void conditionalGetAnswers304ForEveryFormThatNamesTheCurrentETag() {
+        client.put("/values/conditional").submit("v", String.class);
+        String etag = client.get("/values/conditional").request(String.class).headers().first(HeaderNames.ETAG).orElseThrow();
+        for (String current : List.of(etag, "W/" + etag, "\"0\", " + etag, "*")) {
+            ClientResponseTyped<String> answer = client.get("/values/conditional")
+                    .header(HeaderNames.IF_NONE_MATCH, current).request(String.class);
+            assertThat(current, answer.status(), is(Status.NOT_MODIFIED_304));
+            assertThat(current, answer.headers().first(HeaderNames.ETAG).orElseThrow(), is(etag));
+        }
+        assertThat(client.get("/values/conditional").header(HeaderNames.IF_NONE_MATCH, "\"0\"")
+                           .request(String.class).status(), is(Status.OK_200));
+        assertThat(client.get("/values/absent-conditional").header(HeaderNames.IF_NONE_MATCH, "*")
+                           .request(String.class).status(), is(Status.NOT_FOUND_404));
+    }
+
     @Test
     void putThenGetOnSameReplicaSeesValue() {
         client.put("/values/rywkey").submit("first", String.class);
