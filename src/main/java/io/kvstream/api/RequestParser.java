@@ -129,6 +129,22 @@ final class RequestParser {
     }
 
     /**
+     * A query parameter that names keys ({@code prefix}, {@code after}), read from the raw query under the key rules
+     * as the path's key and {@code /events}' filters are (strict UTF-8, at most 256 bytes, no {@code /} or control
+     * character; it may be empty); empty when absent.
+     */
+    static Optional<String> keyParameter(ServerRequest req, String name) {
+        if (!req.query().contains(name)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(Keys.decode(req.query().getRaw(name)));
+        } catch (Keys.InvalidKeyException e) {
+            throw new ApiException(Status.BAD_REQUEST_400, "bad_key", e.problem().describe("The parameter " + name));
+        }
+    }
+
+    /**
      * Whether {@code If-None-Match} says the client's copy is current (RFC 9110 §13.1.2): {@code *}, or a list (in
      * one header or several) naming {@code etag}, compared weakly ({@code W/"5"} names {@code "5"}).
      */

@@ -158,8 +158,8 @@ public final class ValuesService implements HttpService {
     /** {@code GET /values?prefix=a&limit=100&after=k}: one sorted page, consistent at one revision. */
     private void list(ServerRequest req, ServerResponse res) {
         auth.requireRead(req, res);
-        String prefix = req.query().first("prefix").orElse("");
-        String after = req.query().first("after").orElse(null);
+        String prefix = RequestParser.keyParameter(req, "prefix").orElse("");
+        String after = RequestParser.keyParameter(req, "after").orElse(null);
         int limit = limit(req.query().first("limit").asOptional());
         Optional<Long> at = RequestParser.atRevision(req);
         if (at.isPresent()) {

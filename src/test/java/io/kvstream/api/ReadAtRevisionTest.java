@@ -130,6 +130,21 @@ class ReadAtRevisionTest {
         }
     }
 
+    /** {@code prefix} and {@code after} follow the key rules, as a path's key and {@code /events}' filters do. */
+    @Test
+    void listingParametersFollowTheKeyRules() throws Exception {
+        try (TestNode node = TestNode.start(settings("list_params"))) {
+            for (String bad : List.of("prefix=a%00", "prefix=a%2Fb", "after=%FF", "prefix=" + "k".repeat(257))) {
+                for (String revision : List.of("", "&revision=0")) {
+                    HttpResponse<String> response = get(node, "/values?" + bad + revision);
+                    assertThat(bad, response.statusCode(), is(400));
+                    assertThat(bad, response.body(), startsWith("{\"error\":\"bad_key\",\"message\":\"The parameter "));
+                }
+            }
+            assertThat(get(node, "/values?prefix=&after=").statusCode(), is(200));
+        }
+    }
+
     private static List<String> listedKeys(TestNode node, String pathAndQuery) throws Exception {
         HttpResponse<String> response = get(node, pathAndQuery);
         assertThat(response.body(), response.statusCode(), is(200));
