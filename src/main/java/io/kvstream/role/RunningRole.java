@@ -131,16 +131,21 @@ public final class RunningRole implements AutoCloseable {
     }
 
     /**
-     * Makes {@link #deadlines} the receive listener of the HTTP/1.1 protocol as configured ({@code http1}), or of a
-     * default one. It must be the only one: Helidon 4.5.0 combines several receive listeners into one that forwards no
-     * event to any of them ({@code Http1ConnectionListenerUtil}); the one it replaces is Helidon's TRACE logger of
-     * received requests. The protocol keeps its configured name: the builder adds the configured protocols when it
-     * builds, and one of the same name is replaced, where one of another name would make a second HTTP/1.1 selector.
+     * Makes {@link #deadlines} the receive listener of the HTTP/1.1 protocol: the one the builder holds already, else
+     * the configured one ({@code http1}), else a default one. It must be the only one: Helidon 4.5.0 combines several
+     * receive listeners into one that forwards no event to any of them ({@code Http1ConnectionListenerUtil}); the one
+     * it replaces is Helidon's TRACE logger of received requests. The protocol keeps the configured name: the builder
+     * adds the configured protocols when it builds, and one of the same name is replaced, where one of another name
+     * would make a second HTTP/1.1 selector.
      */
     private void listenToRequestReads(WebServerConfig.Builder server, Config http1) {
         List<ProtocolConfig> protocols = new ArrayList<>(server.protocols());
+        Http1Config configured = protocols.stream()
+                .filter(Http1Config.class::isInstance)
+                .map(Http1Config.class::cast)
+                .findFirst()
+                .orElseGet(() -> http1.exists() ? Http1Config.create(http1) : Http1Config.create());
         protocols.removeIf(Http1Config.class::isInstance);
-        Http1Config configured = http1.exists() ? Http1Config.create(http1) : Http1Config.create();
         protocols.add(Http1Config.builder().from(configured).name(HTTP_1_1).receiveListeners(List.of(deadlines)).build());
         if (protocols.stream().noneMatch(WsConfig.class::isInstance)) {
             protocols.add(WsConfig.create());
