@@ -13,6 +13,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
+import io.helidon.http.Header;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
@@ -47,6 +48,7 @@ import io.kvstream.wire.Broker;
  */
 public final class EventsEndpoint implements EventSequencer.Listener, AutoCloseable {
     private static final HeaderName WEBSOCKET_KEY = HeaderNames.create("Sec-WebSocket-Key");
+    private static final Header CONNECTION_UPGRADE = HeaderValues.create(HeaderNames.CONNECTION, "Upgrade");
     /** RFC 6455: the key is a random 16-byte value, base64-encoded. */
     private static final int WEBSOCKET_KEY_BYTES = 16;
 
@@ -140,11 +142,11 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
      * with a 500 (it decodes it unchecked), and a request with {@code Upgrade: websocket} but without {@code
      * Connection: Upgrade} twice (its upgrade routing answers, then its HTTP routing once more).
      */
-    static Optional<String> malformedUpgrade(Headers headers) {
+    private static Optional<String> malformedUpgrade(Headers headers) {
         if (!headers.first(HeaderNames.UPGRADE).map("websocket"::equalsIgnoreCase).orElse(false)) {
             return Optional.empty();
         }
-        if (!headers.containsToken(HeaderValues.create(HeaderNames.CONNECTION, "Upgrade"))) {
+        if (!headers.containsToken(CONNECTION_UPGRADE)) {
             return Optional.of("A WebSocket upgrade needs Connection: Upgrade");
         }
         Optional<String> key = headers.first(WEBSOCKET_KEY);
