@@ -23,9 +23,15 @@ public record ApiError(String error, String message, String support, String comm
     }
 
     public static void send(ServerResponse res, Status status, String error, String message, String command) {
+        send(res, status, error, message, command, true);
+    }
+
+    /** Without {@code withBody} (the answer to a HEAD), the headers of the error alone. */
+    static void send(ServerResponse res, Status status, String error, String message, String command,
+                     boolean withBody) {
         ApiError body = new ApiError(error, message, supportId(), command);
         body.log(status);
-        body.sendTo(res, status);
+        body.sendTo(res, status, withBody);
     }
 
     /** One line per failure, naming its support id: 5xx as a warning, 4xx for debugging. */
@@ -35,14 +41,14 @@ public record ApiError(String error, String message, String support, String comm
                        + (command == null ? "" : " command=" + command));
     }
 
-    /** Sends this error as the response; the caller has logged it. */
-    void sendTo(ServerResponse res, Status status) {
+    /** Sends this error as the response, or without {@code withBody} (a HEAD's) its headers alone; the caller has logged it. */
+    void sendTo(ServerResponse res, Status status, boolean withBody) {
         if (status.code() == 503) {
             res.header(HeaderNames.RETRY_AFTER, "1");
         }
         res.status(status);
         res.header(HeaderValues.CONTENT_TYPE_JSON);
-        res.send(json());
+        HeadOrGet.send(res, json(), withBody);
     }
 
     byte[] json() {

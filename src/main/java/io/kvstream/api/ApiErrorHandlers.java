@@ -18,26 +18,28 @@ public final class ApiErrorHandlers {
     public static void register(HttpRouting.Builder routing, ApiMetrics metrics) {
         routing.error(ApiException.class, (req, res, e) -> {
             metrics.rejected(e.code());
-            ApiError.send(res, e.status(), e.code(), e.getMessage());
+            ApiError.send(res, e.status(), e.code(), e.getMessage(), null, HeadOrGet.withBody(req));
         });
         routing.error(AuthException.class, (req, res, e) -> {
             metrics.rejected(e.code());
-            ApiError.send(res, e.status(), e.code(), e.getMessage());
+            ApiError.send(res, e.status(), e.code(), e.getMessage(), null, HeadOrGet.withBody(req));
         });
         // The database went away under a read of the history.
         routing.error(StorageException.class, (req, res, e) -> {
             metrics.rejected("unavailable");
-            ApiError.send(res, Status.SERVICE_UNAVAILABLE_503, "unavailable", "The database is unavailable");
+            ApiError.send(res, Status.SERVICE_UNAVAILABLE_503, "unavailable", "The database is unavailable", null,
+                          HeadOrGet.withBody(req));
         });
         routing.error(TimedOutException.class, (req, res, e) -> {
             metrics.rejected("timeout");
-            ApiError.send(res, Status.GATEWAY_TIMEOUT_504, "timeout", e.getMessage(), e.commandId());
+            ApiError.send(res, Status.GATEWAY_TIMEOUT_504, "timeout", e.getMessage(), e.commandId(),
+                          HeadOrGet.withBody(req));
         });
         // Helidon's own answers (unknown path 404, bad request line 400, ...) keep their status, as JSON.
         routing.error(HttpException.class, (req, res, e) -> {
             metrics.rejected("http_" + e.status().code());
             ApiError.send(res, e.status(), e.status().code() == 404 ? "not_found" : "bad_request",
-                          e.status().reasonPhrase());
+                          e.status().reasonPhrase(), null, HeadOrGet.withBody(req));
         });
         routing.error(Exception.class, (req, res, e) -> {
             metrics.rejected("internal");
@@ -46,7 +48,7 @@ public final class ApiErrorHandlers {
             LOG.log(Level.ERROR, "support=" + support + " status=500 error=internal unexpected failure of "
                                  + req.prologue().method().text() + " " + req.path().path(), e);
             new ApiError("internal", "Internal error, support id " + support, support, null)
-                    .sendTo(res, Status.INTERNAL_SERVER_ERROR_500);
+                    .sendTo(res, Status.INTERNAL_SERVER_ERROR_500, HeadOrGet.withBody(req));
         });
     }
 }

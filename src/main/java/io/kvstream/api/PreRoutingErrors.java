@@ -6,6 +6,7 @@ import io.helidon.http.DirectHandler;
 import io.helidon.http.DirectHandler.EventType;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
+import io.helidon.http.Method;
 import io.helidon.http.ServerResponseHeaders;
 import io.helidon.http.Status;
 import io.helidon.webserver.CloseConnectionException;
@@ -39,9 +40,10 @@ public final class PreRoutingErrors {
             if (unparsed && closedUpgradedStream.getAsBoolean()) {
                 throw new CloseConnectionException("Upgraded stream closed on a protocol error");
             }
+            boolean head = request.method().equals(Method.HEAD.text());
             return unparsed
-                    ? answer(Status.BAD_REQUEST_400, headers, "bad_request", "Malformed request", false)
-                    : answer(status, headers, code(status), text(status), type.keepAlive());
+                    ? answer(Status.BAD_REQUEST_400, headers, "bad_request", "Malformed request", false, true)
+                    : answer(status, headers, code(status), text(status), type.keepAlive(), !head);
         };
         DirectHandlers.Builder handlers = DirectHandlers.builder();
         for (EventType type : EventType.values()) {
@@ -50,20 +52,24 @@ public final class PreRoutingErrors {
         server.directHandlers(handlers.build());
     }
 
+    /** Without {@code withBody} (a HEAD's answer) the headers alone: see {@link HeadOrGet}. */
     private static DirectHandler.TransportResponse answer(Status status, ServerResponseHeaders headers, String code,
-                                                          String message, boolean keepAlive) {
+                                                          String message, boolean keepAlive, boolean withBody) {
         ApiError error = new ApiError(code, message, ApiError.supportId(), null);
         error.log(status);
         headers.set(HeaderValues.CONTENT_TYPE_JSON);
         if (status.code() == 503) {
             headers.set(HeaderNames.RETRY_AFTER, "1");
         }
-        return DirectHandler.TransportResponse.builder()
+        byte[] json = error.json();
+        if (!withBody) {
+            headers.set(HeaderNames.CONTENT_LENGTH, String.valueOf(json.length));
+        }
+        DirectHandler.TransportResponse.Builder response = DirectHandler.TransportResponse.builder()
                 .status(status)
                 .headers(headers)
-                .keepAlive(keepAlive)
-                .entity(error.json())
-                .build();
+                .keepAlive(keepAlive);
+        return (withBody ? response.entity(json) : response).build();
     }
 
     private static String code(Status status) {

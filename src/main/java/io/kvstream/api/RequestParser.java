@@ -134,7 +134,7 @@ final class RequestParser {
      * character; it may be empty); empty when absent.
      */
     static Optional<String> keyParameter(ServerRequest req, String name) {
-        if (!req.query().contains(name)) {
+        if (!present(req, name, "bad_key")) {
             return Optional.empty();
         }
         try {
@@ -176,7 +176,7 @@ final class RequestParser {
 
     /** {@code ?revision=R}: a read of the store as it was at revision R (0 or more); empty when absent. */
     static Optional<Long> atRevision(ServerRequest req) {
-        if (!req.query().contains("revision")) {
+        if (!present(req, "revision", "bad_revision")) {
             return Optional.empty();
         }
         String digits = req.query().first("revision").orElse("");
@@ -194,7 +194,7 @@ final class RequestParser {
 
     /** {@code ?ttl=S}: whole seconds, 1 to {@link Command#MAX_TTL}; empty without the parameter. */
     static Optional<Long> ttl(ServerRequest req) {
-        if (!req.query().contains("ttl")) {
+        if (!present(req, "ttl", "bad_ttl")) {
             return Optional.empty();
         }
         String digits = req.query().first("ttl").orElse("");
@@ -206,6 +206,35 @@ final class RequestParser {
         }
         throw new ApiException(Status.BAD_REQUEST_400, "bad_ttl",
                                "ttl must be a whole number of seconds from 1 to " + Command.MAX_TTL);
+    }
+
+    /** {@code ?limit=N} as given, empty when absent. */
+    static Optional<String> limit(ServerRequest req) {
+        return present(req, "limit", "bad_limit") ? req.query().first("limit").asOptional() : Optional.empty();
+    }
+
+    /**
+     * Whether query parameter {@code name} is given; given more than once → 400 {@code code}, as which one the client
+     * meant is not the server's to guess.
+     */
+    private static boolean present(ServerRequest req, String name, String code) {
+        if (!req.query().contains(name)) {
+            return false;
+        }
+        if (req.query().all(name).size() > 1) {
+            throw new ApiException(Status.BAD_REQUEST_400, code, "Send " + name + " once");
+        }
+        return true;
+    }
+
+    /**
+     * A parameter of other requests given to this one → 400 {@code code}: a client sending {@code ?revision=} with a
+     * PUT means a compare-and-set, and ignoring it would write unconditionally.
+     */
+    static void refuse(ServerRequest req, String name, String code, String message) {
+        if (req.query().contains(name)) {
+            throw new ApiException(Status.BAD_REQUEST_400, code, message);
+        }
     }
 
     /** A strong ETag holding a revision, {@code "7"}. */

@@ -44,7 +44,7 @@ public final class TxnService implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.post("/", this::txn)
-                .any("/", (req, res) -> ValuesService.methodNotAllowed(res, "POST"));
+                .any("/", (req, res) -> ValuesService.methodNotAllowed(req, res, "POST"));
     }
 
     /** {@code POST /txn}: 200 with what each change of the branch taken did, 202 with {@code Prefer: respond-async}. */

@@ -68,13 +68,14 @@ public final class ValuesService implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/", this::list)
+        rules.get("/", (req, res) -> list(req, res, true))
+                .head("/", (req, res) -> list(req, res, false))
                 .any("/", this::writeToCollection)
                 .get("/*", this::get)
                 .head("/*", this::head)
                 .put("/*", this::put)
                 .delete("/*", this::delete)
-                .any("/*", (req, res) -> methodNotAllowed(res, "GET, HEAD, PUT, DELETE"));
+                .any("/*", (req, res) -> methodNotAllowed(req, res, "GET, HEAD, PUT, DELETE"));
     }
 
     /** {@code GET /values/{key}}: 200 with the value and its ETag, 404 with an empty body. */
@@ -110,15 +111,15 @@ public final class ValuesService implements HttpService {
             res.status(Status.NOT_MODIFIED_304).send();
             return;
         }
-        res.header(HeaderValues.CONTENT_TYPE_JSON);
         byte[] body = entry.expires() == null ? ValueBodyWriter.write(key, entry.value())
                 : Json.write(new ValueBody(key, entry.value(), entry.expires().toString()));
-        if (withBody) {
-            res.send(body);
-        } else {
-            res.header(HeaderNames.CONTENT_LENGTH, String.valueOf(body.length));
-            res.send();
-        }
+        send(res, body, withBody);
+    }
+
+    /** A 200 with a JSON body, or for a HEAD request its headers alone. */
+    private static void send(ServerResponse res, byte[] body, boolean withBody) {
+        res.header(HeaderValues.CONTENT_TYPE_JSON);
+        HeadOrGet.send(res, body, withBody);
     }
 
     /**
@@ -155,23 +156,26 @@ public final class ValuesService implements HttpService {
         };
     }
 
-    /** {@code GET /values?prefix=a&limit=100&after=k}: one sorted page, consistent at one revision. */
-    private void list(ServerRequest req, ServerResponse res) {
+    /**
+     * {@code GET /values?prefix=a&limit=100&after=k}: one sorted page, consistent at one revision; HEAD answers its
+     * headers.
+     */
+    private void list(ServerRequest req, ServerResponse res, boolean withBody) {
         auth.requireRead(req, res);
         String prefix = RequestParser.keyParameter(req, "prefix").orElse("");
         String after = RequestParser.keyParameter(req, "after").orElse(null);
-        int limit = limit(req.query().first("limit").asOptional());
+        int limit = limit(RequestParser.limit(req));
         Optional<Long> at = RequestParser.atRevision(req);
         if (at.isPresent()) {
             History.Page page = found(history.list(prefix, after, limit, at.get()), at.get());
-            WriteCommands.sendJson(res, Status.OK_200, new ListBody(at.get(), listed(page.values()), page.next()));
+            send(res, Json.write(new ListBody(at.get(), listed(page.values()), page.next())), withBody);
             return;
         }
         if (!replica.loaded()) {
             throw WriteCommands.unavailable("The replica is still loading");
         }
         Replica.Page page = replica.list(prefix, after, limit);
-        WriteCommands.sendJson(res, Status.OK_200, new ListBody(page.revision(), listed(page.values()), page.next()));
+        send(res, Json.write(new ListBody(page.revision(), listed(page.values()), page.next())), withBody);
     }
 
     private static List<ListedValue> listed(List<Map.Entry<String, Entry>> values) {
@@ -191,6 +195,8 @@ public final class ValuesService implements HttpService {
         Optional<Long> ifMatch = parser.ifMatch(req);
         boolean ifNoneMatch = parser.ifNoneMatchAny(req);
         Optional<Long> ttl = RequestParser.ttl(req);
+        RequestParser.refuse(req, "revision", "bad_revision",
+                             "A write takes no revision: If-Match: \"<revision>\" makes it a compare-and-set");
         String value = value(req, res);
         Command put = Command.put(WriteCommands.newCommandId(), key, value, ifMatch.orElse(null), ifNoneMatch);
         Command command = IdempotencyKey.apply(req, ttl.map(put::expiringAfter).orElse(put));
@@ -247,6 +253,9 @@ public final class ValuesService implements HttpService {
         String key = parser.key(req);
         Optional<Long> ifMatch = parser.ifMatch(req);
         parser.refuseIfNoneMatch(req);
+        RequestParser.refuse(req, "revision", "bad_revision",
+                             "A write takes no revision: If-Match: \"<revision>\" makes it a compare-and-set");
+        RequestParser.refuse(req, "ttl", "bad_ttl", "ttl applies to PUT");
         Command command = IdempotencyKey.apply(req, Command.delete(WriteCommands.newCommandId(), key, ifMatch.orElse(null)));
         if (WriteCommands.respondAsync(req)) {
             writes.enqueue(command);
@@ -290,12 +299,13 @@ public final class ValuesService implements HttpService {
         if (req.prologue().uriPath().rawPathNoParams().endsWith("/")) {
             parser.key(req);
         }
-        methodNotAllowed(res, "GET");
+        methodNotAllowed(req, res, "GET, HEAD");
     }
 
-    static void methodNotAllowed(ServerResponse res, String allowed) {
+    static void methodNotAllowed(ServerRequest req, ServerResponse res, String allowed) {
         res.header(HeaderNames.ALLOW, allowed);
-        ApiError.send(res, Status.METHOD_NOT_ALLOWED_405, "method_not_allowed", "Allowed: " + allowed);
+        ApiError.send(res, Status.METHOD_NOT_ALLOWED_405, "method_not_allowed", "Allowed: " + allowed, null,
+                      HeadOrGet.withBody(req));
     }
 
     static String etag(long revision) {

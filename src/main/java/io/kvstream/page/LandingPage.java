@@ -1,6 +1,7 @@
 package io.kvstream.page;
 
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.regex.Pattern;
 
@@ -12,6 +13,7 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
+import io.kvstream.api.HeadOrGet;
 import io.kvstream.auth.Authenticator;
 import io.kvstream.domain.Entry;
 import io.kvstream.replica.Replica;
@@ -56,7 +58,7 @@ public final class LandingPage implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/", this::page);
+        rules.get("/", this::page).head("/", this::page);
         rules.register("/static", new StaticAssets());
     }
 
@@ -116,7 +118,7 @@ public final class LandingPage implements HttpService {
         res.header(CONTENT_SECURITY_POLICY,
                    contentSecurityPolicy(req.headers().first(HeaderNames.HOST).orElse("")));
         securityHeaders(res);
-        res.send(html.toString());
+        HeadOrGet.send(res, html.toString().getBytes(StandardCharsets.UTF_8), HeadOrGet.withBody(req));
     }
 
     /**

@@ -14,6 +14,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 import io.kvstream.config.Settings;
+import io.kvstream.domain.Entry;
 import io.kvstream.testing.RawHttp;
 import io.kvstream.testing.StoredContent;
 import io.kvstream.testing.TestNode;
@@ -59,6 +60,9 @@ class BadInputTest {
     @Test
     void malformedRequestsGetTheirDocumented4xxAndChangeNothing() throws IOException {
         List<Case> corpus = corpus(new Random(SEED));
+        // Other tests of this class write to the same node: what counts is that the corpus changes nothing.
+        StoredContent before = StoredContent.read(settings.db());
+        Map<String, Entry> replicaBefore = node.contents();
         Map<String, String> unexpected = new TreeMap<>();
         for (Case c : corpus) {
             RawHttp.Response response = RawHttp.send(node.port(), c.request());
@@ -75,9 +79,9 @@ class BadInputTest {
                    is(true));
 
         StoredContent stored = StoredContent.read(settings.db());
-        assertThat(stored.revision(), is(0L));
-        assertThat(stored.values().isEmpty(), is(true));
-        assertThat(node.contents().size(), is(0));
+        assertThat(stored.revision(), is(before.revision()));
+        assertThat(stored.values(), is(before.values()));
+        assertThat(node.contents(), is(replicaBefore));
         // ... and the server still serves.
         assertThat(RawHttp.send(node.port(), request("PUT", "/values/still-serving", Map.of(),
                                                      "ok".getBytes(StandardCharsets.UTF_8))).status(), is(200));
@@ -173,6 +177,65 @@ class BadInputTest {
         assertThat(delete.status(), is(400));
         assertThat(delete.body(), startsWith("{\"error\":\"bad_precondition\",\"message\":\"If-None-Match applies to PUT only"));
         assertThat(RawHttp.send(node.port(), "GET /values/kept HTTP/1.1\r\nHost: x\r\n\r\n").status(), is(200));
+    }
+
+    /**
+     * A parameter of reads on a write, or one given twice, is refused rather than ignored: {@code ?revision=} on a PUT
+     * would otherwise write unconditionally where its sender meant a compare-and-set.
+     */
+    @Test
+    void parametersThatDoNotApplyOrComeTwiceAreRefusedAndWriteNothing() throws IOException {
+        RawHttp.Response written = RawHttp.send(node.port(),
+                                                "PUT /values/p HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nv1");
+        assertThat(written.status(), is(200));
+        Map<String, String> refused = Map.of(
+                "PUT /values/p?revision=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nv2", "bad_revision",
+                "DELETE /values/p?revision=1 HTTP/1.1\r\nHost: x\r\n\r\n", "bad_revision",
+                "DELETE /values/p?ttl=5 HTTP/1.1\r\nHost: x\r\n\r\n", "bad_ttl",
+                "PUT /values/p?ttl=5&ttl=6 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nv2", "bad_ttl",
+                "GET /values?limit=1&limit=2 HTTP/1.1\r\nHost: x\r\n\r\n", "bad_limit",
+                "GET /values?prefix=a&prefix=b HTTP/1.1\r\nHost: x\r\n\r\n", "bad_key",
+                "GET /values/p?revision=1&revision=2 HTTP/1.1\r\nHost: x\r\n\r\n", "bad_revision");
+        for (Map.Entry<String, String> request : refused.entrySet()) {
+            RawHttp.Response response = RawHttp.send(node.port(), request.getKey());
+            assertThat(request.getKey(), response.status(), is(400));
+            assertThat(request.getKey(), response.body(), startsWith("{\"error\":\"" + request.getValue() + "\","));
+        }
+        RawHttp.Response still = RawHttp.send(node.port(), "GET /values/p HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertThat(still.body(), is("{\"key\":\"p\",\"value\":\"v1\"}"));
+        assertThat(still.headers().get("etag"), is(written.headers().get("etag")));
+    }
+
+    /** HEAD on the listing answers GET's headers, with the Content-Length of GET's body, and no body. */
+    @Test
+    void headOfAListingIsItsGetWithoutTheBody() throws IOException {
+        assertThat(RawHttp.send(node.port(), "PUT /values/listed HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nv")
+                           .status(), is(200));
+        RawHttp.Response get = RawHttp.send(node.port(), "GET /values?prefix=listed HTTP/1.1\r\nHost: x\r\n\r\n");
+        RawHttp.Response head = RawHttp.send(node.port(), "HEAD /values?prefix=listed HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertThat(head.status(), is(200));
+        assertThat(head.headers().get("content-type"), is("application/json"));
+        assertThat(head.headers().get("content-length"), is(String.valueOf(get.body().length())));
+        assertThat(head.body(), is(""));
+        RawHttp.Response post = RawHttp.send(node.port(), "POST /values HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+        assertThat(post.status(), is(405));
+        assertThat(post.headers().get("allow"), is("GET, HEAD"));
+    }
+
+    /**
+     * An answer to HEAD carries no body, whatever its status: a client reads none, so a body sent would be read as the
+     * answer to its next request on the connection. Helidon 4.5 sends whatever a handler gives it.
+     */
+    @Test
+    void anAnswerToHeadHasNoBodyWhateverItsStatus() throws IOException {
+        Map<String, Integer> statuses = Map.of("/", 200, "/values?prefix=a", 200, "/values?limit=0", 400,
+                                               "/values/absent", 404, "/nothing", 404, "/txn", 405);
+        for (Map.Entry<String, Integer> target : statuses.entrySet()) {
+            String answers = RawHttp.sendKeepingOpen(node.port(), "HEAD " + target.getKey() + " HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /values/absent HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertThat(target.getKey(), answers, startsWith("HTTP/1.1 " + target.getValue() + " "));
+            assertThat(target.getKey(), answers.substring(answers.indexOf("\r\n\r\n") + 4), startsWith("HTTP/1.1 404 "));
+        }
     }
 
     static List<Case> corpus(Random random) {
