@@ -5,13 +5,18 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -73,6 +78,13 @@ public final class LatencyProbe {
         return Integer.getInteger("sampleEvery", Math.max(10, rate / 20));
     }
     private static final long POLL_NANOS = TimeUnit.MICROSECONDS.toNanos(Long.getLong("pollMicros", 1000));
+    /**
+     * With {@code -DslowFile=PATH}, every measured write slower than {@code -DslowMs} [20] is appended there (metric,
+     * wall-clock time it was scheduled at, ms, key), to lay beside the servers' logs: when the slow ones cluster.
+     */
+    private static final String SLOW_FILE = System.getProperty("slowFile");
+    private static final long SLOW_NANOS = TimeUnit.MILLISECONDS.toNanos(Long.getLong("slowMs", 20));
+    private static final long NANO_TO_EPOCH_MS = System.currentTimeMillis() - System.nanoTime() / 1_000_000;
 
     private final Map<String, Long> scheduled = new ConcurrentHashMap<>();
     private final Map<String, Long> acked = new ConcurrentHashMap<>();
@@ -330,12 +342,25 @@ public final class LatencyProbe {
 
     private void report(String name, Map<String, Long> arrivals, int expected) {
         List<Double> ms = new ArrayList<>();
+        List<String> slow = new ArrayList<>();
         arrivals.forEach((key, at) -> {
             Long sent = scheduled.get(key);
             if (sent != null) {
                 ms.add((at - sent) / 1e6);
+                if (SLOW_FILE != null && at - sent >= SLOW_NANOS) {
+                    slow.add(String.format(Locale.ROOT, "%s %s %.3f %s", name,
+                                           Instant.ofEpochMilli(NANO_TO_EPOCH_MS + sent / 1_000_000), (at - sent) / 1e6, key));
+                }
             }
         });
+        if (!slow.isEmpty()) {
+            slow.sort(null);
+            try {
+                Files.write(Path.of(SLOW_FILE), slow, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
         ms.sort(Double::compare);
         if (ms.isEmpty()) {
             System.out.printf(Locale.ROOT, "METRIC %s 0 nan nan nan %d%n", name, expected);
