@@ -192,10 +192,11 @@ public final class LatencyProbe {
                             failures.incrementAndGet();
                             return;
                         }
-                        if (!measured) {
-                            return;
+                        if (measured) {
+                            acked.put(key, now);
                         }
-                        acked.put(key, now);
+                        // The warm-up polls too: measured seconds that began with the replicas' first GETs would
+                        // measure their JIT compiling the read path, and the load stepping up, not the steady state.
                         if (i % sampleEvery(rate) == 0) {
                             String etag = res.header("etag", "");
                             long last = now;
@@ -204,7 +205,9 @@ public final class LatencyProbe {
                                     last = Math.max(last, awaitVisible(apis.get(other), key, etag));
                                 }
                             }
-                            allApplied.put(key, last);
+                            if (measured) {
+                                allApplied.put(key, last);
+                            }
                         }
                     } catch (Exception e) {
                         failures.incrementAndGet();
