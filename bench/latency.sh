@@ -6,6 +6,7 @@
 # Knobs: LATENCY_RATES ["1000 300"] (the first is the target rate), LATENCY_WARMUP [10] unmeasured seconds of load
 # in each run, CLUSTER_WARMUP [60] seconds of JIT warm-up of the cluster, BENCH_RUNS, BENCH_DURATION.
 #   bench/latency.sh        -> bench/results/latency.md, latency.tsv, latency.targets
+#   LATENCY_REPORT_ONLY=1 bench/latency.sh   the same files again from the last runs' raw results in $BENCH_WORK
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 ensure_tools etcd=etcd-server nginx=nginx-light curl=curl
@@ -16,35 +17,38 @@ RATE="${RATES%% *}" # the target rate: the first one; runs go from the lowest ra
 ORDER="$(tr ' ' '\n' <<<"$RATES" | sort -n | tr '\n' ' ')" WARMUP="${LATENCY_WARMUP:-10}"
 ETCD=19199 ETCD_PEER=19200
 use_local_cluster latency 19120
-trap '"$CLUSTER" down --purge >/dev/null 2>&1; stop_proc lat-etcd' EXIT
-drop_schema bench_latency
-"$CLUSTER" up
-start_etcd lat-etcd "$ETCD" "$ETCD_PEER"
-latency_probe
+if [[ -z "${LATENCY_REPORT_ONLY:-}" ]]; then
+    trap '"$CLUSTER" down --purge >/dev/null 2>&1; stop_proc lat-etcd' EXIT
+    drop_schema bench_latency
+    "$CLUSTER" up
+    start_etcd lat-etcd "$ETCD" "$ETCD_PEER"
+    latency_probe
 
-# Five fresh JVMs share 2 cores: their JIT compilers need about a minute of load before the numbers settle
-# (unmeasured; a fresh cluster answered 300 PUT/s with p50 of seconds at first).
-log "warming the cluster up: ${CLUSTER_WARMUP:-60} s at ${ORDER%% *} PUT/s (not measured)"
-"${PROBE[@]}" kv "${ORDER%% *}" "${CLUSTER_WARMUP:-60}" 0 "ws://127.0.0.1:$LC_INGRESS_PORT/events" \
-    http://127.0.0.1:19121 http://127.0.0.1:19122 http://127.0.0.1:19123 >/dev/null 2>&1 || true
-wait_for_quiet
-LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
-rm -f "$WORK"/lat-*.txt
-# etcd_ticks : "component ticks" of the etcd process and the machine, as cpu_ticks gives them for the cluster
-etcd_ticks() {
-    pid_ticks etcd "$(pid_of lat-etcd)"
-    server_ticks
-}
-for run in $(seq "$RUNS"); do
-    for rate in $ORDER; do
-        drain "$LC_AMQP_PREFIX"
-        log "run $run/$RUNS: kvstream at $rate PUT/s for ${DURATION} s"
-        probe_run cpu_ticks "$WORK/lat-kv-$rate.txt" kv "$rate" "$DURATION" "$WARMUP" \
-            "ws://127.0.0.1:$LC_INGRESS_PORT/events" http://127.0.0.1:19121 http://127.0.0.1:19122 http://127.0.0.1:19123
-        log "run $run/$RUNS: etcd at $rate put/s for ${DURATION} s"
-        probe_run etcd_ticks "$WORK/lat-etcd-$rate.txt" etcd "$rate" "$DURATION" "$WARMUP" "http://127.0.0.1:$ETCD"
+    # Five fresh JVMs share 2 cores: their JIT compilers need about a minute of load before the numbers settle
+    # (unmeasured; a fresh cluster answered 300 PUT/s with p50 of seconds at first).
+    log "warming the cluster up: ${CLUSTER_WARMUP:-60} s at ${ORDER%% *} PUT/s (not measured)"
+    "${PROBE[@]}" kv "${ORDER%% *}" "${CLUSTER_WARMUP:-60}" 0 "ws://127.0.0.1:$LC_INGRESS_PORT/events" \
+        http://127.0.0.1:19121 http://127.0.0.1:19122 http://127.0.0.1:19123 >/dev/null 2>&1 || true
+    wait_for_quiet
+    rm -f "$WORK"/lat-*.txt
+    cut -d' ' -f1-3 /proc/loadavg >"$WORK/lat-load.txt"
+    # etcd_ticks : "component ticks" of the etcd process and the machine, as cpu_ticks gives them for the cluster
+    etcd_ticks() {
+        pid_ticks etcd "$(pid_of lat-etcd)"
+        server_ticks
+    }
+    for run in $(seq "$RUNS"); do
+        for rate in $ORDER; do
+            drain "$LC_AMQP_PREFIX"
+            log "run $run/$RUNS: kvstream at $rate PUT/s for ${DURATION} s"
+            probe_run cpu_ticks "$WORK/lat-kv-$rate.txt" kv "$rate" "$DURATION" "$WARMUP" \
+                "ws://127.0.0.1:$LC_INGRESS_PORT/events" http://127.0.0.1:19121 http://127.0.0.1:19122 http://127.0.0.1:19123
+            log "run $run/$RUNS: etcd at $rate put/s for ${DURATION} s"
+            probe_run etcd_ticks "$WORK/lat-etcd-$rate.txt" etcd "$rate" "$DURATION" "$WARMUP" "http://127.0.0.1:$ETCD"
+        done
     done
-done
+fi
+LOAD="$(cat "$WORK/lat-load.txt")"
 
 # metric_row FILE METRIC LABEL : "| label | p50 median (min–max) | p99 median (min–max) | max | lost |"
 metric_row() {
@@ -122,6 +126,12 @@ KS="$(sum_of "${KV_CPU[@]}")" KJ="$(sum_of "${KV_CPU[@]:0:3}")"
         cpu_row "$rate" kvstream "$WORK/lat-kv-$rate.txt"
         cpu_row "$rate" etcd "$WORK/lat-etcd-$rate.txt"
     done
+    left_out="$(cat "$WORK"/lat-*.txt | grep -c '^NOTE the machine' || true)"
+    if ((left_out > 0)); then
+        echo
+        echo "In $left_out run(s) /proc/stat gave the machine less CPU time than the processes listed beside it, which cannot be:"
+        echo "the machine's figures are the medians of the other runs (\`cpu_per_write\` in bench/lib.sh)."
+    fi
     echo
     targets_header
     target_row "CPU per write at $RATE PUT/s, machine: kvstream ≤ etcd" \
