@@ -41,7 +41,10 @@ public record ApiError(String error, String message, String support, String comm
                        + (command == null ? "" : " command=" + command));
     }
 
-    /** Sends this error as the response, or without {@code withBody} (a HEAD's) its headers alone; the caller has logged it. */
+    /**
+     * Sends this error as the response, or without {@code withBody} (a HEAD's) its headers alone; the caller has
+     * logged it.
+     */
     void sendTo(ServerResponse res, Status status, boolean withBody) {
         if (status.code() == 503) {
             res.header(HeaderNames.RETRY_AFTER, "1");

@@ -195,8 +195,7 @@ public final class ValuesService implements HttpService {
         Optional<Long> ifMatch = parser.ifMatch(req);
         boolean ifNoneMatch = parser.ifNoneMatchAny(req);
         Optional<Long> ttl = RequestParser.ttl(req);
-        RequestParser.refuse(req, "revision", "bad_revision",
-                             "A write takes no revision: If-Match: \"<revision>\" makes it a compare-and-set");
+        refuseRevision(req);
         String value = value(req, res);
         Command put = Command.put(WriteCommands.newCommandId(), key, value, ifMatch.orElse(null), ifNoneMatch);
         Command command = IdempotencyKey.apply(req, ttl.map(put::expiringAfter).orElse(put));
@@ -253,8 +252,7 @@ public final class ValuesService implements HttpService {
         String key = parser.key(req);
         Optional<Long> ifMatch = parser.ifMatch(req);
         parser.refuseIfNoneMatch(req);
-        RequestParser.refuse(req, "revision", "bad_revision",
-                             "A write takes no revision: If-Match: \"<revision>\" makes it a compare-and-set");
+        refuseRevision(req);
         RequestParser.refuse(req, "ttl", "bad_ttl", "ttl applies to PUT");
         Command command = IdempotencyKey.apply(req, Command.delete(WriteCommands.newCommandId(), key, ifMatch.orElse(null)));
         if (WriteCommands.respondAsync(req)) {
@@ -300,6 +298,12 @@ public final class ValuesService implements HttpService {
             parser.key(req);
         }
         methodNotAllowed(req, res, "GET, HEAD");
+    }
+
+    /** {@code ?revision=} reads as of a revision; on a write it is refused, lest it be taken for a compare-and-set. */
+    private static void refuseRevision(ServerRequest req) {
+        RequestParser.refuse(req, "revision", "bad_revision",
+                             "A write takes no revision: If-Match: \"<revision>\" makes it a compare-and-set");
     }
 
     static void methodNotAllowed(ServerRequest req, ServerResponse res, String allowed) {
