@@ -18,6 +18,7 @@ import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Headers;
+import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
@@ -134,7 +135,12 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
             }
             chain.proceed();
         });
-        routing.get("/events", new ServerSentEvents(this)::serve);
+        routing.get("/events", new ServerSentEvents(this)::serve)
+                .any("/events", (req, res) -> {
+                    res.header(HeaderNames.ALLOW, "GET");
+                    ServerSentEvents.error(res, Status.METHOD_NOT_ALLOWED_405, "method_not_allowed", "Allowed: GET",
+                                           req.prologue().method() != Method.HEAD);
+                });
     }
 
     /**

@@ -111,14 +111,27 @@ final class ServerSentEvents {
                 .orElse(false);
     }
 
-    /** An error before the stream starts, in the API's JSON error format. */
     /** An error answer in the API's JSON error format (the API's own writer is a floor above). */
     static void error(ServerResponse res, Status status, String error, String message) {
+        error(res, status, error, message, true);
+    }
+
+    /**
+     * Without {@code withBody} (the answer to a HEAD) its headers alone: a client reads no body after a HEAD's
+     * headers, so one sent would be taken for the next answer on the connection.
+     */
+    static void error(ServerResponse res, Status status, String error, String message, boolean withBody) {
         String support = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         LOG.log(Level.DEBUG, "support=" + support + " status=" + status.code() + " error=" + error + " " + message);
         res.status(status);
         res.header(HeaderValues.CONTENT_TYPE_JSON);
-        res.send(Json.write(new ErrorBody(error, message, support)));
+        byte[] body = Json.write(new ErrorBody(error, message, support));
+        if (withBody) {
+            res.send(body);
+        } else {
+            res.header(HeaderNames.CONTENT_LENGTH, String.valueOf(body.length));
+            res.send();
+        }
     }
 
     private record ErrorBody(String error, String message, String support) {

@@ -38,6 +38,7 @@ import static org.hamcrest.Matchers.instanceOf;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.lessThan;
 import static org.hamcrest.Matchers.nullValue;
+import static org.hamcrest.Matchers.startsWith;
 
 /**
  * {@code /events} through the JDK's WebSocket client against real processes: one {@code all} node takes the
@@ -113,6 +114,24 @@ class EventsEndpointTest {
         assertThat(answers, statusLines, contains("HTTP/1.1 400 Bad Request", "HTTP/1.1 400 Bad Request", "HTTP/1.1 200 OK"));
         assertThat(answers, containsString("{\"error\":\"bad_request\",\"message\":\"Sec-WebSocket-Key must be 16 bytes in base64\""));
         assertThat(answers, containsString("{\"error\":\"bad_request\",\"message\":\"A WebSocket upgrade needs Connection: Upgrade\""));
+    }
+
+    /** /events is GET only: another method gets a 405 naming GET, a HEAD's without a body, and the connection goes on. */
+    @Test
+    void anotherMethodThanGetIs405AndAHeadGetsNoBody() throws Exception {
+        String head = "HEAD /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        String post = "POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n";
+        String last = "GET /observe/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+        String answers = RawHttp.sendKeepingOpen(wsA.port(), head + post + last);
+        List<String> statusLines = Pattern.compile("HTTP/1\\.1 \\d{3} [^\\r]*").matcher(answers).results()
+                .map(MatchResult::group).toList();
+        assertThat(answers, statusLines, contains("HTTP/1.1 405 Method Not Allowed", "HTTP/1.1 405 Method Not Allowed",
+                                                  "HTTP/1.1 200 OK"));
+        // The HEAD's headers are followed at once by the POST's answer.
+        String afterHead = answers.substring(answers.indexOf("\r\n\r\n") + 4);
+        assertThat(answers, afterHead, startsWith("HTTP/1.1 405 "));
+        assertThat(answers, afterHead, containsString("Allow: GET\r\n"));
+        assertThat(answers, afterHead, containsString("{\"error\":\"method_not_allowed\",\"message\":\"Allowed: GET\""));
     }
 
     @Test
