@@ -22,6 +22,8 @@ import io.kvstream.domain.Keys;
 final class RequestParser {
     /** Digits of a revision read at most: beyond a long's, it is above every revision anyway. */
     private static final int MAX_REVISION_DIGITS = 64;
+    private static final int DEFAULT_LIMIT = 100;
+    private static final int MAX_LIMIT = 1000;
 
     private final int maxValueBytes;
 
@@ -208,9 +210,20 @@ final class RequestParser {
                                "ttl must be a whole number of seconds from 1 to " + Command.MAX_TTL);
     }
 
-    /** {@code ?limit=N} as given, empty when absent. */
-    static Optional<String> limit(ServerRequest req) {
-        return present(req, "limit", "bad_limit") ? req.query().first("limit").asOptional() : Optional.empty();
+    /** {@code ?limit=N}: keys per page, 1 to {@link #MAX_LIMIT}; {@link #DEFAULT_LIMIT} without the parameter. */
+    static int limit(ServerRequest req) {
+        if (!present(req, "limit", "bad_limit")) {
+            return DEFAULT_LIMIT;
+        }
+        try {
+            int limit = Integer.parseInt(req.query().first("limit").orElse(""));
+            if (limit >= 1 && limit <= MAX_LIMIT) {
+                return limit;
+            }
+        } catch (NumberFormatException e) {
+            // answered below
+        }
+        throw new ApiException(Status.BAD_REQUEST_400, "bad_limit", "limit must be 1 to " + MAX_LIMIT);
     }
 
     /**

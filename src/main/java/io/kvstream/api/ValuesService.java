@@ -43,8 +43,6 @@ import io.kvstream.wire.Json;
  * first answer (see {@link IdempotencyKey}).
  */
 public final class ValuesService implements HttpService {
-    private static final int DEFAULT_LIMIT = 100;
-    private static final int MAX_LIMIT = 1000;
     /** An HTTP-date (RFC 9110 §5.6.7, IMF-fixdate). */
     private static final DateTimeFormatter HTTP_DATE =
             DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ENGLISH).withZone(ZoneOffset.UTC);
@@ -164,7 +162,7 @@ public final class ValuesService implements HttpService {
         auth.requireRead(req, res);
         String prefix = RequestParser.keyParameter(req, "prefix").orElse("");
         String after = RequestParser.keyParameter(req, "after").orElse(null);
-        int limit = limit(RequestParser.limit(req));
+        int limit = RequestParser.limit(req);
         Optional<Long> at = RequestParser.atRevision(req);
         if (at.isPresent()) {
             History.Page page = found(history.list(prefix, after, limit, at.get()), at.get());
@@ -275,21 +273,6 @@ public final class ValuesService implements HttpService {
         } else {
             WriteCommands.refuseUnprocessable(res, outcome, "The value");
         }
-    }
-
-    private static int limit(Optional<String> text) {
-        if (text.isEmpty()) {
-            return DEFAULT_LIMIT;
-        }
-        try {
-            int limit = Integer.parseInt(text.get());
-            if (limit >= 1 && limit <= MAX_LIMIT) {
-                return limit;
-            }
-        } catch (NumberFormatException e) {
-            // answered below
-        }
-        throw new ApiException(Status.BAD_REQUEST_400, "bad_limit", "limit must be 1 to " + MAX_LIMIT);
     }
 
     /** {@code PUT /values/} names an empty key (400); {@code PUT /values} names the collection (405). */
