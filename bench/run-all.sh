@@ -86,9 +86,10 @@ fi
     for b in "${ALL[@]}"; do
         [[ -f "$RESULTS/$b.md" ]] && { sed 's|(bench/results/|(bench/results/|g' "$RESULTS/$b.md"; echo; }
     done
-    [[ -f "$BENCH_DIR/findings.md" ]] && cat "$BENCH_DIR/findings.md"
+    # findings.md and bounds.md link to results/… from bench/; BENCHMARKS.md sits one floor up.
+    [[ -f "$BENCH_DIR/findings.md" ]] && sed 's|](results/|](bench/results/|g' "$BENCH_DIR/findings.md"
     # What bounds each missed target, written for the last sitting: right above the verdicts it explains.
-    [[ -f "$BENCH_DIR/bounds.md" ]] && { echo; cat "$BENCH_DIR/bounds.md"; }
+    [[ -f "$BENCH_DIR/bounds.md" ]] && { echo; sed 's|](results/|](bench/results/|g' "$BENCH_DIR/bounds.md"; }
     targets_table
 } >"$ROOT/BENCHMARKS.md"
 log "wrote $ROOT/BENCHMARKS.md"
