@@ -247,7 +247,6 @@ final class EventsConnection implements WsListener {
         return true;
     }
 
-    /** Queues a domain event for this client if it matches its filter. */
     /** Queues a domain event if this client's filter wants it; {@code json} is built only then. */
     void send(DomainEvent event, Supplier<String> json) {
         if (filter.matches(event.key())) {

@@ -28,6 +28,7 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.not;
 import static org.hamcrest.Matchers.nullValue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -304,11 +305,19 @@ class HelmChartTest {
         assertThat(before.equals(after), is(false));
     }
 
-    /** Every pod template that reads a Secret (env secretKeyRef or a secret volume) rolls when that Secret's inputs change. */
+    /**
+     * Every app pod template that reads a Secret (env secretKeyRef or a secret volume) rolls when that Secret's inputs
+     * change. The bundled servers do not: they read their passwords only when their volume is first initialised.
+     */
     @Test
-    void everyPodTemplateThatReadsASecretHasASecretChecksum() {
+    void everyAppPodTemplateThatReadsASecretHasASecretChecksumAndNoServerDoes() {
         for (Manifests chart : List.of(helmDefault(), helm(EXTERNAL_SERVICES), helm(Map.of("auth.jwtSecret", "s3cret")))) {
             for (Manifests.Workload w : chart.workloads()) {
+                if (!Manifests.APP_COMPONENTS.contains(w.component())) {
+                    assertThat(chart.source() + " " + w.name() + " checksum/secret",
+                               annotations(w).get("checksum/secret"), is(nullValue()));
+                    continue;
+                }
                 boolean readsSecret = w.containers().stream()
                         .flatMap(c -> java.util.Objects.requireNonNullElse(c.getEnv(), List.<V1EnvVar>of()).stream())
                         .anyMatch(e -> e.getValueFrom() != null && e.getValueFrom().getSecretKeyRef() != null)
@@ -333,12 +342,32 @@ class HelmChartTest {
         assertThat(changed(before, after), is(Set.of("api", "websocket")));
     }
 
+    /** The app pods connect with the new password; PostgreSQL, which took its own at initdb, keeps running. */
     @Test
-    void changingTheDatabasePasswordRollsTheAppPodsAndPostgresButNotRabbitmq() {
+    void changingTheDatabasePasswordRollsTheAppPodsButNeitherServer() {
         Map<String, String> before = secretChecksums(helmDefault());
         Map<String, String> after = secretChecksums(helm(Map.of("postgresql.auth.password", "chosen-password")));
 
-        assertThat(changed(before, after), is(Set.of("api", "worker", "websocket", "postgresql")));
+        assertThat(changed(before, after), is(Set.of("api", "worker", "websocket")));
+    }
+
+    /**
+     * An upgrade of kvstream (a new chart version and app version, nothing else changed) leaves the pod templates of
+     * PostgreSQL and RabbitMQ as they were, so neither server restarts; the app pods roll for the new image.
+     */
+    @Test
+    void anUpgradeOfTheChartLeavesTheServersPodTemplatesAsTheyWere() {
+        Manifests before = helmDefault();
+        Manifests after = Manifests.helmWithChartFile("Chart.yaml", chart -> chart
+                .replaceFirst("(?m)^version: .*$", "version: 9.8.7")
+                .replaceFirst("(?m)^appVersion: .*$", "appVersion: \"9.8.7\""));
+
+        assertThat(after.workload("api").template().getSpec().getContainers().getFirst().getImage(),
+                   is(not(before.workload("api").template().getSpec().getContainers().getFirst().getImage())));
+        for (String server : List.of("postgresql", "rabbitmq")) {
+            assertThat(server + " pod template", after.workload(server).template(),
+                       is(before.workload(server).template()));
+        }
     }
 
     /** Generated passwords change nothing on upgrade: two renders with generated passwords have the same checksums. */
@@ -742,8 +771,8 @@ class HelmChartTest {
     }
 
     static Map<String, String> secretChecksums(Manifests chart) {
-        return chart.workloads().stream().collect(Collectors.toMap(Manifests.Workload::component,
-                                                                   w -> annotations(w).get("checksum/secret")));
+        return chart.workloads().stream().filter(w -> annotations(w).containsKey("checksum/secret"))
+                .collect(Collectors.toMap(Manifests.Workload::component, w -> annotations(w).get("checksum/secret")));
     }
 
     static Set<String> changed(Map<String, String> before, Map<String, String> after) {

@@ -17,6 +17,8 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BinaryOperator;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 import com.google.gson.Gson;
@@ -111,15 +113,9 @@ final class Manifests {
 
     /** {@code helm template} output of the chart; throws with helm's message if rendering fails. */
     static String helmTemplate(Map<String, Object> values) {
-        TemplateCommand template = new Helm(CHART).template()
-                .withName(RELEASE)
-                .withNamespace("kvstream")
-                .withKubeVersion(KUBE_VERSION)
-                // helm-java's template is not client-only for lookup: it dials a cluster and fails, where
-                // `helm template` finds nothing. HelmChartTest renders the lookup path with an install dry-run.
-                .set("secretLookup", false);
-        values.forEach(template::set);
-        return template.call();
+        // helm-java's template is not client-only for lookup: it dials a cluster and fails, where `helm template`
+        // finds nothing (secretLookup=false). HelmChartTest renders the lookup path with an install dry-run.
+        return template(CHART, values);
     }
 
     /** What {@link #helmHooks} renames the {@code helm.sh/hook*} annotations to. */
@@ -133,31 +129,48 @@ final class Manifests {
      */
     static Manifests helmHooks(Map<String, Object> values) {
         return CACHE.computeIfAbsent("hooks " + new TreeMap<>(values), key -> {
-            try {
-                Path copy = Files.createTempDirectory("kvstream-chart-hooks").resolve("kvstream");
-                try (var files = Files.walk(CHART)) {
-                    for (Path file : files.toList()) {
-                        Path target = copy.resolve(CHART.relativize(file).toString());
-                        if (Files.isDirectory(file)) {
-                            Files.createDirectories(target);
-                        } else {
-                            Files.writeString(target, Files.readString(file).replace("helm.sh/hook", HOOK_ANNOTATION + "hook"));
-                        }
+            Path copy = chartCopy((file, text) -> text.replace("helm.sh/hook", HOOK_ANNOTATION + "hook"));
+            Manifests all = parse("helm template (hooks) " + values, template(copy, values));
+            List<KubernetesObject> hooks = all.all().stream()
+                    .filter(o -> o.getMetadata().getAnnotations() != null
+                                 && o.getMetadata().getAnnotations().containsKey(HOOK_ANNOTATION + "hook"))
+                    .toList();
+            return new Manifests("helm template (hooks) " + values, hooks);
+        });
+    }
+
+    /** The chart rendered with its default values after {@code edit} rewrote one of its files (e.g. Chart.yaml). */
+    static Manifests helmWithChartFile(String file, UnaryOperator<String> edit) {
+        Path copy = chartCopy((name, text) -> name.equals(file) ? edit.apply(text) : text);
+        return parse("helm template (" + file + " edited)", template(copy, Map.of()));
+    }
+
+    /** A copy of the chart in a new temporary directory, each file's text passed through {@code edit(path, text)}. */
+    private static Path chartCopy(BinaryOperator<String> edit) {
+        try {
+            Path copy = Files.createTempDirectory("kvstream-chart").resolve("kvstream");
+            try (var files = Files.walk(CHART)) {
+                for (Path file : files.toList()) {
+                    String name = CHART.relativize(file).toString();
+                    Path target = copy.resolve(name);
+                    if (Files.isDirectory(file)) {
+                        Files.createDirectories(target);
+                    } else {
+                        Files.writeString(target, edit.apply(name, Files.readString(file)));
                     }
                 }
-                TemplateCommand template = new Helm(copy).template().withName(RELEASE).withNamespace("kvstream")
-                        .withKubeVersion(KUBE_VERSION).set("secretLookup", false);
-                values.forEach(template::set);
-                Manifests all = parse("helm template (hooks) " + values, template.call());
-                List<KubernetesObject> hooks = all.all().stream()
-                        .filter(o -> o.getMetadata().getAnnotations() != null
-                                     && o.getMetadata().getAnnotations().containsKey(HOOK_ANNOTATION + "hook"))
-                        .toList();
-                return new Manifests("helm template (hooks) " + values, hooks);
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
             }
-        });
+            return copy;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String template(Path chart, Map<String, Object> values) {
+        TemplateCommand template = new Helm(chart).template().withName(RELEASE).withNamespace("kvstream")
+                .withKubeVersion(KUBE_VERSION).set("secretLookup", false);
+        values.forEach(template::set);
+        return template.call();
     }
 
     /** A kustomization directory, built as {@code kubectl kustomize} would (for the features this repo uses). */

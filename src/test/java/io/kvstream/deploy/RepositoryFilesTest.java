@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 import com.google.gson.JsonArray;
@@ -241,24 +242,30 @@ class RepositoryFilesTest {
         assertThat(Files.isRegularFile(context.resolve(dockerfile)), is(true));
     }
 
-    /** skaffold dev -p kustomize is the inner loop: it deploys the small dev overlay, the full base needs its own profile. */
+    /**
+     * {@code skaffold dev} is the inner loop: it deploys the small dev overlay; the chart ({@code -p helm}) and the full
+     * base ({@code -p kustomize-base}) have profiles of their own, which nothing activates on its own.
+     */
     @Test
-    void skaffoldDeploysTheChartByDefaultTheDevOverlayWithKustomizeAndTheBaseWithKustomizeBase() {
+    void skaffoldDeploysTheDevOverlayByDefaultTheChartWithHelmAndTheBaseWithKustomizeBase() {
         Map<String, Object> skaffold = Manifests.yamlFile(ROOT.resolve("skaffold.yaml"));
-        Map<String, Object> release = Manifests.<List<Map<String, Object>>>cast(Manifests.<Map<String, Object>>cast(
-                Manifests.<Map<String, Object>>cast(skaffold.get("deploy")).get("helm")).get("releases")).getFirst();
+        Map<String, Object> helm = Manifests.cast(Manifests.<Map<String, Object>>cast(profile(skaffold, "helm").get("deploy")).get("helm"));
+        Map<String, Object> release = Manifests.<List<Map<String, Object>>>cast(helm.get("releases")).getFirst();
 
+        assertThat(kustomizePaths(skaffold), is(List.of("k8s/overlays/dev")));
+        assertThat(Manifests.<Map<String, Object>>cast(skaffold.get("deploy")).keySet(), is(Set.of("kubectl")));
+        assertThat(kustomizePaths(profile(skaffold, "kustomize-base")), is(List.of("k8s/base")));
+        for (String path : List.of("k8s/overlays/dev", "k8s/base")) {
+            assertThat(path, Files.isRegularFile(ROOT.resolve(path).resolve("kustomization.yaml")), is(true));
+        }
         assertThat(Files.isRegularFile(ROOT.resolve((String) release.get("chartPath")).resolve("Chart.yaml")), is(true));
         assertThat(Manifests.<Map<String, Object>>cast(release.get("setValueTemplates")),
                    is(Map.of("image.repository", "{{.IMAGE_REPO_kvstream}}",
                              "image.tag", "{{.IMAGE_TAG_kvstream}}@{{.IMAGE_DIGEST_kvstream}}")));
-        assertThat(kustomizePaths(skaffold, "kustomize"), is(List.of("k8s/overlays/dev")));
-        assertThat(kustomizePaths(skaffold, "kustomize-base"), is(List.of("k8s/base")));
-        for (String name : List.of("kustomize", "kustomize-base")) {
-            String path = kustomizePaths(skaffold, name).getFirst();
-            assertThat(path, Files.isRegularFile(ROOT.resolve(path).resolve("kustomization.yaml")), is(true));
-            assertThat(name, profile(skaffold, name).get("patches"),
-                       is(List.of(Map.of("op", "remove", "path", "/deploy/helm"))));
+        // The chart's profile takes the kustomize manifests and the kubectl deployer away, so only Helm deploys.
+        assertThat(profile(skaffold, "helm").get("patches"), is(List.of(Map.of("op", "remove", "path", "/manifests"),
+                                                                        Map.of("op", "remove", "path", "/deploy/kubectl"))));
+        for (String name : List.of("helm", "kustomize-base")) {
             assertThat(name + " activation", profile(skaffold, name).get("activation"), is((Object) null));
         }
     }
@@ -268,9 +275,10 @@ class RepositoryFilesTest {
                 .filter(p -> name.equals(p.get("name"))).findFirst().orElseThrow();
     }
 
-    static List<String> kustomizePaths(Map<String, Object> skaffold, String profile) {
+    /** The kustomize paths of a skaffold config or profile. */
+    static List<String> kustomizePaths(Map<String, Object> config) {
         return Manifests.cast(Manifests.<Map<String, Object>>cast(
-                Manifests.<Map<String, Object>>cast(profile(skaffold, profile).get("manifests")).get("kustomize")).get("paths"));
+                Manifests.<Map<String, Object>>cast(config.get("manifests")).get("kustomize")).get("paths"));
     }
 
     @Test
