@@ -111,9 +111,28 @@ metadata:
     {{- include "kvstream.componentLabels" . | nindent 4 }}
 spec:
   maxUnavailable: {{ .values.pdb.maxUnavailable }}
+  # A pod that is not ready (its database or broker is away) may always be evicted: otherwise such an outage would
+  # also block every node drain.
+  unhealthyPodEvictionPolicy: AlwaysAllow
   selector:
     matchLabels:
       {{- include "kvstream.selectorLabels" . | nindent 6 }}
+{{- end }}
+{{- end }}
+
+{{/*
+A Kubernetes memory quantity (128974848, 129e6, 129M, 123Mi, ...) in bytes.
+*/}}
+{{- define "kvstream.bytes" -}}
+{{- $q := toString . }}
+{{- $units := dict "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 }}
+{{- $unit := regexFind "[A-Za-z]+$" $q }}
+{{- $number := trimSuffix $unit $q }}
+{{- if $unit }}
+{{- if not (hasKey $units $unit) }}{{ fail (printf "memory quantity %q: unit %q is not one of Ki, Mi, Gi, Ti, k, M, G, T" $q $unit) }}{{ end }}
+{{- printf "%d" (int64 (mulf (float64 $number) (get $units $unit))) }}
+{{- else }}
+{{- printf "%d" (int64 (float64 $number)) }}
 {{- end }}
 {{- end }}
 

@@ -183,6 +183,17 @@ class HelmChartTest {
         assertThat(failure.getMessage(), containsString("amqpSyncCommandLane"));
     }
 
+    /** A quorum needs a majority: an even node count adds a failure, not a spare, so the schema refuses it. */
+    @Test
+    void theSchemaRefusesAnEvenNumberOfRabbitmqNodes() {
+        assertThat(helm(Map.of("rabbitmq.replicas", 1)).workload("rabbitmq").replicas(), is(1));
+        assertThat(helm(Map.of("rabbitmq.replicas", 5)).workload("rabbitmq").replicas(), is(5));
+
+        Exception failure = assertThrows(Exception.class, () -> helmTemplate(Map.of("rabbitmq.replicas", 2)));
+
+        assertThat(failure.getMessage(), containsString("replicas"));
+    }
+
     @Test
     void apiReplicaCountIsLeftToTheHpaWhenAutoscaling() {
         Manifests chart = helmDefault();

@@ -36,6 +36,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.everyItem;
 import static org.hamcrest.Matchers.greaterThan;
@@ -388,6 +389,9 @@ class ManifestRulesTest {
                        is(List.of(w)));
             assertThat(w.name() + " PDB maxUnavailable", budgets.getFirst().getSpec().getMaxUnavailable(),
                        is(new IntOrString(1)));
+            // An outage that leaves the role's pods unready must not also block node drains.
+            assertThat(w.name() + " PDB unhealthyPodEvictionPolicy",
+                       budgets.getFirst().getSpec().getUnhealthyPodEvictionPolicy(), is("AlwaysAllow"));
         }
     }
 
@@ -496,6 +500,16 @@ class ManifestRulesTest {
                 }
                 assertThat(policy.getMetadata().getName() + " names its sources", rule.getFrom(), is(not(empty())));
                 List<Integer> ports = rule.getPorts().stream().map(p -> p.getPort().getIntValue()).toList();
+                if (ports.equals(List.of(RABBITMQ_METRICS_PORT))) {
+                    // rabbitmq_prometheus, for Prometheus's namespace alone.
+                    assertThat(protectedPods.getFirst().component(), is("rabbitmq"));
+                    assertThat(policy.getMetadata().getName() + " admits to metrics", rule.getFrom().stream()
+                                       .map(peer -> peer.getPodSelector() == null && peer.getIpBlock() == null
+                                                    ? peer.getNamespaceSelector().getMatchLabels() : Map.of())
+                                       .toList(),
+                               is(List.of(Map.of("kubernetes.io/metadata.name", "monitoring"))));
+                    continue;
+                }
                 for (V1NetworkPolicyPeer peer : rule.getFrom()) {
                     List<Workload> sources = selected(m, peer.getPodSelector());
                     if (ports.equals(RABBITMQ_CLUSTERING_PORTS)) {
@@ -519,6 +533,42 @@ class ManifestRulesTest {
         assertThat(appPods, everyItem(is(in(m.all(V1NetworkPolicy.class).stream()
                 .flatMap(p -> selected(m, p.getSpec().getPodSelector()).stream()).toList()))));
     }
+
+    /**
+     * The bundled RabbitMQ nodes: a stopping node of a cluster waits (bounded, within its grace period) until every
+     * quorum queue keeps a majority without it, a lone node does not; each counts on its container's memory limit; and
+     * its metrics port is declared.
+     */
+    @ParameterizedTest
+    @MethodSource("sources")
+    void rabbitmqNodesStopOnlyWithAMajorityLeftAndCountOnTheirMemoryLimit(Source source) {
+        Manifests m = source.manifests().get();
+        Workload rabbitmq = m.workloads().stream().filter(w -> w.component().equals("rabbitmq")).findFirst().orElse(null);
+        if (rabbitmq == null) {
+            return;
+        }
+        V1Container node = rabbitmq.container();
+        V1PodSpec pod = rabbitmq.template().getSpec();
+
+        if (rabbitmq.replicas() > 1) {
+            String preStop = String.join(" ", node.getLifecycle().getPreStop().getExec().getCommand());
+            java.util.regex.Matcher wait = java.util.regex.Pattern
+                    .compile("rabbitmq-upgrade -q await_online_quorum_plus_one -t (\\d+); rabbitmq-upgrade -q drain -t (\\d+)")
+                    .matcher(preStop);
+            assertThat(preStop, wait.find(), is(true));
+            assertThat(pod.getTerminationGracePeriodSeconds(),
+                       is(greaterThan(Long.parseLong(wait.group(1)) + Long.parseLong(wait.group(2)))));
+        } else {
+            assertThat(node.getLifecycle(), is((Object) null));
+        }
+        long limit = node.getResources().getLimits().get("memory").getNumber().longValueExact();
+        assertThat(m.get(V1ConfigMap.class, "kvstream-rabbitmq-config").getData().get("kvstream.conf"),
+                   containsString("\ntotal_memory_available_override_value = " + limit + "\n"));
+        assertThat(node.getPorts().stream().filter(p -> "prometheus".equals(p.getName()))
+                           .map(V1ContainerPort::getContainerPort).toList(), is(List.of(RABBITMQ_METRICS_PORT)));
+    }
+
+    static final int RABBITMQ_METRICS_PORT = 15692;
 
     // ---- helpers --------------------------------------------------------------------------------------------
 
