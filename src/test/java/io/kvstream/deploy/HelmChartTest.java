@@ -183,6 +183,20 @@ class HelmChartTest {
         assertThat(failure.getMessage(), containsString("amqpSyncCommandLane"));
     }
 
+    /** A private registry's pull secret reaches every pod the chart runs, the bundled servers' and the migration's too. */
+    @Test
+    void imagePullSecretsReachEveryPod() {
+        Manifests chart = helm(Map.of("imagePullSecrets[0].name", "regcred"));
+
+        for (Manifests.Workload w : chart.workloads()) {
+            assertThat(w.name() + " imagePullSecrets", w.template().getSpec().getImagePullSecrets().stream()
+                    .map(io.kubernetes.client.openapi.models.V1LocalObjectReference::getName).toList(),
+                       is(List.of("regcred")));
+        }
+        assertThat(chart.get(V1Job.class, "kvstream-migrate-1").getSpec().getTemplate().getSpec().getImagePullSecrets()
+                           .getFirst().getName(), is("regcred"));
+    }
+
     /** A quorum needs a majority: an even node count adds a failure, not a spare, so the schema refuses it. */
     @Test
     void theSchemaRefusesAnEvenNumberOfRabbitmqNodes() {

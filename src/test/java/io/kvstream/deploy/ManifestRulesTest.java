@@ -395,13 +395,19 @@ class ManifestRulesTest {
         }
     }
 
-    /** Each app role prefers distinct nodes and zones; ScheduleAnyway, so a one-node dev cluster still runs it. */
+    /**
+     * Each app role and the RabbitMQ nodes prefer distinct nodes and zones; ScheduleAnyway, so a one-node dev cluster
+     * still runs them.
+     */
     @ParameterizedTest
     @MethodSource("sources")
-    void appPodsSpreadOverNodesAndZonesAsAPreference(Source source) {
+    void appAndBrokerPodsSpreadOverNodesAndZonesAsAPreference(Source source) {
         Manifests m = source.manifests().get();
+        List<Workload> spread = new ArrayList<>(m.appWorkloads());
+        // A quorum survives the loss of a node or zone only if no two of its members share it.
+        m.workloads().stream().filter(w -> w.component().equals("rabbitmq")).forEach(spread::add);
 
-        for (Workload w : m.appWorkloads()) {
+        for (Workload w : spread) {
             var constraints = Objects.requireNonNullElse(w.template().getSpec().getTopologySpreadConstraints(),
                                                          List.<io.kubernetes.client.openapi.models.V1TopologySpreadConstraint>of());
             assertThat(w.name() + " topology keys", constraints.stream().map(c -> c.getTopologyKey()).toList(),
