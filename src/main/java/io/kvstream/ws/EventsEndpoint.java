@@ -48,6 +48,13 @@ import io.kvstream.wire.Broker;
  * Closing it (on shutdown) sends every client 1001 "Server shutting down" and waits briefly for the handshakes.
  */
 public final class EventsEndpoint implements EventSequencer.Listener, AutoCloseable {
+    /**
+     * Bytes of one frame a client may send. A client of the stream sends nothing but pings, pongs and a close, and
+     * Helidon holds a frame in memory until its last byte arrives, so its default (a MiB) would let each connection
+     * that stops mid-frame pin that much; a longer frame is refused with close 1009 as soon as its header is read.
+     */
+    static final int MAX_CLIENT_FRAME = 4096;
+
     private static final HeaderName WEBSOCKET_KEY = HeaderNames.create("Sec-WebSocket-Key");
     private static final Header CONNECTION_UPGRADE = HeaderValues.create(HeaderNames.CONNECTION, "Upgrade");
     /** RFC 6455: the key is a random 16-byte value, base64-encoded. */
@@ -106,14 +113,13 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
     /**
      * Serves {@code /events} on the server. An upgrade from a page that {@link EventsOrigins} does not admit is
      * refused with 403: Helidon checks the {@code Origin}, with the list of {@code kvstream.ws.allowed-origins} and
-     * the server's own origin ({@link OwnOrListedOriginUpgrader}).
+     * the server's own origin ({@link OwnOrListedOriginUpgrader}). A client frame may be {@link #MAX_CLIENT_FRAME}
+     * long at most.
      */
     public void configure(WebServerConfig.Builder server) {
         server.addRouting(WsRouting.builder()
                                   .endpoint("/events", this::newConnection));
-        if (!origins.listed().isEmpty()) {
-            server.addProtocol(WsConfig.builder().origins(origins.listed()).build());
-        }
+        server.addProtocol(WsConfig.builder().origins(origins.listed()).maxFrameLength(MAX_CLIENT_FRAME).build());
     }
 
     /**

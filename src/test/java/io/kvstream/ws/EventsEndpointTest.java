@@ -309,6 +309,27 @@ class EventsEndpointTest {
         }
     }
 
+    /**
+     * A client of the stream sends only control frames, so a frame longer than {@code EventsEndpoint.MAX_CLIENT_FRAME}
+     * is refused with close 1009 as soon as its header is read: a connection that stops mid-frame pins no more than
+     * that (Helidon would otherwise hold up to a MiB of its payload).
+     */
+    @Test
+    void aFrameLongerThanAnyAClientSendsIsClosedWithTooBigBeforeItsPayload() throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", wsA.port())) {
+            socket.setSoTimeout(15_000);
+            var out = socket.getOutputStream();
+            out.write(RawHttp.upgrade("/events", "").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            // A masked binary frame that says 65,536 bytes follow; none of them is sent.
+            out.write(new byte[] {(byte) 0x82, (byte) 0xFF, 0, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4});
+            out.flush();
+            byte[] received = RawHttp.readAll(socket.getInputStream());
+            String text = new String(received, java.nio.charset.StandardCharsets.ISO_8859_1);
+            assertThat(text.startsWith("HTTP/1.1 101 Switching Protocols\r\n"), is(true));
+            assertThat(closeCode(received, text.indexOf("\r\n\r\n") + 4), is(1009));
+        }
+    }
+
     /** The status code of the first close frame among the server's (unmasked) frames, -1 if there is none. */
     private static int closeCode(byte[] bytes, int offset) {
         int i = offset;
