@@ -419,9 +419,24 @@ final class EventsConnection implements WsListener {
     /**
      * Sends every stored event after {@code since}, then hands over to the live queue; false when the writer is
      * done: the log no longer has them (compacted, or {@code since} is from another history) and the client was told
-     * to resync, or the connection was closed meanwhile.
+     * to resync, or the connection was closed meanwhile; also when {@code kvstream.ws.max-replays} clients are
+     * replaying already: each holds a page of the log while it is sent, so this one is told to retry (close 1013).
      */
     private boolean replay(long since) {
+        if (!endpoint.startReplay()) {
+            dropped(Level.INFO, "busy", "as many clients as kvstream.ws.max-replays are catching up already");
+            sendClose(new Close(null, WsCloseCodes.TRY_AGAIN_LATER, "Too many clients catching up, retry"));
+            return false;
+        }
+        try {
+            return replayWithin(since);
+        } finally {
+            endpoint.replayDone();
+        }
+    }
+
+    /** {@link #replay} once it holds one of the replays. */
+    private boolean replayWithin(long since) {
         long compacted = read(endpoint.eventLog()::compactedRevision);
         long committed = read(endpoint.eventLog()::committedRevision);
         if (since < compacted || since > committed) {

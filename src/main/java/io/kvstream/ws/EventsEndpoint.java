@@ -10,6 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -73,6 +74,8 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
     private final EventSequencer sequencer;
     private final PresenceFeed presence;
     private final Set<EventsConnection> connections = ConcurrentHashMap.newKeySet();
+    /** Replays under way at most: each holds a page of the log and its encoding while it is sent. */
+    private final Semaphore replays;
     private final ScheduledExecutorService timer;
     private final Object drained = new Object();
     private volatile boolean shuttingDown;
@@ -86,7 +89,11 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
         if (settings.maxBufferedBytes() < 1) {
             throw new IllegalArgumentException("kvstream.ws.max-buffered-bytes must be at least 1");
         }
+        if (settings.maxReplays() < 1) {
+            throw new IllegalArgumentException("kvstream.ws.max-replays must be at least 1");
+        }
         this.settings = settings;
+        this.replays = new Semaphore(settings.maxReplays());
         this.origins = EventsOrigins.of(settings.allowedOrigins());
         this.eventLog = eventLog;
         this.sequencer = sequencer;
@@ -230,6 +237,15 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
 
     EventLog eventLog() {
         return eventLog;
+    }
+
+    /** Takes one of the {@code kvstream.ws.max-replays} replays, if one is free; {@link #replayDone} gives it back. */
+    boolean startReplay() {
+        return replays.tryAcquire();
+    }
+
+    void replayDone() {
+        replays.release();
     }
 
     long revision() {

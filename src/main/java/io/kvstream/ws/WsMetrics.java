@@ -9,7 +9,7 @@ import io.helidon.metrics.api.Tag;
 /**
  * What an operator watches on a WebSocket process: connections (WebSocket and SSE) opened and closed (open now = opened - closed),
  * and the clients the server dropped, by reason ({@code slow}, {@code stalled}, {@code unresponsive}, {@code resync},
- * {@code shutdown}, {@code bad_request}).
+ * {@code shutdown}, {@code bad_request}, {@code busy}: every replay slot taken).
  */
 final class WsMetrics {
     private WsMetrics() {

@@ -158,7 +158,7 @@ class EventsEndpointTest {
      */
     @Test
     void resumingFarBehindWhileWritesContinueGetsEveryRevisionOnceAndStaysOpen() throws Exception {
-        Settings.Ws smallQueue = new Settings.Ws(4, 4 * 1024 * 1024, Duration.ofHours(1), "");
+        Settings.Ws smallQueue = new Settings.Ws(4, 4 * 1024 * 1024, 16, Duration.ofHours(1), "");
         try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(smallQueue).build())) {
             long since = KvHttp.put(writer.port(), "backlog-start", "x");
             int backlog = 1500;
@@ -222,6 +222,40 @@ class EventsEndpointTest {
         }
     }
 
+
+    /**
+     * Each replaying client holds a page of the log while it is sent, so at most {@code kvstream.ws.max-replays} replay
+     * at once: with one, a client that stops reading mid-replay holds it, and the next resuming client is told to
+     * retry (close 1013) instead of adding its page to the heap; once the stuck one is dropped, a resume succeeds.
+     */
+    @Test
+    void aResumeFindingEveryReplayTakenIsToldToRetryAndSucceedsOnceOneIsFree() throws Exception {
+        Settings base = TestServices.withHeartbeat(settings(Settings.Role.WEBSOCKET), Duration.ofSeconds(1));
+        Settings.Ws ws = base.ws();
+        Settings oneReplay = base.toBuilder()
+                .ws(new Settings.Ws(ws.queueSize(), ws.maxBufferedBytes(), 1, ws.heartbeat(), ws.allowedOrigins())).build();
+        try (TestNode node = TestNode.start(oneReplay)) {
+            long since = KvHttp.put(writer.port(), "busy-start", "x");
+            List<Long> written = KvHttp.putLarge(writer.port(), "busy-", 12);
+
+            try (java.net.Socket stuck = RawHttp.stuckReader(node.port(), RawHttp.upgrade("/events?since=" + since, ""))) {
+                // Until the stuck client's writer holds the replay, a resume may still get it: it then reads to the end.
+                await().atMost(WAIT).until(() -> {
+                    try (WsClient resume = WsClient.connect(WsClient.events(node.port(), "since=" + since))) {
+                        await().atMost(WAIT).until(() -> resume.closed.isDone() || resume.revisions().size() == written.size());
+                        return resume.closed.isDone() && resume.closed.get() == 1013 && resume.revisions().isEmpty();
+                    }
+                });
+            }
+
+            await().atMost(WAIT.multipliedBy(3)).until(() -> {
+                try (WsClient resume = WsClient.connect(WsClient.events(node.port(), "since=" + since))) {
+                    await().atMost(WAIT).until(() -> resume.closed.isDone() || resume.revisions().size() == written.size());
+                    return resume.revisions().equals(written);
+                }
+            });
+        }
+    }
 
     @Test
     void clientDroppedMidStreamResumesToTheSameSequenceAsOneThatNeverDropped() {
@@ -394,7 +428,7 @@ class EventsEndpointTest {
 
     @Test
     void slowClientIsDisconnectedWhileOthersGetEverything() {
-        Settings.Ws smallQueue = new Settings.Ws(4, 4 * 1024 * 1024, Duration.ofHours(1), "");
+        Settings.Ws smallQueue = new Settings.Ws(4, 4 * 1024 * 1024, 16, Duration.ofHours(1), "");
         try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(smallQueue).build());
              WsClient normal = connectLive(node, "")) {
             String normalId = normal.openedIds().getFirst();
@@ -472,7 +506,7 @@ class EventsEndpointTest {
 
     @Test
     void heartbeatPingsIdleClientsAndDropsOnesThatNeverAnswer() {
-        Settings.Ws fastHeartbeat = new Settings.Ws(1024, 4 * 1024 * 1024, Duration.ofMillis(200), "");
+        Settings.Ws fastHeartbeat = new Settings.Ws(1024, 4 * 1024 * 1024, 16, Duration.ofMillis(200), "");
         try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(fastHeartbeat).build());
              WsClient client = connectLive(node, "")) {
             String clientId = client.openedIds().getFirst();
@@ -497,7 +531,7 @@ class EventsEndpointTest {
      */
     @Test
     void connectionsOfASilentProcessAreAnnouncedClosedOnce() throws Exception {
-        Settings.Ws fastHeartbeat = new Settings.Ws(1024, 4 * 1024 * 1024, Duration.ofMillis(200), "");
+        Settings.Ws fastHeartbeat = new Settings.Ws(1024, 4 * 1024 * 1024, 16, Duration.ofMillis(200), "");
         Settings settings = settings(Settings.Role.WEBSOCKET).toBuilder().ws(fastHeartbeat).build();
         ConnectionFactory factory = new ConnectionFactory();
         factory.setUri(settings.amqp().uri());
@@ -534,7 +568,7 @@ class EventsEndpointTest {
 
     @Test
     void originNotAllowedIsRefusedWith403() {
-        Settings.Ws onlyAllowed = new Settings.Ws(1024, 4 * 1024 * 1024, Duration.ofSeconds(20), "http://allowed.example, https://also.example");
+        Settings.Ws onlyAllowed = new Settings.Ws(1024, 4 * 1024 * 1024, 16, Duration.ofSeconds(20), "http://allowed.example, https://also.example");
         try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(onlyAllowed).build())) {
             CompletionException refused = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class,
                     () -> WsClient.connect(WsClient.events(node.port(), ""), true, Map.of("Origin", "http://evil.example")));
