@@ -17,8 +17,8 @@ record EventFilter(String prefix, String key) {
 
     /** The filter a query asks for; {@link IllegalArgumentException} with the client's message if it is invalid. */
     static EventFilter of(UriQuery query) {
-        boolean hasPrefix = query.contains("prefix");
-        boolean hasKey = query.contains("key");
+        boolean hasPrefix = given(query, "prefix");
+        boolean hasKey = given(query, "key");
         if (hasPrefix && hasKey) {
             throw new IllegalArgumentException("prefix and key cannot be used together");
         }
@@ -30,6 +30,17 @@ record EventFilter(String prefix, String key) {
             return new EventFilter(null, key);
         }
         return hasPrefix ? new EventFilter(decode("prefix", query.getRaw("prefix")), null) : ALL;
+    }
+
+    /**
+     * Whether {@code /events} query parameter {@code name} is given; more than once is refused, as on {@code /values}:
+     * which one the client meant is not the server's to guess.
+     */
+    static boolean given(UriQuery query, String name) {
+        if (query.contains(name) && query.all(name).size() > 1) {
+            throw new IllegalArgumentException("Send " + name + " once");
+        }
+        return query.contains(name);
     }
 
     boolean all() {

@@ -527,7 +527,7 @@ final class EventsConnection implements WsListener {
      * The {@code since} query parameter: absent means live events only; otherwise a non-negative integer revision.
      */
     static Long since(UriQuery query) {
-        return query.contains("since") ? revision("since", query.first("since").orElse("")) : null;
+        return EventFilter.given(query, "since") ? revision("since", query.first("since").orElse("")) : null;
     }
 
     /** A revision a client resumes after ({@code since}, {@code Last-Event-ID}): a non-negative integer. */

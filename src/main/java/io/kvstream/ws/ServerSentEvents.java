@@ -54,10 +54,22 @@ final class ServerSentEvents {
         this.endpoint = endpoint;
     }
 
-    /** The {@code GET /events} route; a request that does not accept an event stream goes on to the next route. */
+    /**
+     * The {@code GET /events} route (a WebSocket upgrade never reaches it). A request that accepts no event stream is
+     * a 406 naming both ways in; one whose upgrade Helidon did not take (it matches the token {@code websocket} in
+     * lowercase only) is a 400 that says so.
+     */
     void serve(ServerRequest req, ServerResponse res) throws IOException {
         if (!acceptsEventStream(req)) {
-            res.next();
+            if (req.headers().contains(HeaderNames.UPGRADE)) {
+                WsMetrics.dropped("bad_request");
+                error(res, Status.BAD_REQUEST_400, "bad_request",
+                      "This server takes a WebSocket upgrade as Upgrade: websocket (in lowercase, alone)");
+            } else {
+                error(res, Status.NOT_ACCEPTABLE_406, "not_acceptable",
+                      "/events streams over a WebSocket (Upgrade: websocket) or as Server-Sent Events"
+                      + " (Accept: text/event-stream)");
+            }
             return;
         }
         if (!admitsOrigin(req, res)) {

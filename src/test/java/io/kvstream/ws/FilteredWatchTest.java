@@ -120,6 +120,9 @@ class FilteredWatchTest {
         assertRefused("prefix=a%2Fb", "prefix cannot contain '/'");
         assertRefused("key=", "key is empty");
         assertRefused("key=" + "k".repeat(257), "key is at most 256 bytes of UTF-8");
+        assertRefused("prefix=a&prefix=b", "Send prefix once");
+        assertRefused("key=a&key=b", "Send key once");
+        assertRefused("since=1&since=2", "Send since once");
     }
 
     private static void assertRefused(String query, String message) {
