@@ -57,6 +57,7 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
     static final int MAX_CLIENT_FRAME = 4096;
 
     private static final HeaderName WEBSOCKET_KEY = HeaderNames.create("Sec-WebSocket-Key");
+    private static final HeaderName WEBSOCKET_VERSION = HeaderNames.create("Sec-WebSocket-Version");
     private static final Header CONNECTION_UPGRADE = HeaderValues.create(HeaderNames.CONNECTION, "Upgrade");
     /** RFC 6455: the key is a random 16-byte value, base64-encoded. */
     private static final int WEBSOCKET_KEY_BYTES = 16;
@@ -142,6 +143,7 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
                 Optional<String> malformed = malformedUpgrade(req.headers());
                 if (malformed.isPresent()) {
                     WsMetrics.dropped("bad_request");
+                    res.header(WEBSOCKET_VERSION, "13");
                     ServerSentEvents.error(res, Status.BAD_REQUEST_400, "bad_request", malformed.get());
                     return;
                 }
@@ -159,7 +161,8 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
     /**
      * Why a request that asks for a WebSocket cannot have one, if so. Helidon 4.5.0 answers a key that is not base64
      * with a 500 (it decodes it unchecked), and a request with {@code Upgrade: websocket} but without {@code
-     * Connection: Upgrade} twice (its upgrade routing answers, then its HTTP routing once more).
+     * Connection: Upgrade} twice (its upgrade routing answers, then its HTTP routing once more). The answer names the
+     * version this server speaks ({@code Sec-WebSocket-Version: 13}), as RFC 6455 §4.4 asks of a refused handshake.
      */
     private static Optional<String> malformedUpgrade(Headers headers) {
         if (!headers.first(HeaderNames.UPGRADE).map("websocket"::equalsIgnoreCase).orElse(false)) {
@@ -171,6 +174,10 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
         Optional<String> key = headers.first(WEBSOCKET_KEY);
         if (key.isEmpty() || decodedLength(key.get().trim()) != WEBSOCKET_KEY_BYTES) {
             return Optional.of("Sec-WebSocket-Key must be 16 bytes in base64");
+        }
+        // Helidon refuses another version itself, but upgrades a request that names none (RFC 6455 §4.2.1 requires 13).
+        if (!headers.contains(WEBSOCKET_VERSION)) {
+            return Optional.of("A WebSocket upgrade needs Sec-WebSocket-Version: 13");
         }
         return Optional.empty();
     }

@@ -96,9 +96,10 @@ class EventsEndpointTest {
     }
 
     /**
-     * A WebSocket request that cannot be upgraded gets one JSON 400, and the connection goes on: a key that is not
-     * base64 (Helidon alone answers 500), and {@code Upgrade: websocket} without {@code Connection: Upgrade} (Helidon
-     * alone answers twice, so the next request on the connection would read the second answer).
+     * A WebSocket request that cannot be upgraded gets one JSON 400 naming version 13, and the connection goes on: a
+     * key that is not base64 (Helidon alone answers 500), {@code Upgrade: websocket} without {@code Connection: Upgrade}
+     * (Helidon alone answers twice, so the next request on the connection would read the second answer), and no
+     * {@code Sec-WebSocket-Version} (Helidon alone upgrades it).
      */
     @Test
     void aMalformedUpgradeGetsOne400AndTheConnectionGoesOn() throws Exception {
@@ -106,12 +107,17 @@ class EventsEndpointTest {
                         + "Sec-WebSocket-Key: !!!!!!!!!!!!!!!!!!!!!!==\r\nSec-WebSocket-Version: 13\r\n\r\n";
         String noConnectionUpgrade = "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                                      + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        String noVersion = "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
         String last = "GET /observe/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-        String answers = RawHttp.sendKeepingOpen(wsA.port(), badKey + noConnectionUpgrade + last);
+        String answers = RawHttp.sendKeepingOpen(wsA.port(), badKey + noConnectionUpgrade + noVersion + last);
         // Each answer's status line; a body is not followed by a line break, so they are found where they start.
         List<String> statusLines = Pattern.compile("HTTP/1\\.1 \\d{3} [^\\r]*").matcher(answers).results()
                 .map(MatchResult::group).toList();
-        assertThat(answers, statusLines, contains("HTTP/1.1 400 Bad Request", "HTTP/1.1 400 Bad Request", "HTTP/1.1 200 OK"));
+        assertThat(answers, statusLines, contains("HTTP/1.1 400 Bad Request", "HTTP/1.1 400 Bad Request",
+                                                  "HTTP/1.1 400 Bad Request", "HTTP/1.1 200 OK"));
+        assertThat(answers, containsString("{\"error\":\"bad_request\",\"message\":\"A WebSocket upgrade needs Sec-WebSocket-Version: 13\""));
+        assertThat(answers, Pattern.compile("Sec-WebSocket-Version: 13\r\n").matcher(answers).results().count(), is(3L));
         assertThat(answers, containsString("{\"error\":\"bad_request\",\"message\":\"Sec-WebSocket-Key must be 16 bytes in base64\""));
         assertThat(answers, containsString("{\"error\":\"bad_request\",\"message\":\"A WebSocket upgrade needs Connection: Upgrade\""));
     }
