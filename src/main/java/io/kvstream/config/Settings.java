@@ -198,7 +198,8 @@ public record Settings(Role role,
      * The {@code /events} sessions: at most {@code queueSize} messages and {@code maxBufferedBytes} bytes of them wait
      * for one client (its replay pages are read within the same byte bound); a slower client is dropped.
      */
-    public record Ws(int queueSize, long maxBufferedBytes, int maxReplays, Duration heartbeat, String allowedOrigins) {
+    public record Ws(int queueSize, long maxBufferedBytes, long maxTotalBufferedBytes, int maxReplays, Duration heartbeat,
+                     String allowedOrigins) {
     }
 
     /**
@@ -271,6 +272,7 @@ public record Settings(Role role,
                                events.get("compaction-interval").asLong().get()),
                     new Ws(ws.get("queue-size").asInt().get(),
                            ws.get("max-buffered-bytes").asLong().get(),
+                           ws.get("max-total-buffered-bytes").asLong().get(),
                            ws.get("max-replays").asInt().get(),
                            duration(ws.get("heartbeat")),
                            ws.get("allowed-origins").asString().get()),

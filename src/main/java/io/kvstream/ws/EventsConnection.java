@@ -1,6 +1,7 @@
 package io.kvstream.ws;
 
 import java.lang.System.Logger.Level;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.LinkedBlockingDeque;
@@ -261,15 +262,30 @@ final class EventsConnection implements WsListener {
         }
         long size = json.length();
         long queued = queuedBytes.addAndGet(size);
-        // One message larger than the bound still goes out when nothing else waits.
-        if ((queued > maxBufferedBytes && queued != size) || !queue.offer(new Message(type, json, revision))) {
+        boolean withinTotal = endpoint.queued(size);
+        // One message larger than a bound still goes out when nothing else waits for this client: past the bound of
+        // all clients together, only one that is behind (others wait) is dropped, not one that keeps up.
+        boolean behind = queued != size;
+        if ((behind && (queued > maxBufferedBytes || !withinTotal)) || !queue.offer(new Message(type, json, revision))) {
             queuedBytes.addAndGet(-size);
-            tooSlow();
+            endpoint.unqueued(size);
+            if (withinTotal) {
+                tooSlow();
+            } else {
+                tooSlowForAll();
+            }
         }
     }
 
     private void tooSlow() {
         String reason = "Too slow: more than " + capacity + " messages or " + maxBufferedBytes + " bytes waiting";
+        if (close(WsCloseCodes.VIOLATED_POLICY, reason, null, true)) {
+            dropped(Level.INFO, "slow", reason);
+        }
+    }
+
+    private void tooSlowForAll() {
+        String reason = "Too slow: behind while the messages waiting for all clients exceed their bound";
         if (close(WsCloseCodes.VIOLATED_POLICY, reason, null, true)) {
             dropped(Level.INFO, "slow", reason);
         }
@@ -350,9 +366,13 @@ final class EventsConnection implements WsListener {
         endpoint.closed(this);
     }
 
+    /** Drops what is queued, each message's bytes taken back once: here, or by the writer that took it. */
     private void clearQueue() {
-        queue.clear();
-        queuedBytes.set(0);
+        List<Outgoing> dropped = new ArrayList<>();
+        queue.drainTo(dropped);
+        long bytes = dropped.stream().mapToLong(o -> o instanceof Message m ? m.json().length() : 0).sum();
+        queuedBytes.addAndGet(-bytes);
+        endpoint.unqueued(bytes);
     }
 
     private void write(Long since) {
@@ -381,6 +401,7 @@ final class EventsConnection implements WsListener {
         switch (next) {
         case Message message -> {
             queuedBytes.addAndGet(-message.json().length());
+            endpoint.unqueued(message.json().length());
             if (message.revision() > 0) {
                 if (message.revision() <= lastSent) {
                     return true;

@@ -12,6 +12,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 import io.helidon.http.Header;
@@ -75,6 +76,8 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
     private final EventSequencer sequencer;
     private final PresenceFeed presence;
     private final Set<EventsConnection> connections = ConcurrentHashMap.newKeySet();
+    /** Characters of the messages queued for all connections together (one byte each for ASCII JSON). */
+    private final AtomicLong queuedBytes = new AtomicLong();
     /** Replays under way at most: each holds a page of the log and its encoding while it is sent. */
     private final Semaphore replays;
     private final ScheduledExecutorService timer;
@@ -89,6 +92,9 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
         }
         if (settings.maxBufferedBytes() < 1) {
             throw new IllegalArgumentException("kvstream.ws.max-buffered-bytes must be at least 1");
+        }
+        if (settings.maxTotalBufferedBytes() < 1) {
+            throw new IllegalArgumentException("kvstream.ws.max-total-buffered-bytes must be at least 1");
         }
         if (settings.maxReplays() < 1) {
             throw new IllegalArgumentException("kvstream.ws.max-replays must be at least 1");
@@ -244,6 +250,19 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
 
     EventLog eventLog() {
         return eventLog;
+    }
+
+    /**
+     * Counts {@code bytes} more queued for some connection; false if that takes all connections together past
+     * {@code kvstream.ws.max-total-buffered-bytes} (counted all the same: the caller takes them back).
+     */
+    boolean queued(long bytes) {
+        return queuedBytes.addAndGet(bytes) <= settings.maxTotalBufferedBytes();
+    }
+
+    /** Counts {@code bytes} fewer queued: sent, or dropped with their connection's queue. */
+    void unqueued(long bytes) {
+        queuedBytes.addAndGet(-bytes);
     }
 
     /** Takes one of the {@code kvstream.ws.max-replays} replays, if one is free; {@link #replayDone} gives it back. */

@@ -59,7 +59,7 @@ class CorsTest {
         Settings.Ws ws = settings.ws();
         return settings.toBuilder()
                 .cors(new Settings.Cors(Settings.commaSeparated(origins)))
-                .ws(new Settings.Ws(ws.queueSize(), ws.maxBufferedBytes(), ws.maxReplays(), ws.heartbeat(), WS_APP))
+                .ws(new Settings.Ws(ws.queueSize(), ws.maxBufferedBytes(), ws.maxTotalBufferedBytes(), ws.maxReplays(), ws.heartbeat(), WS_APP))
                 .build();
     }
 

@@ -237,7 +237,7 @@ class FaultsIT {
         String schema = TestServices.uniqueName("wskill");
         String prefix = TestServices.uniqueName("wskill");
         Settings settings = TestServices.settings(Settings.Role.ALL, schema, prefix)
-                .toBuilder().ws(new Settings.Ws(1024, 4 * 1024 * 1024, 16, Duration.ofMillis(300), "")).build();
+                .toBuilder().ws(new Settings.Ws(1024, 4 * 1024 * 1024, 128 * 1024 * 1024, 16, Duration.ofMillis(300), "")).build();
         int port = freePort();
         try (TestNode survivor = TestNode.start(settings)) {
             Process doomed = startProcess(settings, "websocket", port, Map.of("KVSTREAM_WS_HEARTBEAT", "300ms"));

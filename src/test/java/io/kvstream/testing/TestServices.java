@@ -87,7 +87,7 @@ public final class TestServices {
     public static Settings withHeartbeat(Settings settings, java.time.Duration heartbeat) {
         Settings.Ws ws = settings.ws();
         return settings.toBuilder()
-                .ws(new Settings.Ws(ws.queueSize(), ws.maxBufferedBytes(), ws.maxReplays(), heartbeat, ws.allowedOrigins()))
+                .ws(new Settings.Ws(ws.queueSize(), ws.maxBufferedBytes(), ws.maxTotalBufferedBytes(), ws.maxReplays(), heartbeat, ws.allowedOrigins()))
                 .build();
     }
 

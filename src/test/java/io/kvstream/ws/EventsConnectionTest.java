@@ -59,7 +59,7 @@ class EventsConnectionTest {
     @Test
     void overflowingClientGetsPolicyCloseWithReasonWhileOthersKeepReceiving() throws Exception {
         EventSequencer sequencer = new EventSequencer(new EventLog(database));
-        EventsEndpoint endpoint = new EventsEndpoint(new Settings.Ws(4, 4 * 1024 * 1024, 16, Duration.ofHours(1), ""),
+        EventsEndpoint endpoint = new EventsEndpoint(new Settings.Ws(4, 4 * 1024 * 1024, 128 * 1024 * 1024, 16, Duration.ofHours(1), ""),
                                                      new EventLog(database), sequencer, broker,
                                                      new Authenticator(settings.auth()));
         try {

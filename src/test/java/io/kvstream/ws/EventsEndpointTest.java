@@ -190,7 +190,7 @@ class EventsEndpointTest {
      */
     @Test
     void resumingFarBehindWhileWritesContinueGetsEveryRevisionOnceAndStaysOpen() throws Exception {
-        Settings.Ws smallQueue = new Settings.Ws(4, 4 * 1024 * 1024, 16, Duration.ofHours(1), "");
+        Settings.Ws smallQueue = new Settings.Ws(4, 4 * 1024 * 1024, 128 * 1024 * 1024, 16, Duration.ofHours(1), "");
         try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(smallQueue).build())) {
             long since = KvHttp.put(writer.port(), "backlog-start", "x");
             int backlog = 1500;
@@ -265,7 +265,7 @@ class EventsEndpointTest {
         Settings base = TestServices.withHeartbeat(settings(Settings.Role.WEBSOCKET), Duration.ofSeconds(1));
         Settings.Ws ws = base.ws();
         Settings oneReplay = base.toBuilder()
-                .ws(new Settings.Ws(ws.queueSize(), ws.maxBufferedBytes(), 1, ws.heartbeat(), ws.allowedOrigins())).build();
+                .ws(new Settings.Ws(ws.queueSize(), ws.maxBufferedBytes(), ws.maxTotalBufferedBytes(), 1, ws.heartbeat(), ws.allowedOrigins())).build();
         try (TestNode node = TestNode.start(oneReplay)) {
             long since = KvHttp.put(writer.port(), "busy-start", "x");
             List<Long> written = KvHttp.putLarge(writer.port(), "busy-", 12);
@@ -460,7 +460,7 @@ class EventsEndpointTest {
 
     @Test
     void slowClientIsDisconnectedWhileOthersGetEverything() {
-        Settings.Ws smallQueue = new Settings.Ws(4, 4 * 1024 * 1024, 16, Duration.ofHours(1), "");
+        Settings.Ws smallQueue = new Settings.Ws(4, 4 * 1024 * 1024, 128 * 1024 * 1024, 16, Duration.ofHours(1), "");
         try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(smallQueue).build());
              WsClient normal = connectLive(node, "")) {
             String normalId = normal.openedIds().getFirst();
@@ -483,6 +483,33 @@ class EventsEndpointTest {
             slow.webSocket().request(Long.MAX_VALUE);
             await().atMost(WAIT).until(slow.closed::isDone);
             assertThat(slow.revisions().size(), lessThan(written.size()));
+            slow.abort();
+        }
+    }
+
+    /**
+     * The bound of all clients together: with a queue of 64 MiB each allowed but 2 MiB in all, a client that does not
+     * read is dropped once it is behind and the total is past 2 MiB, long before its own bound; the client that reads
+     * gets everything.
+     */
+    @Test
+    void aClientBehindWhileAllQueuesTogetherPassTheirBoundIsDropped() {
+        Settings.Ws smallTotal = new Settings.Ws(1024, 64 * 1024 * 1024, 2 * 1024 * 1024, 16, Duration.ofHours(1), "");
+        try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(smallTotal).build());
+             WsClient normal = connectLive(node, "")) {
+            String normalId = normal.openedIds().getFirst();
+            WsClient slow = WsClient.connect(WsClient.events(node.port(), ""), false, Map.of());
+            await().atMost(WAIT).until(() -> normal.openedIds().size() == 2);
+            String slowId = normal.openedIds().stream().filter(id -> !id.equals(normalId)).findFirst().orElseThrow();
+
+            String big = "x".repeat(512 * 1024);
+            List<Long> written = IntStream.range(0, 24).mapToObj(i -> KvHttp.put(writer.port(), "total-" + i, big)).toList();
+
+            await().atMost(WAIT.multipliedBy(3)).until(() -> normal.revisions().size() == written.size());
+            assertThat(normal.revisions(), is(written));
+            String slowClosed = "{\"type\":\"connection_closed\",\"route\":\"events\",\"from\":\"" + slowId
+                                + "\",\"value\":\"Connection closed\"}";
+            await().atMost(WAIT.multipliedBy(3)).until(() -> normal.ofType("connection_closed").contains(slowClosed));
             slow.abort();
         }
     }
@@ -538,7 +565,7 @@ class EventsEndpointTest {
 
     @Test
     void heartbeatPingsIdleClientsAndDropsOnesThatNeverAnswer() {
-        Settings.Ws fastHeartbeat = new Settings.Ws(1024, 4 * 1024 * 1024, 16, Duration.ofMillis(200), "");
+        Settings.Ws fastHeartbeat = new Settings.Ws(1024, 4 * 1024 * 1024, 128 * 1024 * 1024, 16, Duration.ofMillis(200), "");
         try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(fastHeartbeat).build());
              WsClient client = connectLive(node, "")) {
             String clientId = client.openedIds().getFirst();
@@ -563,7 +590,7 @@ class EventsEndpointTest {
      */
     @Test
     void connectionsOfASilentProcessAreAnnouncedClosedOnce() throws Exception {
-        Settings.Ws fastHeartbeat = new Settings.Ws(1024, 4 * 1024 * 1024, 16, Duration.ofMillis(200), "");
+        Settings.Ws fastHeartbeat = new Settings.Ws(1024, 4 * 1024 * 1024, 128 * 1024 * 1024, 16, Duration.ofMillis(200), "");
         Settings settings = settings(Settings.Role.WEBSOCKET).toBuilder().ws(fastHeartbeat).build();
         ConnectionFactory factory = new ConnectionFactory();
         factory.setUri(settings.amqp().uri());
@@ -600,7 +627,7 @@ class EventsEndpointTest {
 
     @Test
     void originNotAllowedIsRefusedWith403() {
-        Settings.Ws onlyAllowed = new Settings.Ws(1024, 4 * 1024 * 1024, 16, Duration.ofSeconds(20), "http://allowed.example, https://also.example");
+        Settings.Ws onlyAllowed = new Settings.Ws(1024, 4 * 1024 * 1024, 128 * 1024 * 1024, 16, Duration.ofSeconds(20), "http://allowed.example, https://also.example");
         try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(onlyAllowed).build())) {
             CompletionException refused = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class,
                     () -> WsClient.connect(WsClient.events(node.port(), ""), true, Map.of("Origin", "http://evil.example")));

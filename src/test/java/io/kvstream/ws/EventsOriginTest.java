@@ -57,7 +57,7 @@ class EventsOriginTest {
                                                   TestServices.uniqueName("origin"));
         Settings.Ws ws = settings.ws();
         return settings.toBuilder()
-                .ws(new Settings.Ws(ws.queueSize(), ws.maxBufferedBytes(), ws.maxReplays(), ws.heartbeat(), allowedOrigins))
+                .ws(new Settings.Ws(ws.queueSize(), ws.maxBufferedBytes(), ws.maxTotalBufferedBytes(), ws.maxReplays(), ws.heartbeat(), allowedOrigins))
                 .build();
     }
 
