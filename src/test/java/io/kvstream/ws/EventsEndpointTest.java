@@ -458,44 +458,35 @@ class EventsEndpointTest {
         }
     }
 
+    /** A queue of 4 messages: big values fill the socket buffers of a client that does not read, then its queue. */
     @Test
     void slowClientIsDisconnectedWhileOthersGetEverything() {
         Settings.Ws smallQueue = new Settings.Ws(4, 4 * 1024 * 1024, 128 * 1024 * 1024, 16, Duration.ofHours(1), "");
-        try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(smallQueue).build());
-             WsClient normal = connectLive(node, "")) {
-            String normalId = normal.openedIds().getFirst();
-            WsClient slow = WsClient.connect(WsClient.events(node.port(), ""), false, Map.of());
-            await().atMost(WAIT).until(() -> normal.openedIds().size() == 2);
-            String slowId = normal.openedIds().stream().filter(id -> !id.equals(normalId)).findFirst().orElseThrow();
-
-            // Big values fill the socket buffers of a client that does not read, then its queue of 4.
-            String big = "x".repeat(512 * 1024);
-            List<Long> written = IntStream.range(0, 40).mapToObj(i -> KvHttp.put(writer.port(), "big-" + i, big)).toList();
-
-            // 20 MB through the whole pipeline: generous waits, a loaded CI machine is slow at this.
-            await().atMost(WAIT.multipliedBy(3)).until(() -> normal.revisions().size() == written.size());
-            assertThat(normal.revisions(), is(written));
-            String slowClosed = "{\"type\":\"connection_closed\",\"route\":\"events\",\"from\":\"" + slowId
-                                + "\",\"value\":\"Connection closed\"}";
-            await().atMost(WAIT.multipliedBy(3)).until(() -> normal.ofType("connection_closed").contains(slowClosed));
-
+        dropsTheClientThatDoesNotReadWhileTheOtherGetsEverything(smallQueue, "big-", 40, (slow, written) -> {
             // What the slow client gets when it finally reads: part of the stream, then the end of the connection.
             slow.webSocket().request(Long.MAX_VALUE);
             await().atMost(WAIT).until(slow.closed::isDone);
             assertThat(slow.revisions().size(), lessThan(written.size()));
-            slow.abort();
-        }
+        });
     }
 
     /**
      * The bound of all clients together: with a queue of 64 MiB each allowed but 2 MiB in all, a client that does not
-     * read is dropped once it is behind and the total is past 2 MiB, long before its own bound; the client that reads
-     * gets everything.
+     * read is dropped once it is behind and the total is past 2 MiB, long before its own bound.
      */
     @Test
     void aClientBehindWhileAllQueuesTogetherPassTheirBoundIsDropped() {
         Settings.Ws smallTotal = new Settings.Ws(1024, 64 * 1024 * 1024, 2 * 1024 * 1024, 16, Duration.ofHours(1), "");
-        try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(smallTotal).build());
+        dropsTheClientThatDoesNotReadWhileTheOtherGetsEverything(smallTotal, "total-", 24, (slow, written) -> { });
+    }
+
+    /**
+     * Writes {@code writes} values of 512 KiB while one client reads and another does not: the reader gets every
+     * revision, the other is dropped (its close announced); then {@code afterwards} with that client and the revisions.
+     */
+    private static void dropsTheClientThatDoesNotReadWhileTheOtherGetsEverything(
+            Settings.Ws ws, String keyPrefix, int writes, java.util.function.BiConsumer<WsClient, List<Long>> afterwards) {
+        try (TestNode node = TestNode.start(settings(Settings.Role.WEBSOCKET).toBuilder().ws(ws).build());
              WsClient normal = connectLive(node, "")) {
             String normalId = normal.openedIds().getFirst();
             WsClient slow = WsClient.connect(WsClient.events(node.port(), ""), false, Map.of());
@@ -503,13 +494,16 @@ class EventsEndpointTest {
             String slowId = normal.openedIds().stream().filter(id -> !id.equals(normalId)).findFirst().orElseThrow();
 
             String big = "x".repeat(512 * 1024);
-            List<Long> written = IntStream.range(0, 24).mapToObj(i -> KvHttp.put(writer.port(), "total-" + i, big)).toList();
+            List<Long> written = IntStream.range(0, writes).mapToObj(i -> KvHttp.put(writer.port(), keyPrefix + i, big))
+                    .toList();
 
+            // Tens of MB through the whole pipeline: generous waits, a loaded CI machine is slow at this.
             await().atMost(WAIT.multipliedBy(3)).until(() -> normal.revisions().size() == written.size());
             assertThat(normal.revisions(), is(written));
             String slowClosed = "{\"type\":\"connection_closed\",\"route\":\"events\",\"from\":\"" + slowId
                                 + "\",\"value\":\"Connection closed\"}";
             await().atMost(WAIT.multipliedBy(3)).until(() -> normal.ofType("connection_closed").contains(slowClosed));
+            afterwards.accept(slow, written);
             slow.abort();
         }
     }
