@@ -196,7 +196,8 @@ public record Settings(Role role,
 
     /**
      * The {@code /events} sessions: at most {@code queueSize} messages and {@code maxBufferedBytes} bytes of them wait
-     * for one client (its replay pages are read within the same byte bound); a slower client is dropped.
+     * for one client (its replay pages are read within the same byte bound), and {@code maxTotalBufferedBytes} for all
+     * of them together; a slower client is dropped. At most {@code maxReplays} clients replay at once.
      */
     public record Ws(int queueSize, long maxBufferedBytes, long maxTotalBufferedBytes, int maxReplays, Duration heartbeat,
                      String allowedOrigins) {

@@ -254,7 +254,8 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
 
     /**
      * Counts {@code bytes} more queued for some connection; false if that takes all connections together past
-     * {@code kvstream.ws.max-total-buffered-bytes} (counted all the same: the caller takes them back).
+     * {@code kvstream.ws.max-total-buffered-bytes}. Counted either way: a caller that then does not queue them takes
+     * them back ({@link #unqueued}).
      */
     boolean queued(long bytes) {
         return queuedBytes.addAndGet(bytes) <= settings.maxTotalBufferedBytes();
