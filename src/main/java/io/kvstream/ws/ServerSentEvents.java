@@ -6,7 +6,6 @@ import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -117,10 +116,18 @@ final class ServerSentEvents {
                || endpoint.origins().admits(req.headers().first(HeaderNames.ORIGIN), req.headers().first(HeaderNames.HOST));
     }
 
+    /**
+     * Whether {@code Accept} names {@code text/event-stream} itself with a quality above 0 (RFC 9110 §12.4.2: q=0 is
+     * "not acceptable"); a wildcard does not ask for a stream, and an {@code Accept} that does not parse asks for none.
+     */
     private static boolean acceptsEventStream(ServerRequest req) {
-        return req.headers().first(HeaderNames.ACCEPT)
-                .map(accept -> accept.toLowerCase(Locale.ROOT).contains(EVENT_STREAM))
-                .orElse(false);
+        try {
+            return req.headers().acceptedTypes().stream()
+                    .anyMatch(type -> type.qualityFactor() > 0
+                                      && EVENT_STREAM.equalsIgnoreCase(type.mediaType().fullType()));
+        } catch (RuntimeException unparsable) {
+            return false;
+        }
     }
 
     /** An error answer in the API's JSON error format (the API's own writer is a floor above). */

@@ -141,7 +141,8 @@ class EventsEndpointTest {
     }
 
     /**
-     * A GET of /events that asks for neither stream is a 406 naming both ways in (not a 405 that names GET); one
+     * A GET of /events that asks for neither stream (no upgrade; no {@code text/event-stream} in {@code Accept}, or
+     * one with q=0) is a 406 naming both ways in (not a 405 that names GET); one
      * whose upgrade Helidon did not take ({@code Upgrade: WebSocket}: it matches the token in lowercase only) is a
      * 400 saying how to ask; a repeated parameter is a 400 on an event stream too.
      */
@@ -150,13 +151,16 @@ class EventsEndpointTest {
         String plain = "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
         String capitalized = "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n"
                              + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        String notAcceptable = "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream;q=0\r\n\r\n";
+        String lookalike = "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/text/event-streamx\r\n\r\n";
         String twice = "GET /events?since=1&since=2 HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
                        + "Connection: close\r\n\r\n";
-        String answers = RawHttp.sendKeepingOpen(wsA.port(), plain + capitalized + twice);
+        String answers = RawHttp.sendKeepingOpen(wsA.port(), plain + capitalized + notAcceptable + lookalike + twice);
         List<String> statusLines = Pattern.compile("HTTP/1\\.1 \\d{3} [^\\r]*").matcher(answers).results()
                 .map(MatchResult::group).toList();
 
         assertThat(answers, statusLines, contains("HTTP/1.1 406 Not Acceptable", "HTTP/1.1 400 Bad Request",
+                                                  "HTTP/1.1 406 Not Acceptable", "HTTP/1.1 406 Not Acceptable",
                                                   "HTTP/1.1 400 Bad Request"));
         assertThat(answers, containsString("{\"error\":\"not_acceptable\",\"message\":\"/events streams over a"
                                            + " WebSocket (Upgrade: websocket) or as Server-Sent Events (Accept:"
