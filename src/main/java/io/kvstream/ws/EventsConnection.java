@@ -45,6 +45,9 @@ import io.kvstream.domain.DomainEvent;
  */
 final class EventsConnection implements WsListener {
     private static final System.Logger LOG = System.getLogger(EventsConnection.class.getName());
+    /** Why a client that is behind is dropped while all clients together hold their bound of queued bytes. */
+    private static final String BEHIND_WHILE_ALL_QUEUES_FULL =
+            "Too slow: behind while the messages waiting for all clients exceed their bound";
     private static final int REPLAY_PAGE = 500;
     private static final int MAX_SINCE_DIGITS = 18;
     /** The connection whose frames the current thread reads: Helidon reads each WebSocket on one thread. */
@@ -269,23 +272,16 @@ final class EventsConnection implements WsListener {
         if ((behind && (queued > maxBufferedBytes || !withinTotal)) || !queue.offer(new Message(type, json, revision))) {
             queuedBytes.addAndGet(-size);
             endpoint.unqueued(size);
-            if (withinTotal) {
-                tooSlow();
-            } else {
-                tooSlowForAll();
-            }
+            tooSlow(withinTotal ? queueFull() : BEHIND_WHILE_ALL_QUEUES_FULL);
         }
     }
 
-    private void tooSlow() {
-        String reason = "Too slow: more than " + capacity + " messages or " + maxBufferedBytes + " bytes waiting";
-        if (close(WsCloseCodes.VIOLATED_POLICY, reason, null, true)) {
-            dropped(Level.INFO, "slow", reason);
-        }
+    private String queueFull() {
+        return "Too slow: more than " + capacity + " messages or " + maxBufferedBytes + " bytes waiting";
     }
 
-    private void tooSlowForAll() {
-        String reason = "Too slow: behind while the messages waiting for all clients exceed their bound";
+    /** Closes a client that cannot keep up (1008 with {@code reason}), dropping what waits for it. */
+    private void tooSlow(String reason) {
         if (close(WsCloseCodes.VIOLATED_POLICY, reason, null, true)) {
             dropped(Level.INFO, "slow", reason);
         }
@@ -321,7 +317,7 @@ final class EventsConnection implements WsListener {
             return;
         }
         if (!queue.offer(new Ping())) {
-            tooSlow();
+            tooSlow(queueFull());
         }
     }
 

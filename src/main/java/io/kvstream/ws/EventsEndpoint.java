@@ -148,9 +148,8 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
                 auth.requirePageRead(req, res);
                 Optional<String> malformed = malformedUpgrade(req.headers());
                 if (malformed.isPresent()) {
-                    WsMetrics.dropped("bad_request");
                     res.header(WEBSOCKET_VERSION, "13");
-                    ServerSentEvents.error(res, Status.BAD_REQUEST_400, "bad_request", malformed.get());
+                    ServerSentEvents.badRequest(res, malformed.get());
                     return;
                 }
             }

@@ -61,9 +61,7 @@ final class ServerSentEvents {
     void serve(ServerRequest req, ServerResponse res) throws IOException {
         if (!acceptsEventStream(req)) {
             if (req.headers().contains(HeaderNames.UPGRADE)) {
-                WsMetrics.dropped("bad_request");
-                error(res, Status.BAD_REQUEST_400, "bad_request",
-                      "This server takes a WebSocket upgrade as Upgrade: websocket (in lowercase, alone)");
+                badRequest(res, "This server takes a WebSocket upgrade as Upgrade: websocket (in lowercase, alone)");
             } else {
                 error(res, Status.NOT_ACCEPTABLE_406, "not_acceptable",
                       "/events streams over a WebSocket (Upgrade: websocket) or as Server-Sent Events"
@@ -86,8 +84,7 @@ final class ServerSentEvents {
             }
             filter = EventFilter.of(req.query());
         } catch (IllegalArgumentException e) {
-            WsMetrics.dropped("bad_request");
-            error(res, Status.BAD_REQUEST_400, "bad_request", e.getMessage());
+            badRequest(res, e.getMessage());
             return;
         }
         if (endpoint.shuttingDown()) {
@@ -128,6 +125,12 @@ final class ServerSentEvents {
         } catch (RuntimeException unparsable) {
             return false;
         }
+    }
+
+    /** A request for the stream that cannot have one: counted among the clients refused, answered 400. */
+    static void badRequest(ServerResponse res, String message) {
+        WsMetrics.dropped("bad_request");
+        error(res, Status.BAD_REQUEST_400, "bad_request", message);
     }
 
     /** An error answer in the API's JSON error format (the API's own writer is a floor above). */
