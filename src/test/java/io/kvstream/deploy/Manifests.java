@@ -113,8 +113,6 @@ final class Manifests {
 
     /** {@code helm template} output of the chart; throws with helm's message if rendering fails. */
     static String helmTemplate(Map<String, Object> values) {
-        // helm-java's template is not client-only for lookup: it dials a cluster and fails, where `helm template`
-        // finds nothing (secretLookup=false). HelmChartTest renders the lookup path with an install dry-run.
         return template(CHART, values);
     }
 
@@ -166,6 +164,11 @@ final class Manifests {
         }
     }
 
+    /**
+     * {@code helm template} of {@code chart} with {@code values}, secretLookup off: helm-java's template is not
+     * client-only for lookup (it dials a cluster and fails, where {@code helm template} finds nothing). HelmChartTest
+     * renders the lookup path with an install dry-run.
+     */
     private static String template(Path chart, Map<String, Object> values) {
         TemplateCommand template = new Helm(chart).template().withName(RELEASE).withNamespace("kvstream")
                 .withKubeVersion(KUBE_VERSION).set("secretLookup", false);
