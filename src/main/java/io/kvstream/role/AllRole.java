@@ -33,7 +33,7 @@ public final class AllRole {
             ListenerOrder.listen(feed, replica, writers::applied, stream);
             feed.start(replica.load(), replica::load);
             return new RunningRole.Serving(routing -> parts.apiRoutes(routing, replica, writers, auth), stream,
-                                           parts.readiness(replica), List.of(parts.openApi()));
+                                           parts.servingReadiness(replica), List.of(parts.openApi()));
         });
     }
 }

@@ -26,7 +26,7 @@ public final class ApiRole {
             ListenerOrder.listen(feed, replica, writers::applied, null);
             feed.start(replica.load(), replica::load);
             return new RunningRole.Serving(routing -> parts.apiRoutes(routing, replica, writers, auth), null,
-                                           parts.readiness(replica), List.of(parts.openApi()));
+                                           parts.servingReadiness(replica), List.of(parts.openApi()));
         });
     }
 }

@@ -171,9 +171,14 @@ final class Parts implements AutoCloseable {
         }
     }
 
-    /** Is the process ready: database and broker reachable, the replica (if any) loaded. */
-    List<HealthCheck> readiness(Replica replica) {
-        return Readiness.checks(databaseMonitor, broker, replica);
+    /** Is a process that serves clients ready: the broker reachable, the replica (if any) loaded. */
+    List<HealthCheck> servingReadiness(Replica replica) {
+        return Readiness.serving(databaseMonitor, broker, replica);
+    }
+
+    /** Is the worker ready: the database and the broker reachable. */
+    List<HealthCheck> workerReadiness() {
+        return Readiness.worker(databaseMonitor, broker);
     }
 
     /** {@code /openapi}: the API's contract, {@code META-INF/openapi.yaml}, as YAML or JSON. */

@@ -12,7 +12,16 @@ import io.kvstream.replica.Replica;
 import io.kvstream.storage.DatabaseMonitor;
 import io.kvstream.wire.Broker;
 
-/** {@code /observe/health/ready}: the database and the broker are reachable and the replica, if any, is loaded. */
+/**
+ * {@code /observe/health/ready}: whether this process should be sent traffic.
+ * <p>
+ * A process that serves clients (API, WebSocket, {@code all}) needs the broker, since cut off from it the process
+ * misses what others commit, and its replica loaded. It does not need PostgreSQL: nothing commits while the database
+ * is away, so the replica stays as current as the committed history and reads go on, while writes answer 503 and
+ * resumes of {@code /events} are told to retry, each by itself. Were the database a condition, one restart of it
+ * would take every API pod out of its Service at once and turn an outage of writes into an outage of everything.
+ * Its state is a detail of the broker check. A worker does nothing without the database, so there it is a condition.
+ */
 final class Readiness {
     private Readiness() {
     }
@@ -29,10 +38,13 @@ final class Readiness {
         }
     }
 
-    static List<HealthCheck> checks(DatabaseMonitor database, Broker broker, Replica replica) {
+    /** A process that serves clients: the broker reachable and the replica, if it keeps one, loaded. */
+    static List<HealthCheck> serving(DatabaseMonitor database, Broker broker, Replica replica) {
         List<HealthCheck> checks = new ArrayList<>();
-        checks.add(new Check("database", () -> up(database)));
-        checks.add(new Check("broker", () -> up(broker::isOpen)));
+        checks.add(new Check("broker", () -> HealthCheckResponse.builder()
+                .status(broker.isOpen())
+                .detail("database", database.getAsBoolean() ? "reachable" : "unreachable: writes answer 503")
+                .build()));
         if (replica != null) {
             checks.add(new Check("replica", () -> HealthCheckResponse.builder()
                     .status(replica.loaded())
@@ -41,6 +53,11 @@ final class Readiness {
                     .build()));
         }
         return checks;
+    }
+
+    /** A worker: the database and the broker reachable. */
+    static List<HealthCheck> worker(DatabaseMonitor database, Broker broker) {
+        return List.of(new Check("database", () -> up(database)), new Check("broker", () -> up(broker::isOpen)));
     }
 
     private static HealthCheckResponse up(BooleanSupplier reachable) {

@@ -25,7 +25,7 @@ public final class WebSocketRole {
             feed.start(parts.committedRevision().getAsLong(), parts.committedRevision());
             // The API's JSON errors, for a refused /events upgrade (401) and unknown paths.
             return new RunningRole.Serving(routing -> ApiErrorHandlers.register(routing, new ApiMetrics()), stream,
-                                           parts.readiness(null), List.of());
+                                           parts.servingReadiness(null), List.of());
         });
     }
 }

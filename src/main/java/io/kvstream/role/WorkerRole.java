@@ -15,7 +15,7 @@ public final class WorkerRole {
     public static RunningRole start(Settings settings) {
         return RunningRole.assemble(settings, parts -> {
             parts.startWorker();
-            return new RunningRole.Serving(routing -> { }, null, parts.readiness(null), List.of());
+            return new RunningRole.Serving(routing -> { }, null, parts.workerReadiness(), List.of());
         });
     }
 }
