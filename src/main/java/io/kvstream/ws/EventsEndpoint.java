@@ -149,17 +149,19 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
                 Optional<String> malformed = malformedUpgrade(req.headers());
                 if (malformed.isPresent()) {
                     res.header(WEBSOCKET_VERSION, "13");
-                    ServerSentEvents.badRequest(res, malformed.get());
+                    ServerSentEvents.badRequest(res, malformed.get(), req.prologue().method() != Method.HEAD);
                     return;
                 }
             }
             chain.proceed();
         });
-        routing.get("/events", new ServerSentEvents(this)::serve)
+        ServerSentEvents sse = new ServerSentEvents(this);
+        routing.get("/events", sse::serve)
+                .head("/events", sse::serve)
                 .any("/events", (req, res) -> {
-                    res.header(HeaderNames.ALLOW, "GET");
-                    ServerSentEvents.error(res, Status.METHOD_NOT_ALLOWED_405, "method_not_allowed", "Allowed: GET",
-                                           req.prologue().method() != Method.HEAD);
+                    res.header(HeaderNames.ALLOW, "GET, HEAD");
+                    ServerSentEvents.error(res, Status.METHOD_NOT_ALLOWED_405, "method_not_allowed",
+                                           "Allowed: GET, HEAD");
                 });
     }
 

@@ -12,6 +12,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
+import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
@@ -54,24 +55,27 @@ final class ServerSentEvents {
     }
 
     /**
-     * The {@code GET /events} route (a WebSocket upgrade never reaches it). A request that accepts no event stream is
-     * a 406 naming both ways in; one whose upgrade Helidon did not take (it matches the token {@code websocket} in
-     * lowercase only) is a 400 that says so.
+     * The {@code GET /events} and {@code HEAD /events} route (a WebSocket upgrade never reaches it). A request that
+     * accepts no event stream is a 406 naming both ways in; one whose upgrade Helidon did not take (it matches the
+     * token {@code websocket} in lowercase only) is a 400 that says so. A HEAD gets the headers a GET would, and no
+     * stream.
      */
     void serve(ServerRequest req, ServerResponse res) throws IOException {
+        boolean withBody = req.prologue().method() != Method.HEAD;
         if (!acceptsEventStream(req)) {
             if (req.headers().contains(HeaderNames.UPGRADE)) {
-                badRequest(res, "This server takes a WebSocket upgrade as Upgrade: websocket (in lowercase, alone)");
+                badRequest(res, "This server takes a WebSocket upgrade as Upgrade: websocket (in lowercase, alone)",
+                           withBody);
             } else {
                 error(res, Status.NOT_ACCEPTABLE_406, "not_acceptable",
                       "/events streams over a WebSocket (Upgrade: websocket) or as Server-Sent Events"
-                      + " (Accept: text/event-stream)");
+                      + " (Accept: text/event-stream)", withBody);
             }
             return;
         }
         if (!admitsOrigin(req, res)) {
             error(res, Status.FORBIDDEN_403, "forbidden_origin",
-                  "Origin " + req.headers().first(HeaderNames.ORIGIN).orElse("") + " may not open /events");
+                  "Origin " + req.headers().first(HeaderNames.ORIGIN).orElse("") + " may not open /events", withBody);
             return;
         }
         Long since;
@@ -84,18 +88,23 @@ final class ServerSentEvents {
             }
             filter = EventFilter.of(req.query());
         } catch (IllegalArgumentException e) {
-            badRequest(res, e.getMessage());
+            badRequest(res, e.getMessage(), withBody);
             return;
         }
         if (endpoint.shuttingDown()) {
             res.header(HeaderNames.RETRY_AFTER, "1");
-            error(res, Status.SERVICE_UNAVAILABLE_503, "unavailable", "Server shutting down");
+            error(res, Status.SERVICE_UNAVAILABLE_503, "unavailable", "Server shutting down", withBody);
             return;
         }
         res.status(Status.OK_200);
         res.header(HeaderNames.CONTENT_TYPE, EVENT_STREAM);
         res.header(HeaderNames.CACHE_CONTROL, "no-cache");
         res.header(X_ACCEL_BUFFERING, "no");
+        if (!withBody) {
+            // Helidon 4.5 sends Content-Length: 0 with it; a stream's chunked framing would end in body bytes.
+            res.send();
+            return;
+        }
         try (OutputStream out = res.outputStream()) {
             out.flush();
             endpoint.newConnection().stream(new SsePeer(out), since, filter);
@@ -127,10 +136,13 @@ final class ServerSentEvents {
         }
     }
 
-    /** A request for the stream that cannot have one: counted among the clients refused, answered 400. */
-    static void badRequest(ServerResponse res, String message) {
+    /**
+     * A request for the stream that cannot have one: counted among the clients refused, answered 400 (without
+     * {@code withBody}, a HEAD's, with its headers alone).
+     */
+    static void badRequest(ServerResponse res, String message, boolean withBody) {
         WsMetrics.dropped("bad_request");
-        error(res, Status.BAD_REQUEST_400, "bad_request", message);
+        error(res, Status.BAD_REQUEST_400, "bad_request", message, withBody);
     }
 
     /** An error answer in the API's JSON error format (the API's own writer is a floor above). */
