@@ -155,8 +155,14 @@ public final class ValuesService implements HttpService {
     }
 
     /**
-     * {@code GET /values?prefix=a&limit=100&after=k}: one sorted page, consistent at one revision; HEAD answers its
-     * headers.
+     * A listing page ends before its keys and values in UTF-8 pass this, so that one request holds a bounded answer in
+     * memory however large the values (the first key always fits: a value is at most {@code kvstream.max-value-bytes}).
+     */
+    static final long MAX_PAGE_BYTES = 4L * 1024 * 1024;
+
+    /**
+     * {@code GET /values?prefix=a&limit=100&after=k}: one sorted page, consistent at one revision, of at most
+     * {@code limit} keys and {@link #MAX_PAGE_BYTES}; HEAD answers its headers.
      */
     private void list(ServerRequest req, ServerResponse res, boolean withBody) {
         auth.requireRead(req, res);
@@ -165,14 +171,14 @@ public final class ValuesService implements HttpService {
         int limit = RequestParser.limit(req);
         Optional<Long> at = RequestParser.atRevision(req);
         if (at.isPresent()) {
-            History.Page page = found(history.list(prefix, after, limit, at.get()), at.get());
+            History.Page page = found(history.list(prefix, after, limit, MAX_PAGE_BYTES, at.get()), at.get());
             send(res, Json.write(new ListBody(at.get(), listed(page.values()), page.next())), withBody);
             return;
         }
         if (!replica.loaded()) {
             throw WriteCommands.unavailable("The replica is still loading");
         }
-        Replica.Page page = replica.list(prefix, after, limit);
+        Replica.Page page = replica.list(prefix, after, limit, MAX_PAGE_BYTES);
         send(res, Json.write(new ListBody(page.revision(), listed(page.values()), page.next())), withBody);
     }
 

@@ -191,11 +191,17 @@ public final class Replica implements EventSequencer.Listener {
         revision = event.revision();
     }
 
-    /**
-     * Keys starting with {@code prefix}, sorted, strictly after {@code after} (if given), at most {@code limit};
-     * values whose deadline has passed are left out.
-     */
+    /** {@link #list(String, String, int, long)} without a bound in bytes, for a caller that sends no whole values. */
     public Page list(String prefix, String after, int limit) {
+        return list(prefix, after, limit, Long.MAX_VALUE);
+    }
+
+    /**
+     * Keys starting with {@code prefix}, sorted, strictly after {@code after} (if given), at most {@code limit}, and
+     * no more than fit in {@code maxBytes} of keys and values in UTF-8 (the first always does); values whose deadline
+     * has passed are left out. {@code next} is set whenever more keys follow.
+     */
+    public Page list(String prefix, String after, int limit, long maxBytes) {
         Instant now = Instant.now();
         pageLock.readLock().lock();
         try {
@@ -205,6 +211,7 @@ public final class Replica implements EventSequencer.Listener {
             NavigableMap<String, Slot> range = sorted.tailMap(fromPrefix ? from : past, fromPrefix);
             List<Map.Entry<String, Entry>> page = new ArrayList<>(Math.min(limit, 1024));
             String next = null;
+            long bytes = 0;
             for (Map.Entry<String, Slot> e : range.entrySet()) {
                 if (!e.getKey().startsWith(from)) {
                     break;
@@ -213,16 +220,30 @@ public final class Replica implements EventSequencer.Listener {
                 if (entry.expiredAt(now)) {
                     continue;
                 }
-                if (page.size() == limit) {
+                String key = Keys.fromSortForm(e.getKey());
+                bytes += utf8Length(key) + utf8Length(entry.value());
+                if (page.size() == limit || (!page.isEmpty() && bytes > maxBytes)) {
                     next = page.getLast().getKey();
                     break;
                 }
-                page.add(Map.entry(Keys.fromSortForm(e.getKey()), entry));
+                page.add(Map.entry(key, entry));
             }
             return new Page(revision, page, next);
         } finally {
             pageLock.readLock().unlock();
         }
+    }
+
+    private static long utf8Length(String text) {
+        long bytes = text.length();
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c >= 0x80) {
+                // Two bytes below U+0800, three above; a surrogate pair's four are two per unit.
+                bytes += c < 0x800 || Character.isSurrogate(c) ? 1 : 2;
+            }
+        }
+        return bytes;
     }
 
     public Digest digest() {

@@ -56,7 +56,7 @@ public final class History {
 
     private static String page(boolean bounded) {
         String events = "key COLLATE \"C\"";
-        return "SELECT key, value, revision FROM ("
+        String last = "SELECT key, value, revision FROM ("
                + " SELECT DISTINCT ON (key) key, kind, value, revision FROM ("
                + "  SELECT " + events + " AS key, kind, value, revision FROM kv_events"
                + "   WHERE " + range(events, bounded) + " AND starts_with(key, ?) AND revision <= ?"
@@ -64,6 +64,15 @@ public final class History {
                + "   WHERE " + range("key", bounded) + " AND starts_with(key, ?) AND mod_revision <= ?"
                + " ) changes ORDER BY key, revision DESC"
                + ") last WHERE kind = 'value_put' ORDER BY key LIMIT ?";
+        // The bound in bytes (the last parameter) is applied here, so that no more than the page leaves the server:
+        // the rows that fit (the first always does), then the first that does not, without its value, which only
+        // says that more follow.
+        String size = "octet_length(key) + octet_length(value)";
+        return "SELECT key, CASE WHEN n = 1 OR through <= max_bytes THEN value END, revision FROM ("
+               + " SELECT key, value, revision, " + size + " AS size, row_number() OVER w AS n,"
+               + "  sum(" + size + ") OVER w AS through, ?::bigint AS max_bytes"
+               + " FROM (" + last + ") page WINDOW w AS (ORDER BY key)"
+               + ") sized WHERE n <= 2 OR through - size <= max_bytes ORDER BY key";
     }
 
     /** After the page's last key, from the prefix on, and (if bounded) before the prefix's successor. */
@@ -111,13 +120,18 @@ public final class History {
         });
     }
 
-    /** Keys starting with {@code prefix} that existed at {@code revision}, sorted, after {@code after}. */
-    public At<Page> list(String prefix, String after, int limit, long revision) {
+    /**
+     * Keys starting with {@code prefix} that existed at {@code revision}, sorted, after {@code after}: at most
+     * {@code limit}, and no more than fit in {@code maxBytes} of keys and values in UTF-8 (the first always does).
+     * {@code next} is set whenever more keys follow.
+     */
+    public At<Page> list(String prefix, String after, int limit, long maxBytes, long revision) {
         return read(revision, (connection, at) -> {
             String upper = successor(prefix);
             try (PreparedStatement statement = connection.prepareStatement(upper == null ? PAGE_UNBOUNDED : PAGE)) {
                 String from = after == null ? "" : after;
                 int i = 0;
+                statement.setLong(++i, maxBytes);
                 // The same conditions twice: for kv_events, then for kv_values.
                 for (int table = 0; table < 2; table++) {
                     statement.setString(++i, from);
@@ -132,14 +146,14 @@ public final class History {
                 List<Map.Entry<String, Entry>> values = new ArrayList<>();
                 try (ResultSet rs = statement.executeQuery()) {
                     while (rs.next()) {
-                        values.add(Map.entry(rs.getString(1), new Entry(rs.getString(2), rs.getLong(3))));
+                        String value = rs.getString(2);
+                        if (value == null || values.size() == limit) {
+                            return new Page(values, values.getLast().getKey());
+                        }
+                        values.add(Map.entry(rs.getString(1), new Entry(value, rs.getLong(3))));
                     }
                 }
-                if (values.size() <= limit) {
-                    return new Page(values, null);
-                }
-                List<Map.Entry<String, Entry>> page = values.subList(0, limit);
-                return new Page(List.copyOf(page), page.getLast().getKey());
+                return new Page(values, null);
             }
         });
     }

@@ -130,6 +130,43 @@ class ReadAtRevisionTest {
         }
     }
 
+    /**
+     * A page ends before its keys and values pass {@link ValuesService#MAX_PAGE_BYTES}, from the replica and at a
+     * revision alike, and {@code next} carries on from there: large values cannot make one answer hold more.
+     */
+    @Test
+    void aPageOfLargeValuesEndsAtItsBoundInBytesAndNextCarriesOn() throws Exception {
+        try (TestNode node = TestNode.start(settings("history_bytes"))) {
+            String large = "v".repeat(1_000_000);
+            long last = 0;
+            for (int i = 1; i <= 6; i++) {
+                last = KvHttp.put(node.port(), "big-" + i, large);
+            }
+            KvHttp.put(node.port(), "big-7", "small");
+            // Four values of 1,000,000 bytes and their keys fit in 4 MiB; a fifth does not.
+            for (String revision : List.of("", "&revision=" + last)) {
+                JsonNode first = Json.read(get(node, "/values?prefix=big-" + revision).body(), JsonNode.class);
+                assertThat(revision, keys(first), is(List.of("big-1", "big-2", "big-3", "big-4")));
+                assertThat(revision, first.path("values").get(3).path("value").asText(), is(large));
+                assertThat(revision, first.path("next").asText(), is("big-4"));
+                JsonNode second = Json.read(get(node, "/values?prefix=big-&after=big-4" + revision).body(),
+                                            JsonNode.class);
+                assertThat(revision, keys(second), is(revision.isEmpty() ? List.of("big-5", "big-6", "big-7")
+                                                                         : List.of("big-5", "big-6")));
+                assertThat(revision, second.has("next"), is(false));
+                JsonNode limited = Json.read(get(node, "/values?prefix=big-&limit=2" + revision).body(), JsonNode.class);
+                assertThat(revision, keys(limited), is(List.of("big-1", "big-2")));
+                assertThat(revision, limited.path("next").asText(), is("big-2"));
+            }
+        }
+    }
+
+    private static List<String> keys(JsonNode page) {
+        List<String> keys = new ArrayList<>();
+        page.path("values").forEach(v -> keys.add(v.path("key").asText()));
+        return keys;
+    }
+
     /** {@code prefix} and {@code after} follow the key rules, as a path's key and {@code /events}' filters do. */
     @Test
     void listingParametersFollowTheKeyRules() throws Exception {

@@ -64,6 +64,27 @@ class ReplicaTest {
         assertThat(second.revision(), is(5L));
     }
 
+    /**
+     * A page ends before the key that would take its keys and values past the bound in UTF-8 bytes (the first key
+     * always fits), and {@code next} says that more follow.
+     */
+    @Test
+    void listingPagesEndAtTheirBoundInBytes() {
+        // Keys of 2 bytes; values of 3 bytes ("abc", "\u00e9b": é is 2 bytes, "\u20ac": € is 3).
+        apply(put("k1", "abc", 1), put("k2", "\u00e9b", 2), put("k3", "\u20ac", 3), put("k4", "abcdefgh", 4));
+
+        Replica.Page first = replica.list("k", null, 10, 10);
+        assertThat(first.values().stream().map(Map.Entry::getKey).toList(), is(List.of("k1", "k2")));
+        assertThat(first.next(), is("k2"));
+        Replica.Page second = replica.list("k", first.next(), 10, 10);
+        assertThat(second.values().stream().map(Map.Entry::getKey).toList(), is(List.of("k3")));
+        assertThat(second.next(), is("k3"));
+        Replica.Page alone = replica.list("k", second.next(), 10, 1);
+        assertThat("the first key always fits", alone.values().stream().map(Map.Entry::getKey).toList(),
+                   is(List.of("k4")));
+        assertThat(alone.next(), is(nullValue()));
+    }
+
     private List<Map.Entry<String, Entry>> page(String prefix, String after, int limit) {
         return replica.list(prefix, after, limit).values();
     }
