@@ -49,7 +49,10 @@ public final class EventSequencer {
             events.forEach(this::onEvent);
         }
 
-        /** The events after the old revision were compacted away; state restarts at {@code revision}. */
+        /**
+         * The events after the old revision cannot be delivered in order (compacted away, or gone with a database
+         * restored behind this process); state restarts at {@code revision}.
+         */
         default void onResync(long revision) {
         }
     }
@@ -187,13 +190,41 @@ public final class EventSequencer {
         return openTxn.isEmpty() ? revision : openTxn.getLast().revision();
     }
 
-    /** Reads whatever the log has after the current revision; used on gaps and after a broker reconnect. */
+    /**
+     * Reads whatever the log has after the current revision (periodically, and after a broker reconnect), and reloads
+     * when the database's history ends before what this process has taken in.
+     */
     public void catchUp() {
         lock.lock();
         try {
             readTheLog();
+            reloadIfTheStoreWentBack();
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * The database restored from a backup, or failed over to a replica that lacked the last commits, ends its history
+     * before revisions this process has taken in: those no longer exist, and the revisions committed next reuse their
+     * numbers, which this process would skip as seen. So it reloads, as after a compaction. Events are taken in only
+     * once committed and the committed revision is read after, so a live database is never behind. Called under the
+     * lock.
+     */
+    private void reloadIfTheStoreWentBack() {
+        if (!started) {
+            return;
+        }
+        long taken = received();
+        long committed;
+        try {
+            committed = eventLog.committedRevision();
+        } catch (RuntimeException e) {
+            return; // the database does not answer: the catch-up has said so
+        }
+        if (committed < taken) {
+            resync("The database's history ends at revision " + committed + ", before this process's " + taken
+                   + " (restored from a backup, or failed over to a replica without the last commits)");
         }
     }
 
@@ -208,7 +239,7 @@ public final class EventSequencer {
                     break;
                 }
                 if (events.getFirst().revision() != received() + 1) {
-                    resync();
+                    resync("Events after revision " + revision + " were compacted");
                     continue;
                 }
                 events.forEach(this::accept);
@@ -222,9 +253,10 @@ public final class EventSequencer {
         }
     }
 
-    private void resync() {
+    /** Reloads the state from a fresh snapshot, and tells the listeners (whose clients must reload too). */
+    private void resync(String why) {
         long reloaded = reload.getAsLong();
-        LOG.log(Level.WARNING, "Events after revision " + revision + " were compacted; reloaded at " + reloaded);
+        LOG.log(Level.WARNING, why + "; reloaded at " + reloaded);
         revision = reloaded;
         openTxn.clear();
         listeners.forEach(l -> l.onResync(reloaded));

@@ -222,13 +222,16 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
         connections.forEach(c -> c.send(event, envelope));
     }
 
-    /** Events were compacted away before this process saw them: every client has a gap and must reload. */
+    /**
+     * Events this process cannot deliver in order (compacted away before it saw them, or gone with a database restored
+     * behind it): every client has a gap or holds what no longer exists, and must reload.
+     */
     @Override
     public void onResync(long revision) {
         Envelope resync = Envelope.resyncRequired(revision);
         connections.forEach(c -> {
             if (c.close(WsCloseCodes.NORMAL_CLOSE, "Resync required", resync, false)) {
-                c.dropped(Level.DEBUG, "resync", "events after its revision were compacted before this process saw them");
+                c.dropped(Level.DEBUG, "resync", "the events after its revision cannot be delivered in order");
             }
         });
     }

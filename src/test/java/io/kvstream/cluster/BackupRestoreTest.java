@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import io.kvstream.config.Settings;
+import io.kvstream.testing.LoadClient;
 import io.kvstream.testing.SseClient;
 import io.kvstream.testing.TestDeployment;
 import io.kvstream.testing.TestNode;
@@ -70,6 +71,42 @@ class BackupRestoreTest {
             long next = KvHttp.put(node.port(), "added", "after the restore");
             assertThat(next, is(dumped + 1));
             await().atMost(GENEROUS).until(() -> node.value("added").isPresent());
+        }
+    }
+
+    /**
+     * A process left running through the restore (against README's advice) finds the database's history ending before
+     * its own revision at its next catch-up: it reloads the restored state and tells its stream clients to resync, and
+     * writes carry on from the dump's revision.
+     */
+    @Test
+    void aProcessLeftRunningThroughARestoreReloadsAndTellsItsStreamsToResync() throws Exception {
+        Tools.require(TestServices.realServers() && onPath("pg_dump") && onPath("pg_restore"),
+                      "the machine's PostgreSQL with pg_dump and pg_restore; CI sets KVSTREAM_TEST_*");
+        Settings.Db db = deployment.settings(Settings.Role.ALL).db();
+        Path dump = tmp.resolve("kvstream.dump");
+        try (TestNode node = deployment.start(Settings.Role.ALL); LoadClient load = new LoadClient()) {
+            KvHttp.put(node.port(), "kept", "as dumped");
+            long dumped = KvHttp.put(node.port(), "changed", "before");
+            run("pg_dump", "--format=custom", "--schema=" + db.schema(), "--file=" + dump, libpqUri(db));
+            KvHttp.put(node.port(), "changed", "after");
+            KvHttp.delete(node.port(), "kept");
+            try (SseClient live = SseClient.connectLive(node.port(), "")) {
+                try (Connection connection = TestServices.connect(db);
+                     Statement statement = connection.createStatement()) {
+                    statement.execute("DROP SCHEMA \"" + db.schema() + "\" CASCADE");
+                }
+                run("pg_restore", "--dbname=" + libpqUri(db), dump.toString());
+
+                await().atMost(GENEROUS).until(() -> node.revision() == dumped);
+                assertThat(node.value("kept").orElseThrow().value(), is("as dumped"));
+                assertThat(node.value("changed").orElseThrow().value(), is("before"));
+                live.ended.get(GENEROUS.toSeconds(), TimeUnit.SECONDS);
+                assertThat(live.ofType("resync_required").size(), is(1));
+            }
+            LoadClient.Attempts added = load.createOnce(node.uri("/"), "added", "after the restore", GENEROUS);
+            assertThat(added.body(), added.status(), is(200));
+            assertThat(node.value("added").orElseThrow().modRevision(), is(dumped + 1));
         }
     }
 
