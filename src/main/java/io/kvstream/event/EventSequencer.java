@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.OptionalLong;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -216,12 +217,14 @@ public final class EventSequencer {
             return;
         }
         long taken = received();
-        long committed;
+        OptionalLong stored;
         try {
-            committed = eventLog.committedRevision();
+            stored = eventLog.storedRevision();
         } catch (RuntimeException e) {
             return; // the database does not answer: the catch-up has said so
         }
+        // No revision stored: a restore is under way (what it has restored so far is not a state to load).
+        long committed = stored.orElse(Long.MAX_VALUE);
         if (committed < taken) {
             resync("The database's history ends at revision " + committed + ", before this process's " + taken
                    + " (restored from a backup, or failed over to a replica without the last commits)");

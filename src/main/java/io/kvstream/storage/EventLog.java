@@ -2,6 +2,7 @@ package io.kvstream.storage;
 
 import java.sql.Timestamp;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.stream.Stream;
 
 import io.helidon.dbclient.DbClient;
@@ -49,9 +50,14 @@ public final class EventLog {
     }
 
     public long committedRevision() {
+        return storedRevision().orElse(0L);
+    }
+
+    /** The committed revision; empty while the schema holds no revision yet (being created, or restored). */
+    public OptionalLong storedRevision() {
         return db.execute().get("SELECT revision FROM kv_meta WHERE id = 1")
-                .map(row -> row.column(1).get(Long.class))
-                .orElse(0L);
+                .map(row -> OptionalLong.of(row.column(1).get(Long.class)))
+                .orElse(OptionalLong.empty());
     }
 
     static DomainEvent event(DbRow row) {

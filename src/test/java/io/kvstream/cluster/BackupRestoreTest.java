@@ -57,7 +57,7 @@ class BackupRestoreTest {
         try (Connection connection = TestServices.connect(db); Statement statement = connection.createStatement()) {
             statement.execute("DROP SCHEMA \"" + db.schema() + "\" CASCADE");
         }
-        run("pg_restore", "--dbname=" + libpqUri(db), dump.toString());
+        run("pg_restore", "--single-transaction", "--dbname=" + libpqUri(db), dump.toString());
 
         try (TestNode node = deployment.start(Settings.Role.ALL)) {
             assertThat(node.revision(), is(dumped));
@@ -96,7 +96,7 @@ class BackupRestoreTest {
                      Statement statement = connection.createStatement()) {
                     statement.execute("DROP SCHEMA \"" + db.schema() + "\" CASCADE");
                 }
-                run("pg_restore", "--dbname=" + libpqUri(db), dump.toString());
+                run("pg_restore", "--single-transaction", "--dbname=" + libpqUri(db), dump.toString());
 
                 await().atMost(GENEROUS).until(() -> node.revision() == dumped);
                 assertThat(node.value("kept").orElseThrow().value(), is("as dumped"));

@@ -118,12 +118,13 @@ class EventSequencerReceiveTest {
         return DomainEvent.put("k" + revision, "v", revision, "c" + revision, "2026-11-29T10:00:00Z");
     }
 
-    /** Revisions 1..last in the log, as {@link #event} makes them. */
+    /** Revisions 1..last in the log, as {@link #event} makes them, and the revision committed with them. */
     private static void store(Settings.Db db, long last) throws Exception {
         try (Connection c = TestServices.connect(db); Statement insert = c.createStatement()) {
             insert.executeUpdate("INSERT INTO kv_events (revision, kind, key, value, command_id, at)"
                                  + " SELECT g, 'value_put', 'k' || g, 'v', 'c' || g, now()"
                                  + " FROM generate_series(1, " + last + ") g");
+            insert.executeUpdate("UPDATE kv_meta SET revision = " + last + " WHERE id = 1");
         }
     }
 }

@@ -79,6 +79,7 @@ class EventSequencerTest {
         return txnEnd == null ? put : put.inTxn(txnEnd);
     }
 
+    /** The events of {@link #LOG}, and the revision committed with them. */
     private static void store(Settings.Db db) throws Exception {
         try (Connection c = TestServices.connect(db)) {
             try (PreparedStatement insert = c.prepareStatement(
@@ -95,6 +96,10 @@ class EventSequencerTest {
                     }
                     insert.executeUpdate();
                 }
+            }
+            try (PreparedStatement committed = c.prepareStatement("UPDATE kv_meta SET revision = ? WHERE id = 1")) {
+                committed.setLong(1, LOG[LOG.length - 1][0]);
+                committed.executeUpdate();
             }
         }
     }
