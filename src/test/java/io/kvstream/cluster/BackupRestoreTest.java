@@ -18,6 +18,7 @@ import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
 import io.kvstream.testing.Tools;
 import io.kvstream.ws.KvHttp;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,30 +35,32 @@ import static org.hamcrest.Matchers.is;
 class BackupRestoreTest {
     private static final Duration GENEROUS = Duration.ofSeconds(60);
     private final TestDeployment deployment = TestDeployment.fresh("backup");
+    private final Settings.Db db = deployment.settings(Settings.Role.ALL).db();
     @TempDir
     Path tmp;
+    private Path dump;
+
+    @BeforeEach
+    void requireTheTools() {
+        Tools.require(TestServices.realServers() && onPath("pg_dump") && onPath("pg_restore"),
+                      "the machine's PostgreSQL with pg_dump and pg_restore; CI sets KVSTREAM_TEST_*");
+        dump = tmp.resolve("kvstream.dump");
+    }
 
     @Test
     void aRestoredDumpIsServedAtItsRevisionAndStreamsResumingLaterAreToldToResync() throws Exception {
-        Tools.require(TestServices.realServers() && onPath("pg_dump") && onPath("pg_restore"),
-                      "the machine's PostgreSQL with pg_dump and pg_restore; CI sets KVSTREAM_TEST_*");
-        Settings.Db db = deployment.settings(Settings.Role.ALL).db();
-        Path dump = tmp.resolve("kvstream.dump");
         long dumped;
         long later;
         try (TestNode node = deployment.start(Settings.Role.ALL)) {
             KvHttp.put(node.port(), "kept", "as dumped");
             dumped = KvHttp.put(node.port(), "changed", "before");
-            run("pg_dump", "--format=custom", "--schema=" + db.schema(), "--file=" + dump, libpqUri(db));
+            dump();
             KvHttp.put(node.port(), "changed", "after");
             KvHttp.put(node.port(), "added", "after");
             later = KvHttp.delete(node.port(), "kept");
         }
 
-        try (Connection connection = TestServices.connect(db); Statement statement = connection.createStatement()) {
-            statement.execute("DROP SCHEMA \"" + db.schema() + "\" CASCADE");
-        }
-        run("pg_restore", "--single-transaction", "--dbname=" + libpqUri(db), dump.toString());
+        restore();
 
         try (TestNode node = deployment.start(Settings.Role.ALL)) {
             assertThat(node.revision(), is(dumped));
@@ -81,22 +84,14 @@ class BackupRestoreTest {
      */
     @Test
     void aProcessLeftRunningThroughARestoreReloadsAndTellsItsStreamsToResync() throws Exception {
-        Tools.require(TestServices.realServers() && onPath("pg_dump") && onPath("pg_restore"),
-                      "the machine's PostgreSQL with pg_dump and pg_restore; CI sets KVSTREAM_TEST_*");
-        Settings.Db db = deployment.settings(Settings.Role.ALL).db();
-        Path dump = tmp.resolve("kvstream.dump");
         try (TestNode node = deployment.start(Settings.Role.ALL); LoadClient load = new LoadClient()) {
             KvHttp.put(node.port(), "kept", "as dumped");
             long dumped = KvHttp.put(node.port(), "changed", "before");
-            run("pg_dump", "--format=custom", "--schema=" + db.schema(), "--file=" + dump, libpqUri(db));
+            dump();
             KvHttp.put(node.port(), "changed", "after");
             KvHttp.delete(node.port(), "kept");
             try (SseClient live = SseClient.connectLive(node.port(), "")) {
-                try (Connection connection = TestServices.connect(db);
-                     Statement statement = connection.createStatement()) {
-                    statement.execute("DROP SCHEMA \"" + db.schema() + "\" CASCADE");
-                }
-                run("pg_restore", "--single-transaction", "--dbname=" + libpqUri(db), dump.toString());
+                restore();
 
                 await().atMost(GENEROUS).until(() -> node.revision() == dumped);
                 assertThat(node.value("kept").orElseThrow().value(), is("as dumped"));
@@ -108,6 +103,19 @@ class BackupRestoreTest {
             assertThat(added.body(), added.status(), is(200));
             assertThat(node.value("added").orElseThrow().modRevision(), is(dumped + 1));
         }
+    }
+
+    /** README's backup: the schema, with PostgreSQL's own tool. */
+    private void dump() throws IOException, InterruptedException {
+        run("pg_dump", "--format=custom", "--schema=" + db.schema(), "--file=" + dump, libpqUri(db));
+    }
+
+    /** README's restore: the schema dropped, then the dump restored in one transaction. */
+    private void restore() throws Exception {
+        try (Connection connection = TestServices.connect(db); Statement statement = connection.createStatement()) {
+            statement.execute("DROP SCHEMA \"" + db.schema() + "\" CASCADE");
+        }
+        run("pg_restore", "--single-transaction", "--dbname=" + libpqUri(db), dump.toString());
     }
 
     /** The JDBC URL as libpq takes it ({@code postgresql://user@host:port/db}). */
