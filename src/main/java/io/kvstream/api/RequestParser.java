@@ -210,6 +210,18 @@ final class RequestParser {
                                "ttl must be a whole number of seconds from 1 to " + Command.MAX_TTL);
     }
 
+    /** {@code ?keys_only=true|false}: a listing of keys without their values (etcd's keys_only); false without it. */
+    static boolean keysOnly(ServerRequest req) {
+        if (!present(req, "keys_only", "bad_keys_only")) {
+            return false;
+        }
+        return switch (req.query().first("keys_only").orElse("")) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new ApiException(Status.BAD_REQUEST_400, "bad_keys_only", "keys_only must be true or false");
+        };
+    }
+
     /** {@code ?limit=N}: keys per page, 1 to {@link #MAX_LIMIT}; {@link #DEFAULT_LIMIT} without the parameter. */
     static int limit(ServerRequest req) {
         if (!present(req, "limit", "bad_limit")) {

@@ -162,29 +162,33 @@ public final class ValuesService implements HttpService {
 
     /**
      * {@code GET /values?prefix=a&limit=100&after=k}: one sorted page, consistent at one revision, of at most
-     * {@code limit} keys and {@link #MAX_PAGE_BYTES}; HEAD answers its headers.
+     * {@code limit} keys and {@link #MAX_PAGE_BYTES}; with {@code keys_only=true} the keys and their revisions alone,
+     * which {@code limit} bounds by itself (keys are short). HEAD answers its headers.
      */
     private void list(ServerRequest req, ServerResponse res, boolean withBody) {
         auth.requireRead(req, res);
         String prefix = RequestParser.keyParameter(req, "prefix").orElse("");
         String after = RequestParser.keyParameter(req, "after").orElse(null);
         int limit = RequestParser.limit(req);
+        boolean withValues = !RequestParser.keysOnly(req);
+        long maxBytes = withValues ? MAX_PAGE_BYTES : Long.MAX_VALUE;
         Optional<Long> at = RequestParser.atRevision(req);
         if (at.isPresent()) {
-            History.Page page = found(history.list(prefix, after, limit, MAX_PAGE_BYTES, at.get()), at.get());
-            send(res, Json.write(new ListBody(at.get(), listed(page.values()), page.next())), withBody);
+            History.Page page = found(history.list(prefix, after, limit, maxBytes, withValues, at.get()), at.get());
+            send(res, Json.write(new ListBody(at.get(), listed(page.values(), withValues), page.next())), withBody);
             return;
         }
         if (!replica.loaded()) {
             throw WriteCommands.unavailable("The replica is still loading");
         }
-        Replica.Page page = replica.list(prefix, after, limit, MAX_PAGE_BYTES);
-        send(res, Json.write(new ListBody(page.revision(), listed(page.values()), page.next())), withBody);
+        Replica.Page page = replica.list(prefix, after, limit, maxBytes);
+        send(res, Json.write(new ListBody(page.revision(), listed(page.values(), withValues), page.next())), withBody);
     }
 
-    private static List<ListedValue> listed(List<Map.Entry<String, Entry>> values) {
+    private static List<ListedValue> listed(List<Map.Entry<String, Entry>> values, boolean withValues) {
         return values.stream()
-                .map(e -> new ListedValue(e.getKey(), e.getValue().value(), e.getValue().modRevision(),
+                .map(e -> new ListedValue(e.getKey(), withValues ? e.getValue().value() : null,
+                                          e.getValue().modRevision(),
                                           e.getValue().expires() == null ? null : e.getValue().expires().toString()))
                 .toList();
     }

@@ -64,15 +64,19 @@ public final class History {
                + "   WHERE " + range("key", bounded) + " AND starts_with(key, ?) AND mod_revision <= ?"
                + " ) changes ORDER BY key, revision DESC"
                + ") last WHERE kind = 'value_put' ORDER BY key LIMIT ?";
-        // The bound in bytes (the last parameter) is applied here, so that no more than the page leaves the server:
+        // The bound in bytes (the first parameter) is applied here, so that no more than the page leaves the server:
         // the rows that fit (the first always does), then the first that does not, without its value, which only
-        // says that more follow.
-        String size = "octet_length(key) + octet_length(value)";
-        return "SELECT key, CASE WHEN n = 1 OR through <= max_bytes THEN value END, revision FROM ("
-               + " SELECT key, value, revision, " + size + " AS size, row_number() OVER w AS n,"
-               + "  sum(" + size + ") OVER w AS through, ?::bigint AS max_bytes"
-               + " FROM (" + last + ") page WINDOW w AS (ORDER BY key)"
-               + ") sized WHERE n <= 2 OR through - size <= max_bytes ORDER BY key";
+        // says that more follow. Without values (the second parameter false) every row fits and none has its value.
+        String size = "octet_length(key) + CASE WHEN with_values THEN octet_length(value) ELSE 0 END";
+        return "SELECT key, CASE WHEN with_values AND fits THEN value END, revision, fits FROM ("
+               + " SELECT key, value, revision, with_values, n = 1 OR through <= max_bytes AS fits,"
+               + "  n <= 2 OR through - size <= max_bytes AS sent FROM ("
+               + "  SELECT key, value, revision, with_values, max_bytes, " + size + " AS size,"
+               + "   row_number() OVER w AS n, sum(" + size + ") OVER w AS through"
+               + "  FROM (" + last + ") page, (SELECT ?::bigint AS max_bytes, ?::boolean AS with_values) bound"
+               + "  WINDOW w AS (ORDER BY key)"
+               + " ) sized"
+               + ") cut WHERE sent ORDER BY key";
     }
 
     /** After the page's last key, from the prefix on, and (if bounded) before the prefix's successor. */
@@ -123,15 +127,15 @@ public final class History {
     /**
      * Keys starting with {@code prefix} that existed at {@code revision}, sorted, after {@code after}: at most
      * {@code limit}, and no more than fit in {@code maxBytes} of keys and values in UTF-8 (the first always does).
+     * Without {@code withValues} the entries have no value (null) and only the keys count against the bound.
      * {@code next} is set whenever more keys follow.
      */
-    public At<Page> list(String prefix, String after, int limit, long maxBytes, long revision) {
+    public At<Page> list(String prefix, String after, int limit, long maxBytes, boolean withValues, long revision) {
         return read(revision, (connection, at) -> {
             String upper = successor(prefix);
             try (PreparedStatement statement = connection.prepareStatement(upper == null ? PAGE_UNBOUNDED : PAGE)) {
                 String from = after == null ? "" : after;
                 int i = 0;
-                statement.setLong(++i, maxBytes);
                 // The same conditions twice: for kv_events, then for kv_values.
                 for (int table = 0; table < 2; table++) {
                     statement.setString(++i, from);
@@ -143,14 +147,15 @@ public final class History {
                     statement.setLong(++i, at);
                 }
                 statement.setInt(++i, limit + 1);
+                statement.setLong(++i, maxBytes);
+                statement.setBoolean(++i, withValues);
                 List<Map.Entry<String, Entry>> values = new ArrayList<>();
                 try (ResultSet rs = statement.executeQuery()) {
                     while (rs.next()) {
-                        String value = rs.getString(2);
-                        if (value == null || values.size() == limit) {
+                        if (!rs.getBoolean(4) || values.size() == limit) {
                             return new Page(values, values.getLast().getKey());
                         }
-                        values.add(Map.entry(rs.getString(1), new Entry(value, rs.getLong(3))));
+                        values.add(Map.entry(rs.getString(1), new Entry(rs.getString(2), rs.getLong(3))));
                     }
                 }
                 return new Page(values, null);

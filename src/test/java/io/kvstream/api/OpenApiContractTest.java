@@ -111,6 +111,8 @@ class OpenApiContractTest {
         exchanges.add(send(key, at("/values/oa-a?revision=soon")));
         exchanges.add(send("/values", at("/values?prefix=oa-&limit=1")));
         exchanges.add(send("/values", at("/values?prefix=oa-&revision=" + first)));
+        exchanges.add(send("/values", at("/values?prefix=oa-&keys_only=true")));
+        exchanges.add(send("/values", at("/values?keys_only=1")));
         exchanges.add(send("/values", at("/values?limit=0")));
         exchanges.add(send(key, at("/values/oa-b").header("If-Match", "\"1\"").DELETE()));
         exchanges.add(send(key, at("/values/oa-b").DELETE()));

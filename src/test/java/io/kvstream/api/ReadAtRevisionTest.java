@@ -157,6 +157,23 @@ class ReadAtRevisionTest {
                 JsonNode limited = Json.read(get(node, "/values?prefix=big-&limit=2" + revision).body(), JsonNode.class);
                 assertThat(revision, keys(limited), is(List.of("big-1", "big-2")));
                 assertThat(revision, limited.path("next").asText(), is("big-2"));
+
+                // Keys alone: limit bounds them, and no value is sent.
+                HttpResponse<String> keysOnly = get(node, "/values?prefix=big-&keys_only=true" + revision);
+                assertThat(revision, keysOnly.statusCode(), is(200));
+                JsonNode listed = Json.read(keysOnly.body(), JsonNode.class);
+                assertThat(revision, keys(listed), is(revision.isEmpty()
+                        ? List.of("big-1", "big-2", "big-3", "big-4", "big-5", "big-6", "big-7")
+                        : List.of("big-1", "big-2", "big-3", "big-4", "big-5", "big-6")));
+                assertThat(revision, listed.has("next"), is(false));
+                assertThat(revision, listed.path("values").get(5).toString(),
+                           is("{\"key\":\"big-6\",\"revision\":" + last + "}"));
+                JsonNode firstKey = Json.read(get(node, "/values?prefix=big-&keys_only=true&limit=1" + revision).body(),
+                                              JsonNode.class);
+                assertThat(revision, firstKey.toString(), is("{\"revision\":" + (revision.isEmpty() ? last + 1 : last)
+                        + ",\"values\":[{\"key\":\"big-1\",\"revision\":" + (last - 5) + "}],\"next\":\"big-1\"}"));
+                assertThat(get(node, "/values?keys_only=yes" + revision).body(),
+                           startsWith("{\"error\":\"bad_keys_only\",\"message\":\"keys_only must be true or false\""));
             }
         }
     }

@@ -66,7 +66,7 @@ class QueryPlansTest {
                 statement.execute("PREPARE page AS " + numbered(History.PAGE));
                 String args = "'', 'a-', 'a.', 'a-', " + revision;
                 try (ResultSet plan = statement.executeQuery(
-                        "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE page(4194304, " + args + ", " + args + ", 100)")) {
+                        "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE page(" + args + ", " + args + ", 100, 4194304, true)")) {
                     plan.next();
                     JsonNode root = Json.read(plan.getString(1), JsonNode.class).get(0).get("Plan");
                     assertThat(root.get("Actual Rows").asInt(), is(5));
