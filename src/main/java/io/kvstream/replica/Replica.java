@@ -211,6 +211,8 @@ public final class Replica implements EventSequencer.Listener {
             NavigableMap<String, Slot> range = sorted.tailMap(fromPrefix ? from : past, fromPrefix);
             List<Map.Entry<String, Entry>> page = new ArrayList<>(Math.min(limit, 1024));
             String next = null;
+            // Without a bound nothing is measured: a listing of keys alone does not read through its values.
+            boolean bounded = maxBytes < Long.MAX_VALUE;
             long bytes = 0;
             for (Map.Entry<String, Slot> e : range.entrySet()) {
                 if (!e.getKey().startsWith(from)) {
@@ -221,7 +223,9 @@ public final class Replica implements EventSequencer.Listener {
                     continue;
                 }
                 String key = Keys.fromSortForm(e.getKey());
-                bytes += utf8Length(key) + utf8Length(entry.value());
+                if (bounded) {
+                    bytes += utf8Length(key) + utf8Length(entry.value());
+                }
                 if (page.size() == limit || (!page.isEmpty() && bytes > maxBytes)) {
                     next = page.getLast().getKey();
                     break;
