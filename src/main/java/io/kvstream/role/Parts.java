@@ -13,6 +13,7 @@ import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 import io.helidon.health.HealthCheck;
+import io.helidon.metrics.api.Counter;
 import io.helidon.metrics.api.Gauge;
 import io.helidon.metrics.api.Metrics;
 import io.helidon.openapi.OpenApiFeature;
@@ -120,6 +121,20 @@ final class Parts implements AutoCloseable {
         broker.onRecovery(() -> Thread.ofVirtual().start(sequencer::catchUp));
         Metrics.getOrCreate(Gauge.builder("kvstream.events.lag", sequencer::lag)
                                     .description("Revisions seen on the wire but not yet applied"));
+        Counter reloads = Metrics.getOrCreate(Counter.builder("kvstream.events.reloads").description(
+                "State reloaded from a snapshot: events compacted before this process saw them, or a database"
+                + " restored (or failed over) behind it"));
+        sequencer.addListener(new EventSequencer.Listener() {
+            @Override
+            public void onEvent(DomainEvent event) {
+                // counts reloads only
+            }
+
+            @Override
+            public void onResync(long revision) {
+                reloads.increment();
+            }
+        });
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofVirtual().name("catch-up").factory());
         started.push(timer::shutdownNow);

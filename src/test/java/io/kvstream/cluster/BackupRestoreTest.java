@@ -1,6 +1,9 @@
 package io.kvstream.cluster;
 
 import java.io.IOException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -9,6 +12,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import io.kvstream.config.Settings;
 import io.kvstream.testing.LoadClient;
@@ -34,6 +39,7 @@ import static org.hamcrest.Matchers.is;
  */
 class BackupRestoreTest {
     private static final Duration GENEROUS = Duration.ofSeconds(60);
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
     private final TestDeployment deployment = TestDeployment.fresh("backup");
     private final Settings.Db db = deployment.settings(Settings.Role.ALL).db();
     @TempDir
@@ -90,10 +96,12 @@ class BackupRestoreTest {
             dump();
             KvHttp.put(node.port(), "changed", "after");
             KvHttp.delete(node.port(), "kept");
+            double reloadsBefore = reloads(node);
             try (SseClient live = SseClient.connectLive(node.port(), "")) {
                 restore();
 
                 await().atMost(GENEROUS).until(() -> node.revision() == dumped);
+                assertThat(reloads(node), is(reloadsBefore + 1));
                 assertThat(node.value("kept").orElseThrow().value(), is("as dumped"));
                 assertThat(node.value("changed").orElseThrow().value(), is("before"));
                 live.ended.get(GENEROUS.toSeconds(), TimeUnit.SECONDS);
@@ -103,6 +111,17 @@ class BackupRestoreTest {
             assertThat(added.body(), added.status(), is(200));
             assertThat(node.value("added").orElseThrow().modRevision(), is(dumped + 1));
         }
+    }
+
+    /** The counter {@code kvstream.events.reloads} on {@code /observe/metrics} (one registry per JVM). */
+    private static double reloads(TestNode node) throws Exception {
+        HttpResponse<String> metrics = HTTP.send(HttpRequest.newBuilder(node.uri("/observe/metrics"))
+                                                         .header("Accept", "text/plain").build(),
+                                                 HttpResponse.BodyHandlers.ofString());
+        Matcher counter = Pattern.compile("(?m)^kvstream_events_reloads_total(?:\\{[^}]*})? ([0-9.]+)$")
+                .matcher(metrics.body());
+        assertThat(metrics.body(), counter.find(), is(true));
+        return Double.parseDouble(counter.group(1));
     }
 
     /** README's backup: the schema, with PostgreSQL's own tool. */
