@@ -2,6 +2,7 @@ package io.kvstream.event;
 
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
@@ -35,6 +36,11 @@ public final class EventSequencer {
     private static final System.Logger LOG = System.getLogger(EventSequencer.class.getName());
     private static final int CATCH_UP_PAGE = 1000;
     private static final int MAX_BUFFERED = 100_000;
+    /**
+     * How many of the last revisions taken in are remembered by their command, so that a revision that comes again as
+     * another change is told from a duplicate: the revisions a failed-over database lost, reused by its next commits.
+     */
+    private static final int REMEMBERED = 4096;
     /**
      * Batches waiting for a catch-up or another holder of the sequence. When full, a batch is dropped: its events are
      * in the log (a batch is published after its commit), and the next gap or the periodic catch-up reads them.
@@ -72,6 +78,11 @@ public final class EventSequencer {
     private boolean started;
     private volatile long revision;
     private volatile long highestSeen;
+    /** The commands of the last {@link #REMEMBERED} revisions taken in, at revision modulo its length. */
+    private final long[] rememberedRevisions = new long[REMEMBERED];
+    private final String[] rememberedCommands = new String[REMEMBERED];
+    /** A revision came again as another change: the next catch-up reloads. */
+    private volatile boolean historyChanged;
 
     public EventSequencer(EventLog eventLog) {
         this(eventLog, CATCH_UP_PAGE);
@@ -172,6 +183,11 @@ public final class EventSequencer {
             return;
         }
         if (event.revision() <= received()) {
+            if (takenAsAnother(event) && !historyChanged) {
+                // Not on this thread, which may be the broker's reading thread: a reload reads a whole snapshot.
+                historyChanged = true;
+                Thread.ofVirtual().name("event-sequencer-reload").start(this::catchUp);
+            }
             return;
         }
         if (event.revision() > received() + 1) {
@@ -209,8 +225,9 @@ public final class EventSequencer {
      * The database restored from a backup, or failed over to a replica that lacked the last commits, ends its history
      * before revisions this process has taken in: those no longer exist, and the revisions committed next reuse their
      * numbers, which this process would skip as seen. So it reloads, as after a compaction. Events are taken in only
-     * once committed and the committed revision is read after, so a live database is never behind. Called under the
-     * lock.
+     * once committed and the committed revision is read after, so a live database is never behind. Once new commits
+     * have passed the old end, the sign is a reused revision that came as another command's change
+     * ({@link #historyChanged}). Called under the lock.
      */
     private void reloadIfTheStoreWentBack() {
         if (!started) {
@@ -228,6 +245,9 @@ public final class EventSequencer {
         if (committed < taken) {
             resync("The database's history ends at revision " + committed + ", before this process's " + taken
                    + " (restored from a backup, or failed over to a replica without the last commits)");
+        } else if (historyChanged && stored.isPresent()) {
+            resync("A revision this process had taken in came again as another change (the database was restored,"
+                   + " or failed over to a replica without the last commits)");
         }
     }
 
@@ -262,11 +282,24 @@ public final class EventSequencer {
         LOG.log(Level.WARNING, why + "; reloaded at " + reloaded);
         revision = reloaded;
         openTxn.clear();
+        Arrays.fill(rememberedRevisions, 0);
+        Arrays.fill(rememberedCommands, null);
+        historyChanged = false;
         listeners.forEach(l -> l.onResync(reloaded));
     }
 
     /** The next event in order: delivered, or held back until the end of its transaction. */
+    /** Whether {@code event}'s revision was taken in as a change of another command. */
+    private boolean takenAsAnother(DomainEvent event) {
+        int slot = (int) (event.revision() % REMEMBERED);
+        return rememberedRevisions[slot] == event.revision()
+               && !Objects.equals(rememberedCommands[slot], event.command());
+    }
+
     private void accept(DomainEvent event) {
+        int slot = (int) (event.revision() % REMEMBERED);
+        rememberedRevisions[slot] = event.revision();
+        rememberedCommands[slot] = event.command();
         if (!openTxn.isEmpty() && !Objects.equals(openTxn.getFirst().txn(), event.txn())) {
             // Cannot happen with a transaction's consecutive revisions; if it did, what came so far is not held back.
             LOG.log(Level.WARNING, "Transaction " + openTxn.getFirst().txn() + " ended early at revision "

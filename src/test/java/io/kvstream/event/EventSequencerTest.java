@@ -3,6 +3,7 @@ package io.kvstream.event;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.Types;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -13,6 +14,7 @@ import io.kvstream.storage.EventLog;
 import io.kvstream.testing.TestServices;
 import org.junit.jupiter.api.Test;
 
+import static org.awaitility.Awaitility.await;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
 
@@ -54,6 +56,39 @@ class EventSequencerTest {
             sequencer.offerAll(List.of(event(5, null)));
 
             assertThat(handed, is(List.of(List.of(2L, 3L, 4L), List.of(5L))));
+        }
+    }
+
+    /**
+     * A revision taken in that comes again as another command's change (a failed-over database reusing the revisions
+     * it lost, its next commits already past the old end) makes the sequencer reload; a plain duplicate does not.
+     */
+    @Test
+    void aRevisionThatComesAgainAsAnotherChangeMakesItReload() throws Exception {
+        Settings.Db db = TestServices.db(TestServices.uniqueName("sequencer"));
+        try (Database database = Database.open(db, "sequencer-test")) {
+            store(db);
+            EventSequencer sequencer = new EventSequencer(new EventLog(database), 2);
+            List<Long> reloads = new CopyOnWriteArrayList<>();
+            sequencer.addListener(new EventSequencer.Listener() {
+                @Override
+                public void onEvent(DomainEvent event) {
+                }
+
+                @Override
+                public void onResync(long revision) {
+                    reloads.add(revision);
+                }
+            });
+            sequencer.start(0, () -> 5);
+            sequencer.offerAll(List.of(event(1, null)));
+            sequencer.offerAll(List.of(event(1, null)));
+            sequencer.catchUp();
+            assertThat("a duplicate", reloads, is(List.of()));
+            assertThat(sequencer.revision(), is(5L));
+
+            sequencer.offerAll(List.of(DomainEvent.put("k5", "other", 5, "another-command", "2026-11-29T10:00:01Z")));
+            await().atMost(Duration.ofSeconds(20)).until(() -> reloads.equals(List.of(5L)));
         }
     }
 
