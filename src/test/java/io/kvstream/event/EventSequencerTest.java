@@ -12,6 +12,8 @@ import io.kvstream.domain.DomainEvent;
 import io.kvstream.storage.Database;
 import io.kvstream.storage.EventLog;
 import io.kvstream.testing.TestServices;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import static org.awaitility.Awaitility.await;
@@ -22,41 +24,52 @@ import static org.hamcrest.Matchers.is;
 class EventSequencerTest {
     /** Revisions 1 (single), 2..4 (transaction t, so txn_end 4), 5 (single). */
     private static final long[][] LOG = {{1, 0}, {2, 4}, {3, 4}, {4, 4}, {5, 0}};
+    private final Settings.Db db = TestServices.db(TestServices.uniqueName("sequencer"));
+    private Database database;
+
+    @BeforeEach
+    void open() {
+        database = Database.open(db, "sequencer-test");
+    }
+
+    @AfterEach
+    void close() {
+        database.close();
+    }
+
+    /** A sequencer over the stored {@link #LOG}, reading it in pages of two events. */
+    private EventSequencer overTheLog() throws Exception {
+        store(db);
+        return new EventSequencer(new EventLog(database), 2);
+    }
 
     @Test
     void aCatchUpPageEndingInsideATransactionHoldsItsEventsBackUntilItsLast() throws Exception {
-        Settings.Db db = TestServices.db(TestServices.uniqueName("sequencer"));
-        try (Database database = Database.open(db, "sequencer-test")) {
-            store(db);
-            EventSequencer sequencer = new EventSequencer(new EventLog(database), 2);
-            List<List<Long>> handed = recorder(sequencer);
-            sequencer.start(0, () -> 0);
+        EventSequencer sequencer = overTheLog();
+        List<List<Long>> handed = recorder(sequencer);
+        sequencer.start(0, () -> 0);
 
-            sequencer.catchUp();
+        sequencer.catchUp();
 
-            assertThat(handed, is(List.of(List.of(1L), List.of(2L, 3L, 4L), List.of(5L))));
-            assertThat(sequencer.revision(), is(5L));
-        }
+        assertThat(handed, is(List.of(List.of(1L), List.of(2L, 3L, 4L), List.of(5L))));
+        assertThat(sequencer.revision(), is(5L));
     }
 
     @Test
     void liveEventsOfATransactionAreHeldBackUntilItsLastArrives() throws Exception {
-        Settings.Db db = TestServices.db(TestServices.uniqueName("sequencer"));
-        try (Database database = Database.open(db, "sequencer-test")) {
-            EventSequencer sequencer = new EventSequencer(new EventLog(database), 2);
-            List<List<Long>> handed = recorder(sequencer);
-            sequencer.start(1, () -> 1);
+        EventSequencer sequencer = new EventSequencer(new EventLog(database), 2);
+        List<List<Long>> handed = recorder(sequencer);
+        sequencer.start(1, () -> 1);
 
-            sequencer.offerAll(List.of(event(2, 4L)));
-            sequencer.offerAll(List.of(event(3, 4L)));
-            assertThat(handed, is(List.of()));
-            assertThat(sequencer.revision(), is(1L));
-            sequencer.offerAll(List.of(event(3, 4L))); // a duplicate while the transaction is open
-            sequencer.offerAll(List.of(event(4, 4L)));
-            sequencer.offerAll(List.of(event(5, null)));
+        sequencer.offerAll(List.of(event(2, 4L)));
+        sequencer.offerAll(List.of(event(3, 4L)));
+        assertThat(handed, is(List.of()));
+        assertThat(sequencer.revision(), is(1L));
+        sequencer.offerAll(List.of(event(3, 4L))); // a duplicate while the transaction is open
+        sequencer.offerAll(List.of(event(4, 4L)));
+        sequencer.offerAll(List.of(event(5, null)));
 
-            assertThat(handed, is(List.of(List.of(2L, 3L, 4L), List.of(5L))));
-        }
+        assertThat(handed, is(List.of(List.of(2L, 3L, 4L), List.of(5L))));
     }
 
     /**
@@ -65,31 +78,27 @@ class EventSequencerTest {
      */
     @Test
     void aRevisionThatComesAgainAsAnotherChangeMakesItReload() throws Exception {
-        Settings.Db db = TestServices.db(TestServices.uniqueName("sequencer"));
-        try (Database database = Database.open(db, "sequencer-test")) {
-            store(db);
-            EventSequencer sequencer = new EventSequencer(new EventLog(database), 2);
-            List<Long> reloads = new CopyOnWriteArrayList<>();
-            sequencer.addListener(new EventSequencer.Listener() {
-                @Override
-                public void onEvent(DomainEvent event) {
-                }
+        EventSequencer sequencer = overTheLog();
+        List<Long> reloads = new CopyOnWriteArrayList<>();
+        sequencer.addListener(new EventSequencer.Listener() {
+            @Override
+            public void onEvent(DomainEvent event) {
+            }
 
-                @Override
-                public void onResync(long revision) {
-                    reloads.add(revision);
-                }
-            });
-            sequencer.start(0, () -> 5);
-            sequencer.offerAll(List.of(event(1, null)));
-            sequencer.offerAll(List.of(event(1, null)));
-            sequencer.catchUp();
-            assertThat("a duplicate", reloads, is(List.of()));
-            assertThat(sequencer.revision(), is(5L));
+            @Override
+            public void onResync(long revision) {
+                reloads.add(revision);
+            }
+        });
+        sequencer.start(0, () -> 5);
+        sequencer.offerAll(List.of(event(1, null)));
+        sequencer.offerAll(List.of(event(1, null)));
+        sequencer.catchUp();
+        assertThat("a duplicate", reloads, is(List.of()));
+        assertThat(sequencer.revision(), is(5L));
 
-            sequencer.offerAll(List.of(DomainEvent.put("k5", "other", 5, "another-command", "2026-11-29T10:00:01Z")));
-            await().atMost(Duration.ofSeconds(20)).until(() -> reloads.equals(List.of(5L)));
-        }
+        sequencer.offerAll(List.of(DomainEvent.put("k5", "other", 5, "another-command", "2026-11-29T10:00:01Z")));
+        await().atMost(Duration.ofSeconds(20)).until(() -> reloads.equals(List.of(5L)));
     }
 
     private static List<List<Long>> recorder(EventSequencer sequencer) {
