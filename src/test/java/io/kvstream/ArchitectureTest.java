@@ -1,5 +1,8 @@
 package io.kvstream;
 
+import java.util.List;
+import java.util.stream.Stream;
+
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
@@ -26,6 +29,7 @@ class ArchitectureTest {
                 .layer("Main").definedBy("io.kvstream")
                 .layer("Roles").definedBy("io.kvstream.role..")
                 .layer("Transports").definedBy("io.kvstream.api..", "io.kvstream.ws..", "io.kvstream.page..")
+                .layer("Http").definedBy("io.kvstream.http..")
                 .layer("Auth").definedBy("io.kvstream.auth..")
                 .layer("Stages").definedBy("io.kvstream.command..", "io.kvstream.worker..", "io.kvstream.replica..")
                 .layer("Events").definedBy("io.kvstream.event..")
@@ -36,16 +40,29 @@ class ArchitectureTest {
                 .whereLayer("Main").mayNotBeAccessedByAnyLayer()
                 .whereLayer("Roles").mayOnlyBeAccessedByLayers("Main")
                 .whereLayer("Transports").mayOnlyBeAccessedByLayers("Roles")
+                .whereLayer("Http").mayOnlyBeAccessedByLayers("Roles", "Transports")
                 .whereLayer("Auth").mayOnlyBeAccessedByLayers("Roles", "Transports")
                 .whereLayer("Stages").mayOnlyBeAccessedByLayers("Roles", "Transports")
                 .whereLayer("Events").mayOnlyBeAccessedByLayers("Roles", "Transports", "Stages")
-                .whereLayer("Protocols").mayOnlyBeAccessedByLayers("Roles", "Transports", "Stages", "Events")
+                .whereLayer("Protocols").mayOnlyBeAccessedByLayers("Roles", "Transports", "Http", "Stages", "Events")
                 .whereLayer("Embedded").mayOnlyBeAccessedByLayers("Main")
-                .whereLayer("Config").mayOnlyBeAccessedByLayers("Main", "Roles", "Transports", "Auth", "Stages",
+                .whereLayer("Config").mayOnlyBeAccessedByLayers("Main", "Roles", "Transports", "Http", "Auth", "Stages",
                                                                 "Events", "Protocols", "Embedded")
                 .whereLayer("Domain").mayOnlyBeAccessedByLayers("Roles", "Transports", "Auth", "Stages", "Events",
                                                                 "Protocols")
                 .check(KVSTREAM);
+    }
+
+    /** The transports share what they answer alike through {@code http}, never through one another. */
+    @Test
+    void transportsDoNotReachIntoOneAnother() {
+        for (String transport : List.of("api", "ws", "page")) {
+            noClasses().that().resideInAPackage("io.kvstream." + transport + "..")
+                    .should().dependOnClassesThat()
+                    .resideInAnyPackage(Stream.of("api", "ws", "page").filter(other -> !other.equals(transport))
+                                                .map(other -> "io.kvstream." + other + "..").toArray(String[]::new))
+                    .check(KVSTREAM);
+        }
     }
 
     @Test

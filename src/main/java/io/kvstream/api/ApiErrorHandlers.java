@@ -6,6 +6,8 @@ import io.helidon.http.HttpException;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRouting;
 import io.kvstream.auth.AuthException;
+import io.kvstream.http.ApiError;
+import io.kvstream.http.HeadOrGet;
 import io.kvstream.storage.StorageException;
 
 /** Maps every failure of a request to a JSON error; no stack trace ever reaches a client. */

@@ -12,6 +12,8 @@ import io.helidon.http.Status;
 import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.DirectHandlers;
+import io.kvstream.http.ApiError;
+import io.kvstream.http.HeadOrGet;
 
 /**
  * The answers to requests Helidon refuses before routing (a bad request line or header, HTTP/1.0, a head too large),

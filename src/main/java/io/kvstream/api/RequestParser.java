@@ -17,6 +17,7 @@ import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
 import io.kvstream.domain.Command;
 import io.kvstream.domain.Keys;
+import io.kvstream.http.QueryParameters;
 
 /** Reads and checks what a request names: the key in the path, the value in the body, preconditions. */
 final class RequestParser {
@@ -238,18 +239,13 @@ final class RequestParser {
         throw new ApiException(Status.BAD_REQUEST_400, "bad_limit", "limit must be 1 to " + MAX_LIMIT);
     }
 
-    /**
-     * Whether query parameter {@code name} is given; given more than once → 400 {@code code}, as which one the client
-     * meant is not the server's to guess.
-     */
+    /** Whether query parameter {@code name} is given; given more than once → 400 {@code code}. */
     private static boolean present(ServerRequest req, String name, String code) {
-        if (!req.query().contains(name)) {
-            return false;
+        try {
+            return QueryParameters.givenOnce(req.query(), name);
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(Status.BAD_REQUEST_400, code, e.getMessage());
         }
-        if (req.query().all(name).size() > 1) {
-            throw new ApiException(Status.BAD_REQUEST_400, code, "Send " + name + " once");
-        }
-        return true;
     }
 
     /**

@@ -23,6 +23,8 @@ import io.kvstream.command.CommandBus;
 import io.kvstream.domain.Command;
 import io.kvstream.domain.CommandOutcome;
 import io.kvstream.domain.Entry;
+import io.kvstream.http.ApiError;
+import io.kvstream.http.HeadOrGet;
 import io.kvstream.replica.Replica;
 import io.kvstream.storage.History;
 import io.kvstream.wire.Json;

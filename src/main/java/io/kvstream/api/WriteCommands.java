@@ -16,6 +16,7 @@ import io.kvstream.command.CommandBus;
 import io.kvstream.command.CommandTimeoutException;
 import io.kvstream.domain.Command;
 import io.kvstream.domain.CommandOutcome;
+import io.kvstream.http.ApiError;
 import io.kvstream.replica.Replica;
 import io.kvstream.wire.BrokerUnavailableException;
 import io.kvstream.wire.Json;

@@ -13,9 +13,9 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
-import io.kvstream.api.HeadOrGet;
 import io.kvstream.auth.Authenticator;
 import io.kvstream.domain.Entry;
+import io.kvstream.http.HeadOrGet;
 import io.kvstream.replica.Replica;
 
 /**

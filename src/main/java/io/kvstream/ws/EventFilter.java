@@ -2,6 +2,7 @@ package io.kvstream.ws;
 
 import io.helidon.common.uri.UriQuery;
 import io.kvstream.domain.Keys;
+import io.kvstream.http.QueryParameters;
 
 /**
  * Which domain events a client of {@code /events} wants: {@code ?prefix=P} (keys starting with P), {@code ?key=K}
@@ -17,8 +18,8 @@ record EventFilter(String prefix, String key) {
 
     /** The filter a query asks for; {@link IllegalArgumentException} with the client's message if it is invalid. */
     static EventFilter of(UriQuery query) {
-        boolean hasPrefix = given(query, "prefix");
-        boolean hasKey = given(query, "key");
+        boolean hasPrefix = QueryParameters.givenOnce(query, "prefix");
+        boolean hasKey = QueryParameters.givenOnce(query, "key");
         if (hasPrefix && hasKey) {
             throw new IllegalArgumentException("prefix and key cannot be used together");
         }
@@ -30,17 +31,6 @@ record EventFilter(String prefix, String key) {
             return new EventFilter(null, key);
         }
         return hasPrefix ? new EventFilter(decode("prefix", query.getRaw("prefix")), null) : ALL;
-    }
-
-    /**
-     * Whether {@code /events} query parameter {@code name} is given; more than once is refused, as on {@code /values}:
-     * which one the client meant is not the server's to guess.
-     */
-    static boolean given(UriQuery query, String name) {
-        if (query.contains(name) && query.all(name).size() > 1) {
-            throw new IllegalArgumentException("Send " + name + " once");
-        }
-        return query.contains(name);
     }
 
     boolean all() {

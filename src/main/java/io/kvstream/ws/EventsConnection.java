@@ -22,6 +22,7 @@ import io.helidon.websocket.WsListener;
 import io.helidon.websocket.WsSession;
 import io.helidon.websocket.WsUpgradeException;
 import io.kvstream.domain.DomainEvent;
+import io.kvstream.http.QueryParameters;
 
 /**
  * One client of {@code /events}. Everything it is sent goes through a queue bounded in messages and in bytes,
@@ -544,7 +545,7 @@ final class EventsConnection implements WsListener {
      * The {@code since} query parameter: absent means live events only; otherwise a non-negative integer revision.
      */
     static Long since(UriQuery query) {
-        return EventFilter.given(query, "since") ? revision("since", query.first("since").orElse("")) : null;
+        return QueryParameters.givenOnce(query, "since") ? revision("since", query.first("since").orElse("")) : null;
     }
 
     /** A revision a client resumes after ({@code since}, {@code Last-Event-ID}): a non-negative integer. */

@@ -20,7 +20,6 @@ import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Headers;
-import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
@@ -31,6 +30,8 @@ import io.kvstream.auth.Authenticator;
 import io.kvstream.config.Settings;
 import io.kvstream.domain.DomainEvent;
 import io.kvstream.event.EventSequencer;
+import io.kvstream.http.ApiError;
+import io.kvstream.http.HeadOrGet;
 import io.kvstream.storage.EventLog;
 import io.kvstream.wire.Broker;
 
@@ -149,7 +150,7 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
                 Optional<String> malformed = malformedUpgrade(req.headers());
                 if (malformed.isPresent()) {
                     res.header(WEBSOCKET_VERSION, "13");
-                    ServerSentEvents.badRequest(res, malformed.get(), req.prologue().method() != Method.HEAD);
+                    ServerSentEvents.badRequest(res, malformed.get(), HeadOrGet.withBody(req));
                     return;
                 }
             }
@@ -160,8 +161,7 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
                 .head("/events", sse::serve)
                 .any("/events", (req, res) -> {
                     res.header(HeaderNames.ALLOW, "GET, HEAD");
-                    ServerSentEvents.error(res, Status.METHOD_NOT_ALLOWED_405, "method_not_allowed",
-                                           "Allowed: GET, HEAD");
+                    ApiError.send(res, Status.METHOD_NOT_ALLOWED_405, "method_not_allowed", "Allowed: GET, HEAD");
                 });
     }
 

@@ -5,18 +5,15 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
-import java.util.HexFormat;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
-import io.helidon.http.HeaderValues;
-import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
-import io.kvstream.wire.Json;
+import io.kvstream.http.ApiError;
+import io.kvstream.http.HeadOrGet;
 
 /**
  * {@code GET /events} with {@code Accept: text/event-stream}: the same envelopes as the WebSocket, as Server-Sent
@@ -61,21 +58,22 @@ final class ServerSentEvents {
      * stream.
      */
     void serve(ServerRequest req, ServerResponse res) throws IOException {
-        boolean withBody = req.prologue().method() != Method.HEAD;
+        boolean withBody = HeadOrGet.withBody(req);
         if (!acceptsEventStream(req)) {
             if (req.headers().contains(HeaderNames.UPGRADE)) {
                 badRequest(res, "This server takes a WebSocket upgrade as Upgrade: websocket (in lowercase, alone)",
                            withBody);
             } else {
-                error(res, Status.NOT_ACCEPTABLE_406, "not_acceptable",
-                      "/events streams over a WebSocket (Upgrade: websocket) or as Server-Sent Events"
-                      + " (Accept: text/event-stream)", withBody);
+                ApiError.send(res, Status.NOT_ACCEPTABLE_406, "not_acceptable",
+                              "/events streams over a WebSocket (Upgrade: websocket) or as Server-Sent Events"
+                              + " (Accept: text/event-stream)", null, withBody);
             }
             return;
         }
         if (!admitsOrigin(req, res)) {
-            error(res, Status.FORBIDDEN_403, "forbidden_origin",
-                  "Origin " + req.headers().first(HeaderNames.ORIGIN).orElse("") + " may not open /events", withBody);
+            ApiError.send(res, Status.FORBIDDEN_403, "forbidden_origin",
+                          "Origin " + req.headers().first(HeaderNames.ORIGIN).orElse("") + " may not open /events",
+                          null, withBody);
             return;
         }
         Long since;
@@ -92,8 +90,7 @@ final class ServerSentEvents {
             return;
         }
         if (endpoint.shuttingDown()) {
-            res.header(HeaderNames.RETRY_AFTER, "1");
-            error(res, Status.SERVICE_UNAVAILABLE_503, "unavailable", "Server shutting down", withBody);
+            ApiError.send(res, Status.SERVICE_UNAVAILABLE_503, "unavailable", "Server shutting down", null, withBody);
             return;
         }
         res.status(Status.OK_200);
@@ -142,33 +139,7 @@ final class ServerSentEvents {
      */
     static void badRequest(ServerResponse res, String message, boolean withBody) {
         WsMetrics.dropped("bad_request");
-        error(res, Status.BAD_REQUEST_400, "bad_request", message, withBody);
-    }
-
-    /** An error answer in the API's JSON error format (the API's own writer is a floor above). */
-    static void error(ServerResponse res, Status status, String error, String message) {
-        error(res, status, error, message, true);
-    }
-
-    /**
-     * Without {@code withBody} (the answer to a HEAD) its headers alone: a client reads no body after a HEAD's
-     * headers, so one sent would be taken for the next answer on the connection.
-     */
-    static void error(ServerResponse res, Status status, String error, String message, boolean withBody) {
-        String support = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
-        LOG.log(Level.DEBUG, "support=" + support + " status=" + status.code() + " error=" + error + " " + message);
-        res.status(status);
-        res.header(HeaderValues.CONTENT_TYPE_JSON);
-        byte[] body = Json.write(new ErrorBody(error, message, support));
-        if (withBody) {
-            res.send(body);
-        } else {
-            res.header(HeaderNames.CONTENT_LENGTH, String.valueOf(body.length));
-            res.send();
-        }
-    }
-
-    private record ErrorBody(String error, String message, String support) {
+        ApiError.send(res, Status.BAD_REQUEST_400, "bad_request", message, null, withBody);
     }
 
     /** One SSE response: each envelope an event, flushed at once; closing it ends the response. */

@@ -1,4 +1,4 @@
-package io.kvstream.api;
+package io.kvstream.http;
 
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Method;

@@ -1,4 +1,4 @@
-package io.kvstream.api;
+package io.kvstream.http;
 
 import java.lang.System.Logger.Level;
 import java.util.HexFormat;
@@ -27,7 +27,7 @@ public record ApiError(String error, String message, String support, String comm
     }
 
     /** Without {@code withBody} (the answer to a HEAD), the headers of the error alone. */
-    static void send(ServerResponse res, Status status, String error, String message, String command,
+    public static void send(ServerResponse res, Status status, String error, String message, String command,
                      boolean withBody) {
         ApiError body = new ApiError(error, message, supportId(), command);
         body.log(status);
@@ -35,7 +35,7 @@ public record ApiError(String error, String message, String support, String comm
     }
 
     /** One line per failure, naming its support id: 5xx as a warning, 4xx for debugging. */
-    void log(Status status) {
+    public void log(Status status) {
         Level level = status.code() >= 500 ? Level.WARNING : Level.DEBUG;
         LOG.log(level, "support=" + support + " status=" + status.code() + " error=" + error + " " + message
                        + (command == null ? "" : " command=" + command));
@@ -45,7 +45,7 @@ public record ApiError(String error, String message, String support, String comm
      * Sends this error as the response, or without {@code withBody} (a HEAD's) its headers alone; the caller has
      * logged it.
      */
-    void sendTo(ServerResponse res, Status status, boolean withBody) {
+    public void sendTo(ServerResponse res, Status status, boolean withBody) {
         if (status.code() == 503) {
             res.header(HeaderNames.RETRY_AFTER, "1");
         }
@@ -54,11 +54,11 @@ public record ApiError(String error, String message, String support, String comm
         HeadOrGet.send(res, json(), withBody);
     }
 
-    byte[] json() {
+    public byte[] json() {
         return Json.write(this);
     }
 
-    static String supportId() {
+    public static String supportId() {
         return HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
     }
 }
