@@ -2,9 +2,12 @@ package io.kvstream.api;
 
 import java.lang.System.Logger.Level;
 
+import io.helidon.http.HeaderValues;
 import io.helidon.http.HttpException;
 import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerResponse;
 import io.kvstream.auth.AuthException;
 import io.kvstream.http.ApiError;
 import io.kvstream.http.HeadOrGet;
@@ -52,5 +55,21 @@ public final class ApiErrorHandlers {
             new ApiError("internal", "Internal error, support id " + support, support, null)
                     .sendTo(res, Status.INTERNAL_SERVER_ERROR_500, HeadOrGet.withBody(req));
         });
+    }
+
+    /**
+     * What to throw for a failure to read a request's body. A body refused before its end (too large, malformed
+     * chunks, EOF before Content-Length, no room left for it) leaves the connection where no next request can be
+     * found, and an error handler would have Helidon read on through the rest of it: such a one is answered here,
+     * and the connection dropped after the answer. Any other goes to the error handlers.
+     */
+    static RuntimeException refusedBody(ServerResponse res, ApiException e, ApiMetrics metrics) {
+        if (!e.closesConnection()) {
+            return e;
+        }
+        metrics.rejected(e.code());
+        res.header(HeaderValues.CONNECTION_CLOSE);
+        ApiError.send(res, e.status(), e.code(), e.getMessage());
+        return new CloseConnectionException("Request body refused before its end, connection closed after the answer");
     }
 }

@@ -67,8 +67,8 @@ final class RequestParser {
         }
     }
 
-    /** The body as UTF-8 text, at most {@code maxValueBytes}. */
-    String value(ServerRequest req) {
+    /** The body as UTF-8 text, at most {@code maxValueBytes}, read into {@code share}. */
+    String value(ServerRequest req, BodyBudget.Share share) {
         Optional<String> contentType = req.headers().first(HeaderNames.CONTENT_TYPE);
         if (contentType.isPresent()) {
             String type = contentType.get().toLowerCase(Locale.ROOT);
@@ -79,7 +79,8 @@ final class RequestParser {
                                               "The value is the raw request body; multipart bodies are not accepted");
             }
         }
-        byte[] body = body(req, maxValueBytes, "value_too_large", "A value is at most " + maxValueBytes + " bytes");
+        byte[] body = body(req, share, maxValueBytes, "value_too_large",
+                           "A value is at most " + maxValueBytes + " bytes");
         String value = utf8(body, "bad_value", "The value is not valid UTF-8");
         if (value.indexOf('\0') >= 0) {
             throw new ApiException(Status.BAD_REQUEST_400, "bad_value", "A value cannot contain NUL");
@@ -87,21 +88,30 @@ final class RequestParser {
         return value;
     }
 
-    /** The body, at most {@code limit} bytes; a larger one is a 413 with this code and message. */
-    static byte[] body(ServerRequest req, int limit, String code, String message) {
+    /**
+     * The body, at most {@code limit} bytes (a larger one is a 413 with this code and message), held in {@code share}:
+     * a body the process has no room left for is a 503. A body of a declared length takes its room before it is read,
+     * so that many clients sending at once are each admitted whole or refused at once, not all starved halfway; a
+     * chunked one takes room as it arrives.
+     */
+    static byte[] body(ServerRequest req, BodyBudget.Share share, int limit, String code, String message) {
         Optional<String> declared = req.headers().first(HeaderNames.CONTENT_LENGTH);
+        long length = -1;
         if (declared.isPresent()) {
             try {
-                long length = Long.parseLong(declared.get().trim());
-                if (length > 2L * limit) {
-                    // Too large to be worth reading out: answer and close at once.
-                    throw tooLarge(code, message);
-                }
+                length = Long.parseLong(declared.get().trim());
             } catch (NumberFormatException e) {
                 throw new ApiException(Status.BAD_REQUEST_400, "bad_request", "Invalid Content-Length");
             }
+            if (length > 2L * limit) {
+                // Too large to be worth reading out: answer and close at once.
+                throw tooLarge(code, message);
+            }
+            if (length <= limit && !share.cover(length)) {
+                throw noRoom();
+            }
         }
-        return readAtMost(req, limit, code, message);
+        return readAtMost(req, share, limit, length <= limit ? (int) length : -1, code, message);
     }
 
     /** {@code If-Match: "7"} or {@code *}; empty when absent. */
@@ -271,7 +281,9 @@ final class RequestParser {
         return revision > 0 ? Optional.of(revision) : Optional.empty();
     }
 
-    private static byte[] readAtMost(ServerRequest req, int limit, String code, String message) {
+    /** Reads the body into a buffer of {@code length}, its declared length, or growing as it arrives if -1. */
+    private static byte[] readAtMost(ServerRequest req, BodyBudget.Share share, int limit, int length, String code,
+                                     String message) {
         if (!req.content().hasEntity()) {
             return new byte[0];
         }
@@ -279,7 +291,7 @@ final class RequestParser {
         // with malformed chunks wait for bytes the client may never send, where the connection is to be dropped.
         InputStream in = req.content().inputStream();
         try {
-            ByteArrayOutputStream out = new ByteArrayOutputStream(Math.min(limit, 8192));
+            ByteArrayOutputStream out = new ByteArrayOutputStream(length >= 0 ? length : Math.min(limit, 8192));
             byte[] buffer = new byte[8192];
             int n;
             while ((n = in.read(buffer)) > 0) {
@@ -289,6 +301,9 @@ final class RequestParser {
                     }
                     in.close();
                     throw new ApiException(Status.REQUEST_ENTITY_TOO_LARGE_413, code, message);
+                }
+                if (!share.cover(out.size() + n)) {
+                    throw noRoom();
                 }
                 out.write(buffer, 0, n);
             }
@@ -303,6 +318,11 @@ final class RequestParser {
                                            "The chunked body is malformed (chunk sizes are hex digits ending in CRLF;"
                                            + " chunk extensions are not supported)");
         }
+    }
+
+    private static ApiException noRoom() {
+        return ApiException.bodyNotRead(Status.SERVICE_UNAVAILABLE_503, "overloaded",
+                                        "The server holds as many request bodies as it may; retry");
     }
 
     /**

@@ -34,8 +34,12 @@ final class TxnParser {
         this.maxBodyBytes = (int) Math.min(Integer.MAX_VALUE - 8, 2L * maxValueBytes + OVERHEAD_BYTES);
     }
 
-    Txn txn(ServerRequest req) {
-        byte[] body = RequestParser.body(req, maxBodyBytes, "txn_too_large",
+    int maxBodyBytes() {
+        return maxBodyBytes;
+    }
+
+    Txn txn(ServerRequest req, BodyBudget.Share share) {
+        byte[] body = RequestParser.body(req, share, maxBodyBytes, "txn_too_large",
                                          "A transaction body is at most " + maxBodyBytes + " bytes");
         JsonNode root;
         try {

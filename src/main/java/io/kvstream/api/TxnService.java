@@ -33,12 +33,17 @@ public final class TxnService implements HttpService {
     private final WriteCommands writes;
     private final TxnParser parser;
     private final Authenticator auth;
+    private final ApiMetrics metrics;
+    private final BodyBudget bodies;
 
     public TxnService(Replica replica, CommandBus commandBus, BooleanSupplier storageAvailable, int maxValueBytes,
-                      Duration commandTimeout, ApiMetrics metrics, Authenticator auth) {
+                      Duration commandTimeout, ApiMetrics metrics, Authenticator auth, BodyBudget bodies) {
         this.writes = new WriteCommands(replica, commandBus, storageAvailable, commandTimeout, metrics);
         this.parser = new TxnParser(maxValueBytes);
         this.auth = auth;
+        this.metrics = metrics;
+        this.bodies = bodies;
+        bodies.requireRoomFor(parser.maxBodyBytes(), "a transaction");
     }
 
     @Override
@@ -49,8 +54,19 @@ public final class TxnService implements HttpService {
 
     /** {@code POST /txn}: 200 with what each change of the branch taken did, 202 with {@code Prefer: respond-async}. */
     private void txn(ServerRequest req, ServerResponse res) {
+        try (BodyBudget.Share share = bodies.share()) {
+            txn(req, res, share);
+        }
+    }
+
+    private void txn(ServerRequest req, ServerResponse res, BodyBudget.Share share) {
         auth.requireWrite(req, res);
-        Txn txn = parser.txn(req);
+        Txn txn;
+        try {
+            txn = parser.txn(req, share);
+        } catch (ApiException e) {
+            throw ApiErrorHandlers.refusedBody(res, e, metrics);
+        }
         Command command = IdempotencyKey.apply(req, Command.txn(WriteCommands.newCommandId(), txn));
         if (WriteCommands.respondAsync(req)) {
             writes.enqueue(command);

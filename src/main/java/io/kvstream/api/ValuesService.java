@@ -13,7 +13,6 @@ import java.util.function.BooleanSupplier;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
-import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -55,15 +54,19 @@ public final class ValuesService implements HttpService {
     private final RequestParser parser;
     private final ApiMetrics metrics;
     private final Authenticator auth;
+    private final BodyBudget bodies;
 
     public ValuesService(Replica replica, History history, CommandBus commandBus, BooleanSupplier storageAvailable,
-                         int maxValueBytes, Duration commandTimeout, ApiMetrics metrics, Authenticator auth) {
+                         int maxValueBytes, Duration commandTimeout, ApiMetrics metrics, Authenticator auth,
+                         BodyBudget bodies) {
         this.replica = replica;
         this.history = history;
         this.writes = new WriteCommands(replica, commandBus, storageAvailable, commandTimeout, metrics);
         this.parser = new RequestParser(maxValueBytes);
         this.metrics = metrics;
         this.auth = auth;
+        this.bodies = bodies;
+        bodies.requireRoomFor(maxValueBytes, "a value");
     }
 
     @Override
@@ -200,13 +203,19 @@ public final class ValuesService implements HttpService {
      * With {@code ?ttl=S} the value expires S seconds after its commit: the answer names the deadline.
      */
     private void put(ServerRequest req, ServerResponse res) {
+        try (BodyBudget.Share share = bodies.share()) {
+            put(req, res, share);
+        }
+    }
+
+    private void put(ServerRequest req, ServerResponse res, BodyBudget.Share share) {
         auth.requireWrite(req, res);
         String key = parser.key(req);
         Optional<Long> ifMatch = parser.ifMatch(req);
         boolean ifNoneMatch = parser.ifNoneMatchAny(req);
         Optional<Long> ttl = RequestParser.ttl(req);
         refuseRevision(req);
-        String value = value(req, res);
+        String value = value(req, res, share);
         Command put = Command.put(WriteCommands.newCommandId(), key, value, ifMatch.orElse(null), ifNoneMatch);
         Command command = IdempotencyKey.apply(req, ttl.map(put::expiringAfter).orElse(put));
         if (WriteCommands.respondAsync(req)) {
@@ -237,22 +246,11 @@ public final class ValuesService implements HttpService {
         }
     }
 
-    /**
-     * The body as the value. A body refused before its end (too large, malformed chunks, EOF before Content-Length)
-     * leaves the connection where no next request can be found: answer, then drop the connection, so that the rest
-     * of the body is never read as a request.
-     */
-    private String value(ServerRequest req, ServerResponse res) {
+    private String value(ServerRequest req, ServerResponse res, BodyBudget.Share share) {
         try {
-            return parser.value(req);
+            return parser.value(req, share);
         } catch (ApiException e) {
-            if (!e.closesConnection()) {
-                throw e;
-            }
-            metrics.rejected(e.code());
-            res.header(HeaderValues.CONNECTION_CLOSE);
-            ApiError.send(res, e.status(), e.code(), e.getMessage());
-            throw new CloseConnectionException("Request body refused before its end, connection closed after the answer");
+            throw ApiErrorHandlers.refusedBody(res, e, metrics);
         }
     }
 

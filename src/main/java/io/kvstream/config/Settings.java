@@ -216,9 +216,10 @@ public record Settings(Role role,
 
     /**
      * How long a client may take to send a request: its headers within {@code headerTimeout} of its request line,
-     * its body within {@code bodyTimeout} of its headers (until it is answered); a slower connection is closed.
+     * its body within {@code bodyTimeout} of its headers (until it is answered); a slower connection is closed. The
+     * request bodies held at once, across all clients, are at most {@code maxTotalBodyBytes}.
      */
-    public record Http(Duration headerTimeout, Duration bodyTimeout) {
+    public record Http(Duration headerTimeout, Duration bodyTimeout, long maxTotalBodyBytes) {
     }
 
     /**
@@ -286,7 +287,8 @@ public record Settings(Role role,
                              auth.get("require-expiry").asBoolean().get()),
                     new Cors(commaSeparated(kv.get("cors.allowed-origins").asString().get())),
                     kv.get("replica-endpoint").asBoolean().get(),
-                    new Http(duration(http.get("header-timeout")), duration(http.get("body-timeout"))));
+                    new Http(duration(http.get("header-timeout")), duration(http.get("body-timeout")),
+                             http.get("max-total-body-bytes").asLong().get()));
         } catch (ConfigException e) {
             throw new IllegalArgumentException("Invalid configuration: " + e.getMessage(), e);
         }

@@ -20,6 +20,7 @@ import io.helidon.openapi.OpenApiFeature;
 import io.helidon.webserver.http.HttpRouting;
 import io.kvstream.api.ApiErrorHandlers;
 import io.kvstream.api.ApiMetrics;
+import io.kvstream.api.BodyBudget;
 import io.kvstream.api.ReplicaService;
 import io.kvstream.api.TxnService;
 import io.kvstream.api.ValuesService;
@@ -175,11 +176,12 @@ final class Parts implements AutoCloseable {
     void apiRoutes(HttpRouting.Builder routing, Replica replica, CommandBus commandBus, Authenticator auth) {
         ApiMetrics metrics = new ApiMetrics();
         ApiErrorHandlers.register(routing, metrics);
+        BodyBudget bodies = new BodyBudget(settings.http().maxTotalBodyBytes());
         routing.register("/values", new ValuesService(replica, new History(database), commandBus, databaseMonitor,
                                                        settings.maxValueBytes(), settings.commandTimeout(), metrics,
-                                                       auth));
+                                                       auth, bodies));
         routing.register("/txn", new TxnService(replica, commandBus, databaseMonitor, settings.maxValueBytes(),
-                                                settings.commandTimeout(), metrics, auth));
+                                                settings.commandTimeout(), metrics, auth, bodies));
         routing.register(new LandingPage(replica, auth));
         if (settings.replicaEndpoint()) {
             routing.register("/replica", new ReplicaService(replica, new SnapshotReader(database)));

@@ -40,9 +40,9 @@ class SlowClientTest {
     @BeforeAll
     static void start() {
         Settings settings = TestServices.settings(Settings.Role.ALL, TestServices.uniqueName("slow"),
-                                                  TestServices.uniqueName("slow"))
-                .toBuilder()
-                .http(new Settings.Http(HEADER_TIMEOUT, BODY_TIMEOUT))
+                                                  TestServices.uniqueName("slow"));
+        settings = settings.toBuilder()
+                .http(new Settings.Http(HEADER_TIMEOUT, BODY_TIMEOUT, settings.http().maxTotalBodyBytes()))
                 .build();
         node = TestNode.start(settings);
     }
