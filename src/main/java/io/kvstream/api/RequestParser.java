@@ -312,12 +312,22 @@ final class RequestParser {
         } catch (IOException | DataReader.InsufficientDataAvailableException e) {
             throw ApiException.bodyNotRead(Status.BAD_REQUEST_400, "bad_request",
                                            "The body ended before its Content-Length or its last chunk");
-        } catch (RequestException | IllegalArgumentException | DataReader.IncorrectNewLineException e) {
-            // Helidon 4.5 reads the chunk-size line as a bare hex number: "3;ext=v" lands here too.
-            throw ApiException.bodyNotRead(Status.BAD_REQUEST_400, "bad_request",
-                                           "The chunked body is malformed (chunk sizes are hex digits ending in CRLF;"
-                                           + " chunk extensions are not supported)");
+        } catch (RequestException e) {
+            if (e.status().code() == Status.REQUEST_ENTITY_TOO_LARGE_413.code()) {
+                // A chunk declared past server.max-payload-size, refused by Helidon before it is read.
+                throw tooLarge(code, message);
+            }
+            throw malformedChunks();
+        } catch (IllegalArgumentException | DataReader.IncorrectNewLineException e) {
+            throw malformedChunks();
         }
+    }
+
+    private static ApiException malformedChunks() {
+        // Helidon 4.5 reads the chunk-size line as a bare hex number: "3;ext=v" lands here too.
+        return ApiException.bodyNotRead(Status.BAD_REQUEST_400, "bad_request",
+                                        "The chunked body is malformed (chunk sizes are hex digits ending in CRLF;"
+                                        + " chunk extensions are not supported)");
     }
 
     private static ApiException noRoom() {

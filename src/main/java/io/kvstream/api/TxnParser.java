@@ -30,12 +30,12 @@ final class TxnParser {
 
     TxnParser(int maxValueBytes) {
         this.maxValueBytes = maxValueBytes;
-        // Two values of the largest size, and room for 128 compares and ops of the longest keys around them.
-        this.maxBodyBytes = (int) Math.min(Integer.MAX_VALUE - 8, 2L * maxValueBytes + OVERHEAD_BYTES);
+        this.maxBodyBytes = maxBodyBytes(maxValueBytes);
     }
 
-    int maxBodyBytes() {
-        return maxBodyBytes;
+    /** Two values of the largest size, and room for 128 compares and ops of the longest keys around them. */
+    static int maxBodyBytes(int maxValueBytes) {
+        return (int) Math.min(Integer.MAX_VALUE - 8, 2L * maxValueBytes + OVERHEAD_BYTES);
     }
 
     Txn txn(ServerRequest req, BodyBudget.Share share) {

@@ -43,7 +43,12 @@ public final class TxnService implements HttpService {
         this.auth = auth;
         this.metrics = metrics;
         this.bodies = bodies;
-        bodies.requireRoomFor(parser.maxBodyBytes(), "a transaction");
+        bodies.requireRoomFor(largestBody(maxValueBytes), "a transaction");
+    }
+
+    /** The largest request body the API reads, a transaction's: the server refuses a larger one unread. */
+    public static long largestBody(int maxValueBytes) {
+        return TxnParser.maxBodyBytes(maxValueBytes);
     }
 
     @Override

@@ -1,5 +1,7 @@
 package io.kvstream.role;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -12,6 +14,7 @@ import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Headers;
 import io.helidon.http.HttpPrologue;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.ConnectionContext;
 import io.helidon.webserver.http.FilterChain;
 import io.helidon.webserver.http.RoutingRequest;
@@ -82,18 +85,32 @@ final class RequestDeadlines implements Http1ConnectionListener, AutoCloseable {
             if (request.content().consumed()) {
                 reading.remove(Thread.currentThread());
             } else if (response.isSent() && !response.headers().containsToken(HeaderValues.CONNECTION_CLOSE)) {
-                drain(request);
-                reading.remove(Thread.currentThread());
+                try {
+                    drain(request);
+                } finally {
+                    reading.remove(Thread.currentThread());
+                }
             }
         }
     }
 
+    /**
+     * Reads out a body the handler left. One that cannot be read to its end (malformed, a chunk larger than
+     * {@code server.max-payload-size}, the client gone or too slow) ends the connection: Helidon 4.5's {@code
+     * consume()} would close the body's stream after the failure, and closing reads on in search of the body's end,
+     * waiting for bytes that may never come.
+     */
     private static void drain(RoutingRequest request) {
+        InputStream body = request.content().inputStream();
+        byte[] buffer = new byte[8192];
         try {
-            request.content().consume();
-        } catch (RuntimeException e) {
-            // The client went away or was too slow and its socket closed: Helidon ends the connection.
+            while (body.read(buffer) > 0) {
+                // dropped
+            }
+            body.close();
+        } catch (IOException | RuntimeException e) {
             LOGGER.log(System.Logger.Level.TRACE, "request body not read to its end", e);
+            throw new CloseConnectionException("Request body not read to its end", e);
         }
     }
 

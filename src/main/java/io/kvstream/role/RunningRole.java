@@ -22,6 +22,7 @@ import io.helidon.webserver.spi.ProtocolConfig;
 import io.helidon.webserver.spi.ServerFeature;
 import io.helidon.webserver.websocket.WsConfig;
 import io.kvstream.api.PreRoutingErrors;
+import io.kvstream.api.TxnService;
 import io.kvstream.config.Settings;
 import io.kvstream.ws.EventsEndpoint;
 
@@ -104,10 +105,17 @@ public final class RunningRole implements AutoCloseable {
 
     /**
      * Adds this role's routes, its {@code /events} endpoint, the {@code /observe} endpoints and (when origins are
-     * allowed) CORS to a server, and the deadlines for reading each request ({@code kvstream.http.*}); {@code http1}
+     * allowed) CORS to a server, the deadlines for reading each request ({@code kvstream.http.*}) and, unless
+     * {@code server.max-payload-size} is set, the largest body the API reads as the bound of every body; {@code http1}
      * is the configuration of the server's HTTP/1.1 protocol.
      */
     public void configure(WebServerConfig.Builder server, Config http1) {
+        if (server.maxPayloadSize() < 0) {
+            // Without it Helidon reads a chunk of any declared size whole, before a route can refuse it, and reads out
+            // the rest of a body no route wanted: one client could fill the heap.
+            server.maxPayloadSize(TxnService.largestBody(parts.settings.maxValueBytes()));
+        }
+        ConnectionLimit.keepBelowDescriptorLimit(server);
         server.addFeature(observe());
         features.forEach(server::addFeature);
         Optional<CorsFeature> cors = CrossOrigin.feature(parts.settings);

@@ -29,9 +29,14 @@ public final class TestNode implements AutoCloseable {
 
     /** Starts on a given port (0 = any free one), e.g. to restart a node where its clients will look for it. */
     public static TestNode start(Settings settings, int port) {
+        return start(settings, port, Config.create().get("server"));
+    }
+
+    /** Starts with {@code server} as its server section (application.yaml's, with some keys set otherwise). */
+    public static TestNode start(Settings settings, int port, Config serverSection) {
         RunningRole role = RunningRole.start(settings);
-        // As the process builds it, from application.yaml's server section, on loopback and the given port.
-        WebServer server = role.server(Config.create().get("server"))
+        // As the process builds it, from the server section, on loopback and the given port.
+        WebServer server = role.server(serverSection)
                 .host("127.0.0.1")
                 .port(port)
                 .build()
