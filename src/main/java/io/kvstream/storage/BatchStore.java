@@ -33,7 +33,8 @@ public final class BatchStore {
     private static final int NO_META_ROW = 0;
     private static final String STATE = "SELECT 'c', id, status, revision, fingerprint, txn_result FROM kv_commands"
                                         + " WHERE id = ANY(?) UNION ALL"
-                                        + " SELECT 'v', key, NULL, mod_revision, NULL, NULL FROM kv_values WHERE key = ANY(?)";
+                                        + " SELECT 'v', key, NULL, mod_revision, NULL, NULL FROM kv_values WHERE key = ANY(?)"
+                                        + " AND (expires_at IS NULL OR expires_at > CAST(? AS timestamptz))";
 
     /** Whether the guard of {@link #GUARDED_WRITE} held: each of its parts writes only then. */
     private static final String GUARD_HELD = "EXISTS (SELECT 1 FROM guard)";
@@ -74,13 +75,16 @@ public final class BatchStore {
     }
 
     /**
-     * Reads the state {@code commands} depend on, lets {@code decide} turn it into what to write, writes that and
-     * commits; with {@code notify}, the commit also wakes a relay listening in another process. Returns the decision.
+     * Reads the state {@code commands} depend on as of {@code at}, lets {@code decide} turn it into what to write,
+     * writes that and commits; with {@code notify}, the commit also wakes a relay listening in another process.
+     * Returns the decision. A key whose deadline is at or before {@code at} reads as absent: it has expired, though
+     * the expiry that deletes it may not have committed yet, and readers no longer see it.
      */
-    public <W extends BatchWrite> W commit(List<Command> commands, Function<StoredState, W> decide, boolean notify) {
+    public <W extends BatchWrite> W commit(List<Command> commands, Instant at, Function<StoredState, W> decide,
+                                           boolean notify) {
         DbTransaction tx = db.transaction();
         try {
-            W write = decide.apply(lockAndRead(tx, commands));
+            W write = decide.apply(lockAndRead(tx, commands, at));
             writeAndCommit(tx, writeStatement, write, notify, writeParameters(write, META_ROW));
             return write;
         } catch (RuntimeException e) {
@@ -171,13 +175,13 @@ public final class BatchStore {
      * interpret this code for the first time while it holds the lock every other worker waits for. The commands' ids
      * and keys must be new (a random UUID each): nothing else waits for them.
      */
-    public void rehearse(List<Command> commands, Function<StoredState, ? extends BatchWrite> decide) {
+    public void rehearse(List<Command> commands, Instant at, Function<StoredState, ? extends BatchWrite> decide) {
         DbTransaction tx = db.transaction();
         try {
             Map<String, CommandOutcome> outcomes = new HashMap<>();
             Map<String, Long> modRevisions = new HashMap<>();
             Map<String, String> fingerprints = new HashMap<>();
-            try (Stream<DbRow> rows = tx.query(STATE, ids(commands), keys(commands))) {
+            try (Stream<DbRow> rows = tx.query(STATE, ids(commands), keys(commands), at.toString())) {
                 rows.forEach(row -> collect(row, outcomes, modRevisions, fingerprints));
             }
             long revision = -ThreadLocalRandom.current().nextLong(1L << 40, 1L << 50);
@@ -210,7 +214,7 @@ public final class BatchStore {
      * taken before any wait for the lock: if a batch committed in between, the locked {@code kv_meta} row is a newer
      * version than the snapshot's (every batch updates it), and the state is read again with the lock in hand.
      */
-    private static StoredState lockAndRead(DbTransaction tx, List<Command> commands) {
+    private static StoredState lockAndRead(DbTransaction tx, List<Command> commands, Instant at) {
         String[] ids = ids(commands);
         String[] keys = keys(commands);
         Map<String, CommandOutcome> outcomes = new HashMap<>();
@@ -221,7 +225,7 @@ public final class BatchStore {
         try (Stream<DbRow> rows = tx.query(
                 "WITH locked AS (SELECT revision, xmin::text AS version FROM kv_meta WHERE id = 1 FOR UPDATE)"
                 + " SELECT 'm', NULL, CAST((SELECT version FROM locked) = (SELECT xmin::text FROM kv_meta WHERE id = 1)"
-                + " AS text), (SELECT revision FROM locked), NULL, NULL UNION ALL " + STATE, ids, keys)) {
+                + " AS text), (SELECT revision FROM locked), NULL, NULL UNION ALL " + STATE, ids, keys, at.toString())) {
             rows.forEach(row -> {
                 if ("m".equals(row.column(1).get(String.class))) {
                     locked[0] = row.column(4).get(Long.class);
@@ -235,7 +239,7 @@ public final class BatchStore {
             outcomes.clear();
             modRevisions.clear();
             fingerprints.clear();
-            try (Stream<DbRow> rows = tx.query(STATE, ids, keys)) {
+            try (Stream<DbRow> rows = tx.query(STATE, ids, keys, at.toString())) {
                 rows.forEach(row -> collect(row, outcomes, modRevisions, fingerprints));
             }
         }

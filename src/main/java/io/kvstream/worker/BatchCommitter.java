@@ -58,7 +58,7 @@ public final class BatchCommitter {
                                              Command.put(UUID.randomUUID().toString(), deleted, "rehearsal", null, false),
                                              Command.delete(UUID.randomUUID().toString(), deleted, null));
             Instant at = Instant.now().truncatedTo(ChronoUnit.MICROS);
-            store.rehearse(commands, state -> BatchDecision.decide(commands, state, at));
+            store.rehearse(commands, at, state -> BatchDecision.decide(commands, state, at));
         }
     }
 
@@ -96,7 +96,7 @@ public final class BatchCommitter {
             writesAlone = false;
         }
         long[] found = {NOT_YET};
-        BatchDecision decision = store.commit(commands, state -> {
+        BatchDecision decision = store.commit(commands, at, state -> {
             found[0] = state.revision();
             return BatchDecision.decide(commands, state, at);
         }, notify);

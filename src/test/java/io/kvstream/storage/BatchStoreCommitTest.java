@@ -222,7 +222,7 @@ class BatchStoreCommitTest {
     }
 
     private static void commit(BatchStore store, List<Command> commands, boolean notify) {
-        store.commit(commands, applying(commands), notify);
+        store.commit(commands, Instant.now(), applying(commands), notify);
     }
 
     private String single(String sql) throws SQLException {

@@ -1,5 +1,7 @@
 package io.kvstream.worker;
 
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -11,12 +13,14 @@ import io.kvstream.config.Settings;
 import io.kvstream.domain.Command;
 import io.kvstream.domain.CommandOutcome;
 import io.kvstream.domain.DomainEvent;
+import io.kvstream.domain.Txn;
 import io.kvstream.storage.BatchStore;
 import io.kvstream.storage.Database;
 import io.kvstream.storage.EventLog;
 import io.kvstream.testing.TestServices;
 import org.junit.jupiter.api.Test;
 
+import static org.awaitility.Awaitility.await;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
 
@@ -86,6 +90,38 @@ class BatchCommitterTest {
                        is(List.of("a", "b", "c", "d", "e", "f")));
             assertThat(committed.stream().sorted(java.util.Comparator.comparingLong(DomainEvent::revision)).toList(),
                        is(logged(database)));
+        }
+    }
+
+    /**
+     * From its deadline on, a key is gone for writes as it is for reads, though the expiry that deletes it has not
+     * committed yet (no expiry runs here): a compare-and-set against its last revision fails, a delete finds nothing,
+     * a create and a transaction comparing with "absent" succeed, and the value created is not expired after.
+     */
+    @Test
+    void aKeyPastItsDeadlineIsAbsentToWritesBeforeItsExpiryCommits() {
+        try (Database database = Database.open(db, "committer-test")) {
+            List<DomainEvent> committed = new CopyOnWriteArrayList<>();
+            BatchCommitter committer = committer(database, committed);
+            committer.commit(List.of(put("lease").expiringAfter(1), put("lock").expiringAfter(1)));
+            Instant deadline = Instant.parse(committed.getLast().expires());
+            await().atMost(Duration.ofSeconds(10)).until(() -> Instant.now().isAfter(deadline));
+
+            Command renew = Command.put(id(), "lease", "renewed", 1L, false);
+            Command delete = Command.delete(id(), "lease", null);
+            Command create = Command.put(id(), "lease", "new holder", null, true);
+            Command takeLock = Command.txn(id(), new Txn(List.of(new Txn.Compare("lock", 0)),
+                                                         List.of(new Txn.Change(Command.Op.PUT, "lock", "mine")),
+                                                         List.of()));
+            List<CommandOutcome> outcomes = committer.commit(List.of(renew, delete, create, takeLock));
+
+            assertThat(outcomes.stream().map(CommandOutcome::status).toList(),
+                       is(List.of(CommandOutcome.Status.PRECONDITION_FAILED, CommandOutcome.Status.UNCHANGED,
+                                  CommandOutcome.Status.APPLIED, CommandOutcome.Status.APPLIED)));
+            assertThat(outcomes.getLast().txn().succeeded(), is(true));
+            assertThat(committer.expire(KeyExpiry.BATCH), is(0));
+            assertThat(logged(database).stream().map(e -> e.key() + "=" + e.value() + "@" + e.revision()).toList(),
+                       is(List.of("lease=value-lease@1", "lock=value-lock@2", "lease=new holder@3", "lock=mine@4")));
         }
     }
 
