@@ -198,7 +198,7 @@ public final class Replica implements EventSequencer.Listener {
 
     /**
      * Keys starting with {@code prefix}, sorted, strictly after {@code after} (if given), at most {@code limit}, and
-     * no more than fit in {@code maxBytes} of keys and values in UTF-8 (the first always does); values whose deadline
+     * no more than fit in {@code maxBytes} of keys and values as JSON strings (the first always does); values whose deadline
      * has passed are left out. {@code next} is set whenever more keys follow.
      */
     public Page list(String prefix, String after, int limit, long maxBytes) {
@@ -224,7 +224,7 @@ public final class Replica implements EventSequencer.Listener {
                 }
                 String key = Keys.fromSortForm(e.getKey());
                 if (bounded) {
-                    bytes += utf8Length(key) + utf8Length(entry.value());
+                    bytes += jsonLength(key) + jsonLength(entry.value());
                 }
                 if (page.size() == limit || (!page.isEmpty() && bytes > maxBytes)) {
                     next = page.getLast().getKey();
@@ -238,11 +238,19 @@ public final class Replica implements EventSequencer.Listener {
         }
     }
 
-    private static long utf8Length(String text) {
+    /**
+     * The bytes of {@code text} as a JSON string in UTF-8, quotes aside: a control character is escaped to six bytes
+     * ({@code \u0001}) or, if it has a short escape, two, as are {@code "} and {@code \}.
+     */
+    static long jsonLength(String text) {
         long bytes = text.length();
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
-            if (c >= 0x80) {
+            if (c < 0x20) {
+                bytes += c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r' ? 1 : 5;
+            } else if (c == '"' || c == '\\') {
+                bytes += 1;
+            } else if (c >= 0x80) {
                 // Two bytes below U+0800, three above; a surrogate pair's four are two per unit.
                 bytes += c < 0x800 || Character.isSurrogate(c) ? 1 : 2;
             }

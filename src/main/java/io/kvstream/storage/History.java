@@ -67,7 +67,7 @@ public final class History {
         // The bound in bytes (the first parameter) is applied here, so that no more than the page leaves the server:
         // the rows that fit (the first always does), then the first that does not, without its value, which only
         // says that more follow. Without values (the second parameter false) every row fits and none has its value.
-        String size = "octet_length(key) + CASE WHEN with_values THEN octet_length(value) ELSE 0 END";
+        String size = jsonLength("key") + " + CASE WHEN with_values THEN " + jsonLength("value") + " ELSE 0 END";
         return "SELECT key, CASE WHEN with_values AND fits THEN value END, revision, fits FROM ("
                + " SELECT key, value, revision, with_values, n = 1 OR through <= max_bytes AS fits,"
                + "  n <= 2 OR through - size <= max_bytes AS sent FROM ("
@@ -77,6 +77,23 @@ public final class History {
                + "  WINDOW w AS (ORDER BY key)"
                + " ) sized"
                + ") cut WHERE sent ORDER BY key";
+    }
+
+    /**
+     * The bytes of {@code column} as a JSON string in UTF-8, quotes aside, as the page is sent: a control character
+     * is escaped to six bytes or, if it has a short escape, two, as are {@code "} and {@code \}.
+     */
+    private static String jsonLength(String column) {
+        StringBuilder longEscaped = new StringBuilder();
+        for (char c = 1; c < 0x20; c++) {
+            if ("\b\t\n\f\r".indexOf(c) < 0) {
+                longEscaped.append(String.format("\\x%02x", (int) c));
+            }
+        }
+        String shortEscaped = "\\x08\\x09\\x0a\\x0c\\x0d\"\\\\";
+        return "(octet_length(" + column + ") + 5 * (length(" + column + ") - length(translate(" + column + ", E'"
+               + longEscaped + "', ''))) + length(" + column + ") - length(translate(" + column + ", E'" + shortEscaped
+               + "', '')))";
     }
 
     /** After the page's last key, from the prefix on, and (if bounded) before the prefix's successor. */

@@ -178,6 +178,31 @@ class ReadAtRevisionTest {
         }
     }
 
+    /**
+     * The bound counts what is sent: a control character travels as six bytes ({@code \u0001}) and a quote as two,
+     * so values small in UTF-8 but large as JSON end a page as soon as large ones do, from both sources.
+     */
+    @Test
+    void aPageIsBoundedByItsValuesAsJsonNotAsStored() throws Exception {
+        try (TestNode node = TestNode.start(settings("history_escaped"))) {
+            // 600,000 bytes stored, 2,400,000 as JSON: one fits in 4 MiB, two do not.
+            String escaped = "\u0001".repeat(300_000) + "\"".repeat(300_000);
+            long last = 0;
+            for (int i = 1; i <= 3; i++) {
+                last = KvHttp.put(node.port(), "esc-" + i, escaped);
+            }
+            for (String revision : List.of("", "&revision=" + last)) {
+                HttpResponse<String> first = get(node, "/values?prefix=esc-" + revision);
+                JsonNode page = Json.read(first.body(), JsonNode.class);
+                assertThat(revision, keys(page), is(List.of("esc-1")));
+                assertThat(revision, page.path("values").get(0).path("value").asText(), is(escaped));
+                assertThat(revision, page.path("next").asText(), is("esc-1"));
+                assertThat(revision, keys(Json.read(get(node, "/values?prefix=esc-&after=esc-2" + revision).body(),
+                                                    JsonNode.class)), is(List.of("esc-3")));
+            }
+        }
+    }
+
     private static List<String> keys(JsonNode page) {
         List<String> keys = new ArrayList<>();
         page.path("values").forEach(v -> keys.add(v.path("key").asText()));

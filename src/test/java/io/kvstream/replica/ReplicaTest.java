@@ -85,6 +85,19 @@ class ReplicaTest {
         assertThat(alone.next(), is(nullValue()));
     }
 
+    @Test
+    void listingPagesCountTheirValuesAsJson() {
+        // As JSON: "\u0001" is 6 bytes, "\"" and "\n" 2, "a" 1; with a 2-byte key each entry is 8, 4, 4, 3 bytes.
+        apply(put("e1", "\u0001", 1), put("e2", "\"", 2), put("e3", "\n", 3), put("e4", "a", 4));
+
+        assertThat(replica.list("e", null, 10, 8).values().stream().map(Map.Entry::getKey).toList(),
+                   is(List.of("e1")));
+        assertThat(replica.list("e", "e1", 10, 8).values().stream().map(Map.Entry::getKey).toList(),
+                   is(List.of("e2", "e3")));
+        assertThat(replica.list("e", "e1", 10, 11).values().stream().map(Map.Entry::getKey).toList(),
+                   is(List.of("e2", "e3", "e4")));
+    }
+
     private List<Map.Entry<String, Entry>> page(String prefix, String after, int limit) {
         return replica.list(prefix, after, limit).values();
     }
