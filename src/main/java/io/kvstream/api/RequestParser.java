@@ -26,6 +26,8 @@ final class RequestParser {
     private static final int DEFAULT_LIMIT = 100;
     private static final int MAX_LIMIT = 1000;
 
+    private static final String VALUES_PATH = "/values/";
+
     private final int maxValueBytes;
 
     RequestParser(int maxValueBytes) {
@@ -42,8 +44,12 @@ final class RequestParser {
             throw new ApiException(Status.BAD_REQUEST_400, "bad_key", "A key cannot contain a raw '#'; encode it as %23");
         }
         String raw = req.prologue().uriPath().rawPath();
-        int start = raw.indexOf("/values/");
-        String encoded = start < 0 ? "" : raw.substring(start + "/values/".length());
+        if (!raw.startsWith(VALUES_PATH)) {
+            // Routed by its decoded path (/%76alues/a/values/b is /values/a/values/b): the key is taken from the raw
+            // one, so anything but /values/ as written there would take it from elsewhere, past a proxy's path rules.
+            throw new ApiException(Status.BAD_REQUEST_400, "bad_key", "The path must begin with /values/ as written");
+        }
+        String encoded = raw.substring(VALUES_PATH.length());
         if (encoded.isEmpty()) {
             throw new ApiException(Status.BAD_REQUEST_400, "bad_key", "The key is empty");
         }

@@ -276,6 +276,9 @@ class BadInputTest {
                                                                 + good, Map.of(), body), Set.of(400)));
             corpus.add(new Case("NUL in key", request(method, "/values/" + good + "%00", Map.of(), body), Set.of(400)));
             corpus.add(new Case("empty key", request(method, "/values/", Map.of(), body), Set.of(400)));
+            // Routed by the decoded path, but the key must not be taken from a later "/values/" of the raw one.
+            corpus.add(new Case("encoded resource name", request(method, "/%76alues/area/values/" + good, Map.of(), body),
+                                Set.of(400)));
             corpus.add(new Case("key too long", request(method, "/values/" + "k".repeat(257 + random.nextInt(3000)),
                                                         Map.of(), body), Set.of(414)));
             corpus.add(new Case("multibyte key too long", request(method, "/values/" + "%E2%82%AC".repeat(86 + random.nextInt(50)),
