@@ -7,10 +7,12 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 
 import io.helidon.common.buffers.DataReader;
+import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.RequestException;
 import io.helidon.http.Status;
@@ -122,7 +124,7 @@ final class RequestParser {
 
     /** {@code If-Match: "7"} or {@code *}; empty when absent. */
     Optional<Long> ifMatch(ServerRequest req) {
-        Optional<String> header = req.headers().first(HeaderNames.IF_MATCH);
+        Optional<String> header = single(req, HeaderNames.IF_MATCH, "If-Match must be * or one revision ETag such as \"7\"");
         if (header.isEmpty()) {
             return Optional.empty();
         }
@@ -134,9 +136,20 @@ final class RequestParser {
                 Status.BAD_REQUEST_400, "bad_precondition", "If-Match must be * or one revision ETag such as \"7\"")));
     }
 
+    /**
+     * A precondition header sent once. On two lines it is a list (RFC 9110 §5.3), refused as one on a single line
+     * is, with {@code message}; taking the first would check another condition than the client sent.
+     */
+    private static Optional<String> single(ServerRequest req, HeaderName name, String message) {
+        if (req.headers().all(name, List::of).size() > 1) {
+            throw new ApiException(Status.BAD_REQUEST_400, "bad_precondition", message);
+        }
+        return req.headers().first(name);
+    }
+
     /** True for {@code If-None-Match: *} (create only); other forms are not meaningful for writes. */
     boolean ifNoneMatchAny(ServerRequest req) {
-        Optional<String> header = req.headers().first(HeaderNames.IF_NONE_MATCH);
+        Optional<String> header = single(req, HeaderNames.IF_NONE_MATCH, "For writes If-None-Match must be *");
         if (header.isEmpty()) {
             return false;
         }

@@ -78,7 +78,7 @@ public final class Authenticator {
         if (!protectReads) {
             return;
         }
-        Optional<String> authorization = req.headers().first(HeaderNames.AUTHORIZATION);
+        Optional<String> authorization = authorization(req);
         checkOrChallenge(authorization.isPresent() ? authorization
                                  : req.query().first("access_token").asOptional().map(token -> "Bearer " + token),
                          READ, res);
@@ -102,8 +102,19 @@ public final class Authenticator {
 
     private void require(ServerRequest req, ServerResponse res, String scope) {
         if (verifier != null) {
-            checkOrChallenge(req.headers().first(HeaderNames.AUTHORIZATION), scope, res);
+            checkOrChallenge(authorization(req), scope, res);
         }
+    }
+
+    /**
+     * The request's one {@code Authorization} header, if any. Two are refused: a proxy that keeps the other one would
+     * have checked another token than this server does.
+     */
+    private static Optional<String> authorization(ServerRequest req) {
+        if (req.headers().all(HeaderNames.AUTHORIZATION, List::of).size() > 1) {
+            throw new AuthException(Status.BAD_REQUEST_400, "invalid_request", "Send one Authorization header");
+        }
+        return req.headers().first(HeaderNames.AUTHORIZATION);
     }
 
     /** A 401 tells the client how to authenticate (RFC 6750 §3). */
@@ -140,6 +151,13 @@ public final class Authenticator {
         } catch (JWTVerificationException | IllegalArgumentException e) {
             LOG.log(Level.DEBUG, "Token rejected: " + e.getClass().getSimpleName());
             throw new AuthException(Status.UNAUTHORIZED_401, "invalid_token", "The token is not valid");
+        }
+        for (String time : List.of("exp", "nbf", "iat")) {
+            // A null passes the verifier's checks unseen: a token with "exp": null would never expire.
+            if (jwt.getClaim(time).isNull()) {
+                throw new AuthException(Status.UNAUTHORIZED_401, "invalid_token",
+                                        "The token's " + time + " claim must be a NumericDate");
+            }
         }
         Optional<List<String>> scopes = scopes(jwt.getClaim("scope"));
         if (scopes.isEmpty() && requireScope || scopes.isPresent() && !scopes.get().contains(scope)) {

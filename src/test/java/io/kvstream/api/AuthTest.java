@@ -149,11 +149,27 @@ class AuthTest {
     @Test
     void registeredClaimsOfTheWrongTypeAre401() {
         for (String claim : List.of("\"exp\":\"tomorrow\"", "\"nbf\":\"now\"", "\"exp\":true", "\"iss\":5",
-                                    "\"aud\":{\"x\":1}", "\"iat\":\"yesterday\"")) {
+                                    "\"aud\":{\"x\":1}", "\"iat\":\"yesterday\"", "\"exp\":null", "\"nbf\":null",
+                                    "\"iat\":null")) {
             String json = claims(claim);
             assertThat(json, put("auth-claim-type", "Bearer " + signed(json)).status(), is(Status.UNAUTHORIZED_401));
         }
         assertThat(client.get("/values/auth-claim-type").request(String.class).status(), is(Status.NOT_FOUND_404));
+    }
+
+    /** Two Authorization headers are refused, whichever comes first: a proxy may have checked the other one. */
+    @Test
+    void twoAuthorizationHeadersAre400() {
+        String valid = "Bearer " + token().sign(Algorithm.HMAC256(SECRET));
+        for (List<String> headers : List.of(List.of(valid, "Bearer junk"), List.of("Bearer junk", valid))) {
+            var response = client.put("/values/auth-twice")
+                    .header(HeaderNames.AUTHORIZATION, headers.get(0), headers.get(1))
+                    .submit("v", String.class);
+            assertThat(response.status(), is(Status.BAD_REQUEST_400));
+            assertThat(response.entity(), startsWith("{\"error\":\"invalid_request\",\"message\":\"Send one Authorization"
+                                                     + " header\""));
+        }
+        assertThat(client.get("/values/auth-twice").request(String.class).status(), is(Status.NOT_FOUND_404));
     }
 
     /** This test's valid issuer, audience and expiry, with {@code claim} replacing or adding one member. */

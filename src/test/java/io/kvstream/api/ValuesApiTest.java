@@ -207,6 +207,24 @@ class ValuesApiTest {
         assertThat(client.get("/values/caskey").request(String.class).entity(), is("{\"key\":\"caskey\",\"value\":\"b\"}"));
     }
 
+    /** A precondition on two header lines is a list, refused as on one line: the first alone is not what was sent. */
+    @Test
+    void aPreconditionHeaderSentTwiceIs400() {
+        ClientResponseTyped<String> created = client.put("/values/twice-cas").submit("a", String.class);
+        String etag = created.headers().first(HeaderNames.ETAG).orElseThrow();
+        ClientResponseTyped<String> ifMatch = client.put("/values/twice-cas")
+                .header(HeaderNames.IF_MATCH, etag, "\"999\"").submit("b", String.class);
+        assertThat(ifMatch.status(), is(Status.BAD_REQUEST_400));
+        assertThat(ifMatch.entity(), startsWith("{\"error\":\"bad_precondition\",\"message\":\"If-Match must be * or"
+                                                + " one revision ETag such as \\\"7\\\"\""));
+        ClientResponseTyped<String> ifNoneMatch = client.put("/values/twice-none")
+                .header(HeaderNames.IF_NONE_MATCH, "*", "*").submit("b", String.class);
+        assertThat(ifNoneMatch.status(), is(Status.BAD_REQUEST_400));
+        assertThat(client.get("/values/twice-cas").request(String.class).entity(),
+                   is("{\"key\":\"twice-cas\",\"value\":\"a\"}"));
+        assertThat(client.get("/values/twice-none").request(String.class).status(), is(Status.NOT_FOUND_404));
+    }
+
     @Test
     void ifMatchOnMissingKeyIs412() {
         ClientResponseTyped<String> put = client.put("/values/nokey-cas").header(HeaderNames.IF_MATCH, "\"1\"")
