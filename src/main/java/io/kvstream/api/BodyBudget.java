@@ -3,14 +3,15 @@ package io.kvstream.api;
 import java.util.concurrent.Semaphore;
 
 /**
- * The request bodies a process holds at once, across all its clients, bounded in bytes
+ * The request bodies and large answers a process holds at once, across all its clients, bounded in bytes
  * ({@code kvstream.http.max-total-body-bytes}). One body is bounded by its own limit, but many clients sending large
- * bodies slowly would each pin theirs until the heap ran out: past this bound a body is refused (503, Retry-After)
- * while those already held are answered as usual. A request's share grows with the bytes it has read, so a client
- * that announces a large body and sends nothing holds nothing, and it is held until the request is answered, as the
- * value travels on in the command it becomes.
+ * bodies slowly, or not reading large answers, would each pin theirs until the heap ran out: past this bound a body
+ * or answer is refused (503, Retry-After) while those already held go on as usual. A request's share is taken as its
+ * body is read (a declared length at once) and held until the request is answered, as the value travels on in the
+ * command it becomes; an answer's while it is written.
  */
 public final class BodyBudget {
+    static final String NO_ROOM = "The server holds as many bodies as it may at once; retry";
     private static final int UNIT_BYTES = 1024;
 
     private final long maxTotalBytes;

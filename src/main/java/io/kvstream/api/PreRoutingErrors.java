@@ -43,9 +43,16 @@ public final class PreRoutingErrors {
                 throw new CloseConnectionException("Upgraded stream closed on a protocol error");
             }
             boolean head = request.method().equals(Method.HEAD.text());
-            return unparsed
-                    ? answer(Status.BAD_REQUEST_400, headers, "bad_request", "Malformed request", false, true)
-                    : answer(status, headers, code(status), text(status), type.keepAlive(), !head);
+            if (unparsed) {
+                return answer(Status.BAD_REQUEST_400, headers, "bad_request", "Malformed request", false, true);
+            }
+            if (type == EventType.FORBIDDEN) {
+                // Helidon's WebSocket upgrade refused the Origin (it reports no more of the request): answered with
+                // the code the event stream over SSE answers it with.
+                return answer(status, headers, "forbidden_origin", "This Origin may not open /events", type.keepAlive(),
+                              !head);
+            }
+            return answer(status, headers, code(status), text(status), type.keepAlive(), !head);
         };
         DirectHandlers.Builder handlers = DirectHandlers.builder();
         for (EventType type : EventType.values()) {

@@ -170,7 +170,7 @@ final class RequestParser {
             return Optional.empty();
         }
         try {
-            return Optional.of(Keys.decode(req.query().getRaw(name)));
+            return Optional.of(Keys.decodeQueryParameter(req.query().getRaw(name)));
         } catch (Keys.InvalidKeyException e) {
             throw new ApiException(Status.BAD_REQUEST_400, "bad_key", e.problem().describe("The parameter " + name));
         }
@@ -350,8 +350,7 @@ final class RequestParser {
     }
 
     private static ApiException noRoom() {
-        return ApiException.bodyNotRead(Status.SERVICE_UNAVAILABLE_503, "overloaded",
-                                        "The server holds as many request bodies as it may; retry");
+        return ApiException.bodyNotRead(Status.SERVICE_UNAVAILABLE_503, "overloaded", BodyBudget.NO_ROOM);
     }
 
     /**

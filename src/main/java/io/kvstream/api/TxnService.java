@@ -15,6 +15,7 @@ import io.kvstream.command.CommandBus;
 import io.kvstream.domain.Command;
 import io.kvstream.domain.CommandOutcome;
 import io.kvstream.domain.Txn;
+import io.kvstream.http.ApiError;
 import io.kvstream.replica.Replica;
 
 /**
@@ -54,7 +55,7 @@ public final class TxnService implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.post("/", this::txn)
-                .any("/", (req, res) -> ValuesService.methodNotAllowed(req, res, "POST"));
+                .any("/", (req, res) -> ApiError.methodNotAllowed(req, res, "POST"));
     }
 
     /** {@code POST /txn}: 200 with what each change of the branch taken did, 202 with {@code Prefer: respond-async}. */
@@ -66,6 +67,10 @@ public final class TxnService implements HttpService {
 
     private void txn(ServerRequest req, ServerResponse res, BodyBudget.Share share) {
         auth.requireWrite(req, res);
+        // A transaction's puts make their keys permanent, and it reads nothing at a revision: either parameter,
+        // ignored, would do other than its sender meant.
+        RequestParser.refuse(req, "ttl", "bad_ttl", "ttl applies to PUT /values/{key}; a transaction's puts are permanent");
+        RequestParser.refuse(req, "revision", "bad_revision", "A transaction compares revisions in its body");
         Txn txn;
         try {
             txn = parser.txn(req, share);
@@ -75,7 +80,7 @@ public final class TxnService implements HttpService {
         Command command = IdempotencyKey.apply(req, Command.txn(WriteCommands.newCommandId(), txn));
         if (WriteCommands.respondAsync(req)) {
             writes.enqueue(command);
-            WriteCommands.sendJson(res, Status.ACCEPTED_202, new AcceptedBody("Accepted", command.id()));
+            WriteCommands.sendAccepted(res, new AcceptedBody("Accepted", command.id()));
             return;
         }
         CommandOutcome outcome = writes.execute(command);

@@ -44,6 +44,8 @@ import io.kvstream.wire.Json;
  * first answer (see {@link IdempotencyKey}).
  */
 public final class ValuesService implements HttpService {
+    /** Answers at most this large are sent without a share of the body budget. */
+    private static final int UNBUDGETED_ANSWER_BYTES = 64 * 1024;
     /** An HTTP-date (RFC 9110 §5.6.7, IMF-fixdate). */
     private static final DateTimeFormatter HTTP_DATE =
             DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ENGLISH).withZone(ZoneOffset.UTC);
@@ -66,7 +68,15 @@ public final class ValuesService implements HttpService {
         this.metrics = metrics;
         this.auth = auth;
         this.bodies = bodies;
-        bodies.requireRoomFor(maxValueBytes, "a value");
+        bodies.requireRoomFor(largestAnswer(maxValueBytes), "an answer");
+    }
+
+    /**
+     * The largest answer: one value of control characters, each escaped to six bytes in JSON, with its key and the
+     * JSON around them (a listing page ends before 4 MiB unless its first value alone is larger).
+     */
+    static long largestAnswer(int maxValueBytes) {
+        return 6L * maxValueBytes + 64 * 1024;
     }
 
     @Override
@@ -78,7 +88,7 @@ public final class ValuesService implements HttpService {
                 .head("/*", this::head)
                 .put("/*", this::put)
                 .delete("/*", this::delete)
-                .any("/*", (req, res) -> methodNotAllowed(req, res, "GET, HEAD, PUT, DELETE"));
+                .any("/*", (req, res) -> ApiError.methodNotAllowed(req, res, "GET, HEAD, PUT, DELETE"));
     }
 
     /** {@code GET /values/{key}}: 200 with the value and its ETag, 404 with an empty body. */
@@ -94,9 +104,10 @@ public final class ValuesService implements HttpService {
     private void read(ServerRequest req, ServerResponse res, boolean withBody) {
         auth.requireRead(req, res);
         String key = parser.key(req);
+        RequestParser.refuse(req, "ttl", "bad_ttl", "ttl applies to PUT");
         Optional<Long> at = RequestParser.atRevision(req);
         if (at.isPresent()) {
-            getAt(key, at.get(), req, res);
+            getAt(key, at.get(), req, res, withBody);
             return;
         }
         if (!replica.loaded()) {
@@ -119,17 +130,30 @@ public final class ValuesService implements HttpService {
         send(res, body, withBody);
     }
 
-    /** A 200 with a JSON body, or for a HEAD request its headers alone. */
-    private static void send(ServerResponse res, byte[] body, boolean withBody) {
+    /**
+     * A 200 with a JSON body, or for a HEAD request its headers alone. A large body is held in the process's budget
+     * while it is written, so that clients that stop reading cannot pin more than it; small ones, the hot path of
+     * reads, are sent without.
+     */
+    private void send(ServerResponse res, byte[] body, boolean withBody) {
         res.header(HeaderValues.CONTENT_TYPE_JSON);
-        HeadOrGet.send(res, body, withBody);
+        if (!withBody || body.length <= UNBUDGETED_ANSWER_BYTES) {
+            HeadOrGet.send(res, body, withBody);
+            return;
+        }
+        try (BodyBudget.Share share = bodies.share()) {
+            if (!share.cover(body.length)) {
+                throw new ApiException(Status.SERVICE_UNAVAILABLE_503, "overloaded", BodyBudget.NO_ROOM);
+            }
+            res.send(body);
+        }
     }
 
     /**
      * {@code GET /values/{key}?revision=R}: the value the key had at revision R, with its mod revision (the ETag);
      * 404 if it did not exist then, 410 if R is older than the retained history, 400 if R is in the future.
      */
-    private void getAt(String key, long revision, ServerRequest req, ServerResponse res) {
+    private void getAt(String key, long revision, ServerRequest req, ServerResponse res, boolean withBody) {
         Optional<Entry> entry = found(history.get(key, revision), revision);
         if (entry.isEmpty()) {
             res.status(Status.NOT_FOUND_404).send();
@@ -137,12 +161,14 @@ public final class ValuesService implements HttpService {
         }
         String etag = etag(entry.get().modRevision());
         res.header(HeaderNames.ETAG, etag);
+        Instant expires = entry.get().expires();
+        expires(res, expires);
         if (RequestParser.notModified(req, etag)) {
             res.status(Status.NOT_MODIFIED_304).send();
             return;
         }
-        WriteCommands.sendJson(res, Status.OK_200, new ListedValue(key, entry.get().value(), entry.get().modRevision(),
-                                                                   null));
+        send(res, Json.write(new ListedValue(key, entry.get().value(), entry.get().modRevision(),
+                                             expires == null ? null : expires.toString())), withBody);
     }
 
     /** The value of a read at a revision, or the error that says why there is none. */
@@ -180,7 +206,8 @@ public final class ValuesService implements HttpService {
         Optional<Long> at = RequestParser.atRevision(req);
         if (at.isPresent()) {
             History.Page page = found(history.list(prefix, after, limit, maxBytes, withValues, at.get()), at.get());
-            send(res, Json.write(new ListBody(at.get(), listed(page.values(), withValues), page.next())), withBody);
+            send(res, Json.write(new ListBody(page.revision(), listed(page.values(), withValues), page.next())),
+                 withBody);
             return;
         }
         if (!replica.loaded()) {
@@ -220,7 +247,7 @@ public final class ValuesService implements HttpService {
         Command command = IdempotencyKey.apply(req, ttl.map(put::expiringAfter).orElse(put));
         if (WriteCommands.respondAsync(req)) {
             writes.enqueue(command);
-            WriteCommands.sendJson(res, Status.ACCEPTED_202, new AcceptedBody(key, "Accepted", command.id()));
+            WriteCommands.sendAccepted(res, new AcceptedBody(key, "Accepted", command.id()));
             return;
         }
         CommandOutcome outcome = writes.execute(command);
@@ -265,7 +292,7 @@ public final class ValuesService implements HttpService {
         Command command = IdempotencyKey.apply(req, Command.delete(WriteCommands.newCommandId(), key, ifMatch.orElse(null)));
         if (WriteCommands.respondAsync(req)) {
             writes.enqueue(command);
-            WriteCommands.sendJson(res, Status.ACCEPTED_202, new AcceptedBody(key, "Accepted", command.id()));
+            WriteCommands.sendAccepted(res, new AcceptedBody(key, "Accepted", command.id()));
             return;
         }
         CommandOutcome outcome = writes.execute(command);
@@ -290,19 +317,13 @@ public final class ValuesService implements HttpService {
         if (req.prologue().uriPath().rawPathNoParams().endsWith("/")) {
             parser.key(req);
         }
-        methodNotAllowed(req, res, "GET, HEAD");
+        ApiError.methodNotAllowed(req, res, "GET, HEAD");
     }
 
     /** {@code ?revision=} reads as of a revision; on a write it is refused, lest it be taken for a compare-and-set. */
     private static void refuseRevision(ServerRequest req) {
         RequestParser.refuse(req, "revision", "bad_revision",
                              "A write takes no revision: If-Match: \"<revision>\" makes it a compare-and-set");
-    }
-
-    static void methodNotAllowed(ServerRequest req, ServerResponse res, String allowed) {
-        res.header(HeaderNames.ALLOW, allowed);
-        ApiError.send(res, Status.METHOD_NOT_ALLOWED_405, "method_not_allowed", "Allowed: " + allowed, null,
-                      HeadOrGet.withBody(req));
     }
 
     static String etag(long revision) {

@@ -7,6 +7,7 @@ import java.util.HexFormat;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 
+import io.helidon.http.Header;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
@@ -30,6 +31,8 @@ final class WriteCommands {
     /** Unique across processes and restarts: a random 64-bit prefix per process, then a counter. */
     private static final String COMMAND_ID_PREFIX = HexFormat.of().toHexDigits(new SecureRandom().nextLong()) + "-";
     private static final AtomicLong COMMAND_COUNTER = new AtomicLong();
+
+    private static final Header PREFERENCE_APPLIED = HeaderValues.create("Preference-Applied", "respond-async");
 
     private final Replica replica;
     private final CommandBus commandBus;
@@ -119,6 +122,12 @@ final class WriteCommands {
 
     static ApiException unavailable(String message) {
         return new ApiException(Status.SERVICE_UNAVAILABLE_503, "unavailable", message);
+    }
+
+    /** 202: the command is on its way ({@code Prefer: respond-async} honoured, RFC 7240 §3). */
+    static void sendAccepted(ServerResponse res, Object body) {
+        res.header(PREFERENCE_APPLIED);
+        sendJson(res, Status.ACCEPTED_202, body);
     }
 
     static void sendJson(ServerResponse res, Status status, Object body) {

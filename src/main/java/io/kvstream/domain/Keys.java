@@ -85,6 +85,14 @@ public final class Keys {
     private Keys() {
     }
 
+    /**
+     * {@link #decode} for a key or prefix given as a query parameter, which is form-encoded: {@code +} is a space
+     * there, as every form encoder writes one (a plus sign is {@code %2B}); in a path it is itself.
+     */
+    public static String decodeQueryParameter(String raw) {
+        return decode(raw.replace("+", "%20"));
+    }
+
     /** Percent-decodes {@code raw} and checks every key rule but emptiness (a prefix may be empty). */
     public static String decode(String raw) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(raw.length());

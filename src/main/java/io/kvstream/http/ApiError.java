@@ -7,6 +7,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
+import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import io.kvstream.wire.Json;
 
@@ -32,6 +33,13 @@ public record ApiError(String error, String message, String support, String comm
         ApiError body = new ApiError(error, message, supportId(), command);
         body.log(status);
         body.sendTo(res, status, withBody);
+    }
+
+    /** A method the resource does not take: 405 naming those it does ({@code Allow}). */
+    public static void methodNotAllowed(ServerRequest req, ServerResponse res, String allowed) {
+        res.header(HeaderNames.ALLOW, allowed);
+        send(res, Status.METHOD_NOT_ALLOWED_405, "method_not_allowed", "Allowed: " + allowed, null,
+             HeadOrGet.withBody(req));
     }
 
     /** One line per failure, naming its support id: 5xx as a warning, 4xx for debugging. */

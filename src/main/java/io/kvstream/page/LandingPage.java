@@ -9,13 +9,18 @@ import com.github.mustachejava.DefaultMustacheFactory;
 import com.github.mustachejava.Mustache;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
+import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import io.kvstream.auth.Authenticator;
 import io.kvstream.domain.Entry;
+import io.kvstream.domain.Keys;
+import io.kvstream.http.ApiError;
 import io.kvstream.http.HeadOrGet;
+import io.kvstream.http.QueryParameters;
 import io.kvstream.replica.Replica;
 
 /**
@@ -58,7 +63,16 @@ public final class LandingPage implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/", this::page).head("/", this::page);
+        rules.get("/", this::page)
+                .head("/", this::page)
+                .any("/", (req, res) -> {
+                    if (req.prologue().method() == Method.OPTIONS) {
+                        // A preflight: CORS has its say on it, and no route of the page answers it.
+                        res.next();
+                        return;
+                    }
+                    ApiError.methodNotAllowed(req, res, "GET, HEAD");
+                });
         rules.register("/static", new StaticAssets());
     }
 
@@ -111,8 +125,20 @@ public final class LandingPage implements HttpService {
 
     private void page(ServerRequest req, ServerResponse res) {
         auth.requirePageRead(req, res);
+        String prefix;
+        try {
+            prefix = QueryParameters.givenOnce(req.query(), "prefix")
+                     ? Keys.decodeQueryParameter(req.query().getRaw("prefix")) : "";
+        } catch (Keys.InvalidKeyException e) {
+            ApiError.send(res, Status.BAD_REQUEST_400, "bad_key", e.problem().describe("The parameter prefix"), null,
+                          HeadOrGet.withBody(req));
+            return;
+        } catch (IllegalArgumentException e) {
+            ApiError.send(res, Status.BAD_REQUEST_400, "bad_key", e.getMessage(), null, HeadOrGet.withBody(req));
+            return;
+        }
         StringWriter html = new StringWriter();
-        template.execute(html, view(req.query().first("prefix").orElse("")));
+        template.execute(html, view(prefix));
         res.header(HeaderNames.CONTENT_TYPE, "text/html; charset=UTF-8");
         res.header(HeaderNames.CACHE_CONTROL, "no-store");
         res.header(CONTENT_SECURITY_POLICY,

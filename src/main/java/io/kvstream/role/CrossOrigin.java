@@ -60,7 +60,7 @@ final class CrossOrigin {
                                    .addPath(path("/values/*", origins, Method.GET, Method.HEAD, Method.PUT,
                                                  Method.DELETE))
                                    .addPath(path("/txn", origins, Method.POST))
-                                   .addPath(path("/events", streamOrigins, Method.GET))
+                                   .addPath(path("/events", streamOrigins, Method.GET, Method.HEAD))
                                    .build());
     }
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -23,28 +24,37 @@ import io.helidon.webserver.http1.Http1ConnectionListener;
 import io.kvstream.config.Settings;
 
 /**
- * Closes a connection whose client is too slow to send its request (slowloris): the headers must be complete within
- * {@code kvstream.http.header-timeout} of the request line, the body within {@code kvstream.http.body-timeout} of
- * the headers. Helidon 4.5 bounds neither: its {@code idle-connection-timeout} only ends a connection waiting for a
- * request line, and {@code connection-options.read-timeout} is not applied to accepted sockets.
+ * Closes a connection whose client is too slow to send its request (slowloris) or to take its answer: the headers
+ * must be complete within {@code kvstream.http.header-timeout} of the request line, the body read and the answer
+ * written within {@code kvstream.http.body-timeout} of the headers (an answer whose client stops reading would hold
+ * its bytes until the client went away). Helidon 4.5 bounds none of these: its {@code idle-connection-timeout} only
+ * ends a connection between requests, and {@code connection-options.read-timeout} is not applied to accepted sockets.
  * <p>
  * Helidon reads each HTTP/1.1 connection on one (virtual) thread, and tells its receive listeners on that thread when
  * a request line and when the headers have been read; the routing filter runs on it too, around the handler. So a
- * deadline is kept per reading thread: set at the request line, moved at the headers when a body follows, dropped
- * when the headers bring no body or when the request has been answered and its body read. A sweeper closes the
- * socket of every connection past its deadline, which ends the blocked read. Nothing is watched between requests
- * (idle keep-alive connections), after a protocol upgrade ({@code /events}), or while a response is written.
+ * deadline is kept per reading thread: set at the request line, moved at the headers, dropped
+ * when the request has been answered and its body read. A sweeper closes the socket of every connection past its
+ * deadline, which ends the blocked read or write. Nothing is watched between requests (idle keep-alive connections)
+ * or for an {@code /events} request without a body: its SSE stream or upgraded connection lasts as long as its
+ * client wants.
  */
 final class RequestDeadlines implements Http1ConnectionListener, AutoCloseable {
     private static final System.Logger LOGGER = System.getLogger(RequestDeadlines.class.getName());
+    private static final String STREAM_PATH = "/events";
+    private static final String HEADERS = "headers";
+    private static final String BODY = "body";
+    private static final String ANSWER = "answer";
 
     private final Duration headerTimeout;
     private final Duration bodyTimeout;
     private final Map<Thread, Deadline> reading = new ConcurrentHashMap<>();
     private final ScheduledExecutorService sweeper;
 
-    /** The connection a thread reads, what it waits for, and until when ({@link System#nanoTime()}). */
-    private record Deadline(ConnectionContext connection, String waitingFor, long nanos) {
+    /**
+     * The connection a thread reads, what it waits for, until when ({@link System#nanoTime()}), and whether its
+     * request is for the event stream.
+     */
+    private record Deadline(ConnectionContext connection, String waitingFor, long nanos, boolean stream) {
     }
 
     RequestDeadlines(Settings.Http settings) {
@@ -60,15 +70,24 @@ final class RequestDeadlines implements Http1ConnectionListener, AutoCloseable {
 
     @Override
     public void prologue(ConnectionContext connection, HttpPrologue prologue) {
-        watch(connection, "headers", headerTimeout);
+        watch(connection, HEADERS, headerTimeout, prologue.uriPath().path().equals(STREAM_PATH));
     }
 
+    /**
+     * A request with a body must have it read and be answered within the body timeout; one without, be answered:
+     * an answer whose client stops reading holds its bytes until the socket closes. Not an {@code /events} request,
+     * whose stream (SSE) or upgraded connection lasts as long as its client wants.
+     */
     @Override
     public void headers(ConnectionContext connection, Headers headers) {
+        Deadline current = reading.get(Thread.currentThread());
+        boolean stream = current != null && current.stream();
         if (hasBody(headers)) {
-            watch(connection, "body", bodyTimeout);
-        } else {
+            watch(connection, BODY, bodyTimeout, stream);
+        } else if (stream) {
             reading.remove(Thread.currentThread());
+        } else {
+            watch(connection, ANSWER, bodyTimeout, false);
         }
     }
 
@@ -114,8 +133,9 @@ final class RequestDeadlines implements Http1ConnectionListener, AutoCloseable {
         }
     }
 
-    private void watch(ConnectionContext connection, String waitingFor, Duration timeout) {
-        reading.put(Thread.currentThread(), new Deadline(connection, waitingFor, System.nanoTime() + timeout.toNanos()));
+    private void watch(ConnectionContext connection, String waitingFor, Duration timeout, boolean stream) {
+        reading.put(Thread.currentThread(),
+                    new Deadline(connection, waitingFor, System.nanoTime() + timeout.toNanos(), stream));
     }
 
     private static boolean hasBody(Headers headers) {
@@ -131,8 +151,7 @@ final class RequestDeadlines implements Http1ConnectionListener, AutoCloseable {
 
     private void closeLate() {
         long now = System.nanoTime();
-        int headers = 0;
-        int bodies = 0;
+        Map<String, Integer> closed = new TreeMap<>();
         for (Map.Entry<Thread, Deadline> entry : reading.entrySet()) {
             Thread thread = entry.getKey();
             Deadline deadline = entry.getValue();
@@ -140,18 +159,14 @@ final class RequestDeadlines implements Http1ConnectionListener, AutoCloseable {
                 reading.remove(thread, deadline);
             } else if (now - deadline.nanos() > 0 && reading.remove(thread, deadline)) {
                 close(deadline.connection());
-                if (deadline.waitingFor().equals("headers")) {
-                    headers++;
-                } else {
-                    bodies++;
-                }
+                closed.merge(deadline.waitingFor(), 1, Integer::sum);
             }
         }
-        if (headers + bodies > 0) {
+        if (!closed.isEmpty()) {
             LOGGER.log(System.Logger.Level.INFO,
-                       "closed {0} connection(s) whose headers took longer than {1} and {2} whose body took longer "
-                       + "than {3} (kvstream.http.header-timeout, kvstream.http.body-timeout)",
-                       headers, headerTimeout, bodies, bodyTimeout);
+                       "closed connection(s) whose request was late, by what it waited for: {0} (headers within {1} of"
+                       + " the request line, body and answer within {2} of the headers: kvstream.http.header-timeout,"
+                       + " kvstream.http.body-timeout)", closed, headerTimeout, bodyTimeout);
         }
     }
 

@@ -4,6 +4,8 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,14 +37,18 @@ public final class History {
     public record Future<T>(long current) implements At<T> {
     }
 
-    /** One page of a listing at a revision; {@code next} is the key to continue after. */
-    public record Page(List<Map.Entry<String, Entry>> values, String next) {
+    /**
+     * One page of a listing at a revision; {@code next} is the key to continue after. {@code revision} is the one read:
+     * the one asked for, or for one inside a transaction the revision before it.
+     */
+    public record Page(long revision, List<Map.Entry<String, Entry>> values, String next) {
     }
 
-    private static final String LAST_CHANGE = "SELECT kind, value, revision FROM ("
-            + " SELECT kind, value, revision FROM kv_events WHERE key COLLATE \"C\" = ? AND revision <= ?"
+    private static final String LAST_CHANGE = "SELECT kind, value, revision, expires_at FROM ("
+            + " SELECT kind, value, revision, expires_at FROM kv_events WHERE key COLLATE \"C\" = ? AND revision <= ?"
             // A value older than every stored event of its key (compacted before history was kept per key)
-            + " UNION ALL SELECT 'value_put', value, mod_revision FROM kv_values WHERE key = ? AND mod_revision <= ?"
+            + " UNION ALL SELECT 'value_put', value, mod_revision, expires_at FROM kv_values"
+            + "  WHERE key = ? AND mod_revision <= ?"
             + ") changes ORDER BY revision DESC LIMIT 1";
 
     /**
@@ -56,11 +62,11 @@ public final class History {
 
     private static String page(boolean bounded) {
         String events = "key COLLATE \"C\"";
-        String last = "SELECT key, value, revision FROM ("
-               + " SELECT DISTINCT ON (key) key, kind, value, revision FROM ("
-               + "  SELECT " + events + " AS key, kind, value, revision FROM kv_events"
+        String last = "SELECT key, value, revision, expires_at FROM ("
+               + " SELECT DISTINCT ON (key) key, kind, value, revision, expires_at FROM ("
+               + "  SELECT " + events + " AS key, kind, value, revision, expires_at FROM kv_events"
                + "   WHERE " + range(events, bounded) + " AND starts_with(key, ?) AND revision <= ?"
-               + "  UNION ALL SELECT key, 'value_put', value, mod_revision FROM kv_values"
+               + "  UNION ALL SELECT key, 'value_put', value, mod_revision, expires_at FROM kv_values"
                + "   WHERE " + range("key", bounded) + " AND starts_with(key, ?) AND mod_revision <= ?"
                + " ) changes ORDER BY key, revision DESC"
                + ") last WHERE kind = 'value_put' ORDER BY key LIMIT ?";
@@ -68,10 +74,10 @@ public final class History {
         // the rows that fit (the first always does), then the first that does not, without its value, which only
         // says that more follow. Without values (the second parameter false) every row fits and none has its value.
         String size = jsonLength("key") + " + CASE WHEN with_values THEN " + jsonLength("value") + " ELSE 0 END";
-        return "SELECT key, CASE WHEN with_values AND fits THEN value END, revision, fits FROM ("
-               + " SELECT key, value, revision, with_values, n = 1 OR through <= max_bytes AS fits,"
+        return "SELECT key, CASE WHEN with_values AND fits THEN value END, revision, fits, expires_at FROM ("
+               + " SELECT key, value, revision, expires_at, with_values, n = 1 OR through <= max_bytes AS fits,"
                + "  n <= 2 OR through - size <= max_bytes AS sent FROM ("
-               + "  SELECT key, value, revision, with_values, max_bytes, " + size + " AS size,"
+               + "  SELECT key, value, revision, expires_at, with_values, max_bytes, " + size + " AS size,"
                + "   row_number() OVER w AS n, sum(" + size + ") OVER w AS through"
                + "  FROM (" + last + ") page, (SELECT ?::bigint AS max_bytes, ?::boolean AS with_values) bound"
                + "  WINDOW w AS (ORDER BY key)"
@@ -135,7 +141,8 @@ public final class History {
                     if (!rs.next() || !"value_put".equals(rs.getString(1))) {
                         return Optional.empty();
                     }
-                    return Optional.of(new Entry(rs.getString(2), rs.getLong(3)));
+                    return Optional.of(new Entry(rs.getString(2), rs.getLong(3),
+                                                 instant(rs.getObject(4, OffsetDateTime.class))));
                 }
             }
         });
@@ -170,14 +177,19 @@ public final class History {
                 try (ResultSet rs = statement.executeQuery()) {
                     while (rs.next()) {
                         if (!rs.getBoolean(4) || values.size() == limit) {
-                            return new Page(values, values.getLast().getKey());
+                            return new Page(at, values, values.getLast().getKey());
                         }
-                        values.add(Map.entry(rs.getString(1), new Entry(rs.getString(2), rs.getLong(3))));
+                        values.add(Map.entry(rs.getString(1), new Entry(rs.getString(2), rs.getLong(3),
+                                                                        instant(rs.getObject(5, OffsetDateTime.class)))));
                     }
                 }
-                return new Page(values, null);
+                return new Page(at, values, null);
             }
         });
+    }
+
+    private static Instant instant(OffsetDateTime time) {
+        return time == null ? null : time.toInstant();
     }
 
     /** A read of the store as it was at revision {@code at}. */

@@ -43,7 +43,7 @@ record EventFilter(String prefix, String key) {
 
     private static String decode(String name, String raw) {
         try {
-            return Keys.decode(raw);
+            return Keys.decodeQueryParameter(raw);
         } catch (Keys.InvalidKeyException e) {
             throw new IllegalArgumentException(e.problem().describe(name));
         }

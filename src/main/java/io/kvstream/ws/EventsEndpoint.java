@@ -20,12 +20,12 @@ import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Headers;
-import io.helidon.http.Status;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.websocket.WsConfig;
 import io.helidon.webserver.websocket.WsRouting;
 import io.helidon.websocket.WsCloseCodes;
+import io.kvstream.auth.AuthException;
 import io.kvstream.auth.Authenticator;
 import io.kvstream.config.Settings;
 import io.kvstream.domain.DomainEvent;
@@ -146,7 +146,15 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
     public void routing(HttpRouting.Builder routing) {
         routing.addFilter((chain, req, res) -> {
             if (req.path().path().equals("/events")) {
-                auth.requirePageRead(req, res);
+                try {
+                    auth.requirePageRead(req, res);
+                } catch (AuthException e) {
+                    // Answered here, not by the error handlers, so that the filters after the answer still run: a
+                    // Connection: close is honoured only for a request whose filters return.
+                    WsMetrics.dropped(e.code());
+                    ApiError.send(res, e.status(), e.code(), e.getMessage(), null, HeadOrGet.withBody(req));
+                    return;
+                }
                 Optional<String> malformed = malformedUpgrade(req.headers());
                 if (malformed.isPresent()) {
                     res.header(WEBSOCKET_VERSION, "13");
@@ -159,10 +167,7 @@ public final class EventsEndpoint implements EventSequencer.Listener, AutoClosea
         ServerSentEvents sse = new ServerSentEvents(this);
         routing.get("/events", sse::serve)
                 .head("/events", sse::serve)
-                .any("/events", (req, res) -> {
-                    res.header(HeaderNames.ALLOW, "GET, HEAD");
-                    ApiError.send(res, Status.METHOD_NOT_ALLOWED_405, "method_not_allowed", "Allowed: GET, HEAD");
-                });
+                .any("/events", (req, res) -> ApiError.methodNotAllowed(req, res, "GET, HEAD"));
     }
 
     /**

@@ -209,6 +209,7 @@ class BadInputTest {
      */
     @Test
     void parametersThatDoNotApplyOrComeTwiceAreRefusedAndWriteNothing() throws IOException {
+        String txnPut = "{\"success\":[{\"op\":\"put\",\"key\":\"p\",\"value\":\"v3\"}]}";
         RawHttp.Response written = RawHttp.send(node.port(),
                                                 "PUT /values/p HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nv1");
         assertThat(written.status(), is(200));
@@ -219,7 +220,12 @@ class BadInputTest {
                 "PUT /values/p?ttl=5&ttl=6 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nv2", "bad_ttl",
                 "GET /values?limit=1&limit=2 HTTP/1.1\r\nHost: x\r\n\r\n", "bad_limit",
                 "GET /values?prefix=a&prefix=b HTTP/1.1\r\nHost: x\r\n\r\n", "bad_key",
-                "GET /values/p?revision=1&revision=2 HTTP/1.1\r\nHost: x\r\n\r\n", "bad_revision");
+                "GET /values/p?revision=1&revision=2 HTTP/1.1\r\nHost: x\r\n\r\n", "bad_revision",
+                "GET /values/p?ttl=5 HTTP/1.1\r\nHost: x\r\n\r\n", "bad_ttl",
+                "POST /txn?ttl=5 HTTP/1.1\r\nHost: x\r\nContent-Length: " + txnPut.length() + "\r\n\r\n" + txnPut,
+                "bad_ttl",
+                "POST /txn?revision=1 HTTP/1.1\r\nHost: x\r\nContent-Length: " + txnPut.length() + "\r\n\r\n"
+                + txnPut, "bad_revision");
         for (Map.Entry<String, String> request : refused.entrySet()) {
             RawHttp.Response response = RawHttp.send(node.port(), request.getKey());
             assertThat(request.getKey(), response.status(), is(400));

@@ -5,6 +5,10 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -29,11 +33,14 @@ import static org.hamcrest.Matchers.matchesPattern;
  */
 class BodyBudgetTest {
     private static final int MAX_VALUE_BYTES = 1_048_576;
-    /** The least a process may be given: one transaction body of two values of the largest size. */
-    private static final long BUDGET = 2L * MAX_VALUE_BYTES + 64 * 1024;
-    private static final String REFUSED = "\\{\"error\":\"overloaded\",\"message\":\"The server holds as many request"
-                                          + " bodies as it may; retry\",\"support\":\"[0-9a-f]{16}\"}";
+    /** The least a process may be given: its largest answer, one value whose every character is escaped. */
+    private static final long BUDGET = 6L * MAX_VALUE_BYTES + 64 * 1024;
+    /** Bodies of the largest value that fill the budget but for less than a small one's room. */
+    private static final int FILLING = 6;
+    private static final String REFUSED = "\\{\"error\":\"overloaded\",\"message\":\"The server holds as many bodies"
+                                          + " as it may at once; retry\",\"support\":\"[0-9a-f]{16}\"}";
 
+    private static final Map<Socket, Character> FILLS = new ConcurrentHashMap<>();
     private static TestNode node;
 
     @BeforeAll
@@ -54,7 +61,8 @@ class BodyBudgetTest {
 
     @Test
     void pastTheBoundABodyIsRefusedWhileTheBodiesHeldAreAnsweredOnceTheyEnd() throws IOException {
-        try (Socket a = allButTheLastByte("held-a", 'a'); Socket b = allButTheLastByte("held-b", 'b')) {
+        List<Socket> held = allButTheLastByte("held-", FILLING);
+        try {
             AtomicInteger attempt = new AtomicInteger();
             AtomicReference<String> refusedKey = new AtomicReference<>();
             RawHttp.Response refused = awaitRefused(() -> {
@@ -73,16 +81,18 @@ class BodyBudgetTest {
             assertThat(refusedTxn.header("retry-after").orElse(""), is("1"));
             assertThat(refusedTxn.body(), matchesPattern(REFUSED));
 
-            assertThat(lastByte(a, 'a').status(), is(200));
-            assertThat(lastByte(b, 'b').status(), is(200));
-            assertThat(node.value("held-a").orElseThrow().value(), is("a".repeat(MAX_VALUE_BYTES)));
-            assertThat(node.value("held-b").orElseThrow().value(), is("b".repeat(MAX_VALUE_BYTES)));
+            for (Socket socket : held) {
+                assertThat(lastByte(socket).status(), is(200));
+            }
+            assertThat(node.value("held-" + (FILLING - 1)).orElseThrow().value(), is(largest(FILLING - 1)));
             assertThat(node.value(refusedKey.get()).isPresent(), is(false));
             assertThat(node.value("txn-small").isPresent(), is(false));
+        } finally {
+            closeAll(held);
         }
         // Every share is back: the largest values fit again, and so does the one refused.
         assertThat(RawHttp.send(node.port(), put("small-again", "s".repeat(100 * 1024))).status(), is(200));
-        bothLargestBodiesAreHeldAndAnswered("after-a", "after-b");
+        allLargestBodiesAreHeldAndAnswered("after-");
     }
 
     @Test
@@ -91,19 +101,65 @@ class BodyBudgetTest {
         vanishing.setSoLinger(true, 0);
         vanishing.close();
 
-        // With its share kept, the second of these would be refused for good.
+        // With its share kept, the last of these would be refused for good.
         await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
-                .untilAsserted(() -> bothLargestBodiesAreHeldAndAnswered("whole-a", "whole-b"));
+                .untilAsserted(() -> allLargestBodiesAreHeldAndAnswered("whole-"));
         assertThat(node.value("vanished").isPresent(), is(false));
     }
 
-    /** Holds two bodies of the largest size at once, then ends both: both are stored. */
-    private static void bothLargestBodiesAreHeldAndAnswered(String first, String second) throws IOException {
-        try (Socket a = allButTheLastByte(first, 'x'); Socket b = allButTheLastByte(second, 'y')) {
-            assertThat(lastByte(a, 'x').status(), is(200));
-            assertThat(lastByte(b, 'y').status(), is(200));
+    /**
+     * A large answer holds its room while it is written: with a client that stops reading one answer of the largest
+     * size, another is refused, until that client goes away.
+     */
+    @Test
+    void anAnswerThatIsNotReadHoldsItsRoomUntilItsClientGoesAway() throws IOException {
+        // One value of control characters: six bytes each as JSON, more than the socket buffers take.
+        String escaped = "\u0001".repeat(MAX_VALUE_BYTES);
+        assertThat(RawHttp.send(node.port(), put("escaped", escaped)).status(), is(200));
+        String get = "GET /values/escaped HTTP/1.1\r\nHost: x\r\n\r\n";
+        try (Socket stuck = RawHttp.stuckReader(node.port(), get)) {
+            RawHttp.Response refused = awaitRefused(() -> RawHttp.send(node.port(), get));
+            assertThat(refused.header("retry-after").orElse(""), is("1"));
+            assertThat(refused.body(), matchesPattern(REFUSED));
         }
-        assertThat(node.value(second).orElseThrow().value(), is("y".repeat(MAX_VALUE_BYTES)));
+        await().atMost(Duration.ofSeconds(30)).until(() -> RawHttp.send(node.port(), get).status() == 200);
+        RawHttp.Response read = RawHttp.send(node.port(), get);
+        assertThat(read.body(), is("{\"key\":\"escaped\",\"value\":\"" + "\\u0001".repeat(MAX_VALUE_BYTES) + "\"}"));
+    }
+
+    /** Holds bodies of the largest size that fill the budget, then ends them: all are stored. */
+    private static void allLargestBodiesAreHeldAndAnswered(String prefix) throws IOException {
+        List<Socket> held = allButTheLastByte(prefix, FILLING);
+        try {
+            for (Socket socket : held) {
+                assertThat(lastByte(socket).status(), is(200));
+            }
+        } finally {
+            closeAll(held);
+        }
+        assertThat(node.value(prefix + (FILLING - 1)).orElseThrow().value(), is(largest(FILLING - 1)));
+    }
+
+    private static List<Socket> allButTheLastByte(String prefix, int count) throws IOException {
+        List<Socket> sockets = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            sockets.add(allButTheLastByte(prefix + i, fill(i)));
+        }
+        return sockets;
+    }
+
+    private static char fill(int i) {
+        return (char) ('a' + i);
+    }
+
+    private static String largest(int i) {
+        return String.valueOf(fill(i)).repeat(MAX_VALUE_BYTES);
+    }
+
+    private static void closeAll(List<Socket> sockets) throws IOException {
+        for (Socket socket : sockets) {
+            socket.close();
+        }
     }
 
     /** Retries {@code request} (the server may not have read the bodies held yet) until it is answered 503. */
@@ -125,11 +181,13 @@ class BodyBudgetTest {
                           .getBytes(StandardCharsets.US_ASCII));
         out.write(String.valueOf(fill).repeat(MAX_VALUE_BYTES - 1).getBytes(StandardCharsets.US_ASCII));
         out.flush();
+        FILLS.put(socket, fill);
         return socket;
     }
 
-    private static RawHttp.Response lastByte(Socket socket, char fill) throws IOException {
-        socket.getOutputStream().write(fill);
+    /** Sends the last byte, which repeats the one before it. */
+    private static RawHttp.Response lastByte(Socket socket) throws IOException {
+        socket.getOutputStream().write(FILLS.remove(socket));
         socket.getOutputStream().flush();
         socket.shutdownOutput();
         return RawHttp.parse(RawHttp.readAll(socket.getInputStream()));

@@ -119,7 +119,7 @@ class CorsTest {
         RawHttp.Response events = preflight("/events?prefix=user:", APP, "GET", "authorization,last-event-id");
         assertThat(events.toString(), events.status(), is(200));
         assertThat(events.header("Access-Control-Allow-Origin").orElse(null), is(APP));
-        assertThat(events.header("Access-Control-Allow-Methods").orElse(null), is("GET"));
+        assertThat(events.header("Access-Control-Allow-Methods").orElse(null), is("GET, HEAD"));
         assertThat(events.header("Access-Control-Allow-Headers").orElse(null), is(ALLOWED_HEADERS));
 
         RawHttp.Response list = preflight("/values?prefix=a", APP, "GET", null);
@@ -154,6 +154,16 @@ class CorsTest {
         assertThat(get.status(), is(200));
         assertCorsHeaders(get);
         assertThat(get.header("ETag"), is(put.header("ETag")));
+    }
+
+    /** A HEAD of the event stream from an allowed origin gets what its GET gets, without the stream. */
+    @Test
+    void aHeadOfTheEventStreamFromAnAllowedOriginIsAnsweredAsItsGet() throws Exception {
+        RawHttp.Response head = send(node, "HEAD", "/events", "Origin: " + APP + "\r\nAccept: text/event-stream\r\n", "");
+        assertThat(head.toString(), head.status(), is(200));
+        assertThat(head.header("Content-Type").orElse(null), is("text/event-stream"));
+        assertCorsHeaders(head);
+        assertThat(head.body(), is(""));
     }
 
     @Test

@@ -78,6 +78,16 @@ class ExpiringKeysTest {
                    is("{\"revision\":" + body.path("revision").asLong() + ",\"values\":[{\"key\":\"" + key
                       + "\",\"value\":\"token\",\"revision\":" + body.path("revision").asLong() + ",\"expires\":\""
                       + expires + "\"}]}"));
+
+        // Read at the revision of the put, from the stored history: the same deadline.
+        long revision = body.path("revision").asLong();
+        HttpResponse<String> at = ExpiryTools.get(node.port(), "/values/" + key + "?revision=" + revision);
+        assertThat(at.body(), is("{\"key\":\"" + key + "\",\"value\":\"token\",\"revision\":" + revision
+                                 + ",\"expires\":\"" + expires + "\"}"));
+        assertThat(at.headers().firstValue("Expires"), is(put.headers().firstValue("Expires")));
+        assertThat(ExpiryTools.get(node.port(), "/values?prefix=" + key + "&revision=" + revision).body(),
+                   is("{\"revision\":" + revision + ",\"values\":[{\"key\":\"" + key + "\",\"value\":\"token\","
+                      + "\"revision\":" + revision + ",\"expires\":\"" + expires + "\"}]}"));
     }
 
     @Test

@@ -6,6 +6,7 @@ import java.net.http.HttpResponse;
 import java.net.http.WebSocketHandshakeException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionException;
 
@@ -92,6 +93,20 @@ class ProtectedReadsTest {
                 "/events", "Authorization: " + token(Authenticator.WRITE) + "\r\n"));
         assertThat(writeOnly.status(), is(403));
         assertThat(writeOnly.body(), startsWith("{\"error\":\"forbidden\""));
+    }
+
+    /** A refused {@code /events} request that says {@code Connection: close} ends its connection: nothing behind it is served. */
+    @Test
+    void aRefusedEventStreamRequestWithConnectionCloseEndsTheConnection() throws Exception {
+        for (String refusedRequest : List.of(
+                "GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n",
+                "HEAD /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n",
+                RawHttp.upgrade("/events", "").replace("Connection: Upgrade\r\n", "Connection: Upgrade, close\r\n"))) {
+            String answers = RawHttp.sendKeepingOpen(node.port(), refusedRequest
+                                                                  + "GET /values/behind HTTP/1.1\r\nHost: x\r\n\r\n");
+            assertThat(answers, answers.split("HTTP/1.1 ", -1).length - 1, is(1));
+            assertThat(answers, answers, startsWith("HTTP/1.1 401 "));
+        }
     }
 
     /** The landing page shows values: it needs a read token too, as a header or as ?access_token=. */

@@ -188,6 +188,7 @@ class ValuesApiTest {
         assertThat(put.status(), is(Status.ACCEPTED_202));
         assertThat(put.entity(), matchesPattern(
                 "\\{\"key\":\"asynckey\",\"message\":\"Accepted\",\"command\":\"[0-9a-f]{16}-[0-9a-f]+\"}"));
+        assertThat(put.headers().first(HeaderNames.create("Preference-Applied")).orElseThrow(), is("respond-async"));
         org.awaitility.Awaitility.await().until(() -> probe().value("asynckey").isPresent());
         assertThat(probe().value("asynckey").orElseThrow().value(), is("later"));
     }

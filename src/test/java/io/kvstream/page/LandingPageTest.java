@@ -64,6 +64,28 @@ class LandingPageTest {
         assertThat(html, containsString("3 keys"));
     }
 
+    /** The page's {@code prefix} follows the rules of {@code /values} and {@code /events}, whose stream it opens. */
+    @Test
+    void pagePrefixFollowsTheKeyRulesOfTheApi() {
+        assertThat(KvHttp.get(node.uri("/?prefix=al+")).body(), not(containsString("data-key=\"alpha\"")));
+        assertThat(KvHttp.get(node.uri("/?prefix=al")).body(), containsString("data-key=\"alpha\""));
+        for (String bad : List.of("prefix=a%2Fb", "prefix=%FF", "prefix=a&prefix=b")) {
+            HttpResponse<String> refused = KvHttp.get(node.uri("/?" + bad));
+            assertThat(bad, refused.statusCode(), is(400));
+            assertThat(bad, refused.body(), startsWith("{\"error\":\"bad_key\",\"message\":\""));
+        }
+    }
+
+    @Test
+    void anotherMethodOnThePageIs405NamingGetAndHead() throws Exception {
+        HttpResponse<String> post = HTTP.send(HttpRequest.newBuilder(node.uri("/"))
+                                                      .POST(HttpRequest.BodyPublishers.ofString("x")).build(),
+                                              HttpResponse.BodyHandlers.ofString());
+        assertThat(post.statusCode(), is(405));
+        assertThat(post.headers().firstValue("Allow").orElseThrow(), is("GET, HEAD"));
+        assertThat(post.body(), startsWith("{\"error\":\"method_not_allowed\",\"message\":\"Allowed: GET, HEAD\""));
+    }
+
     @Test
     void pageHasNoInlineScriptAndALockedDownPolicy() {
         HttpResponse<String> page = KvHttp.get(node.uri("/"));

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.kvstream.config.Settings;
+import io.kvstream.testing.RawHttp;
 import io.kvstream.testing.TestNode;
 import io.kvstream.testing.TestServices;
 import io.kvstream.testing.WsClient;
@@ -89,6 +90,28 @@ class SlowClientTest {
             Thread.sleep(BODY_TIMEOUT.plus(HEADER_TIMEOUT).toMillis() + 500);
             sendInPieces(socket, "GET /values/steady HTTP/1.1\r\n", "Host: 127.0.0.1\r\n\r\n");
             assertThat(readResponseStatusLine(socket), is("HTTP/1.1 200 OK"));
+        }
+    }
+
+    /**
+     * A client that stops reading its answer is cut off once the body deadline has passed, so it cannot hold the
+     * answer's bytes for as long as it keeps its socket; an event stream is not an answer and is never cut.
+     */
+    @Test
+    void aClientThatStopsReadingItsAnswerIsClosed() throws IOException {
+        // One value of control characters: six bytes each as JSON, more than the socket buffers take.
+        String escaped = "\u0001".repeat(1_048_576);
+        try (Socket socket = connect()) {
+            send(socket, "PUT /values/unread HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + escaped.length()
+                         + "\r\n\r\n" + escaped);
+            assertThat(readResponseStatusLine(socket), is("HTTP/1.1 200 OK"));
+        }
+        try (Socket stuck = RawHttp.stuckReader(node.port(), "GET /values/unread HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")) {
+            Duration pastTheDeadline = BODY_TIMEOUT.plus(HEADER_TIMEOUT).multipliedBy(2);
+            await().pollDelay(pastTheDeadline).atMost(pastTheDeadline.plusSeconds(5)).until(() -> true);
+            stuck.setSoTimeout(5_000);
+            // Closed, the rest of the answer never comes: what was buffered, then the end.
+            assertThat(RawHttp.readsToTheEnd(stuck), is(true));
         }
     }
 

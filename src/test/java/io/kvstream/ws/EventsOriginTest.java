@@ -7,6 +7,7 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -24,6 +25,8 @@ import org.junit.jupiter.api.Test;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.matchesPattern;
+import static org.hamcrest.Matchers.startsWith;
 
 /**
  * Who may open {@code /events}, on a raw socket so that {@code Host} and {@code Origin} are exactly what a browser
@@ -71,6 +74,23 @@ class EventsOriginTest {
         assertThat(upgradeStatus(listing, host, null), is(101));
         assertThat(upgradeStatus(listing, host, OTHER), is(403));
         assertThat("same host, another port", upgradeStatus(listing, host, "http://127.0.0.1:1"), is(403));
+    }
+
+    /** A refused origin gets the same error over both transports. */
+    @Test
+    void aRefusedOriginGetsOneErrorOverTheWebSocketAndServerSentEvents() throws IOException {
+        String host = "127.0.0.1:" + listing.port();
+        for (String request : List.of(
+                "GET /events HTTP/1.1\r\nHost: " + host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: " + OTHER + "\r\n\r\n",
+                "GET /events HTTP/1.1\r\nHost: " + host + "\r\nAccept: text/event-stream\r\nOrigin: " + OTHER
+                + "\r\nConnection: close\r\n\r\n")) {
+            RawHttp.Response response = RawHttp.send(listing.port(), request);
+            assertThat(request, response.status(), is(403));
+            assertThat(request, response.body(), matchesPattern("\\{\"error\":\"forbidden_origin\",\"message\":\""
+                                                                + "(This Origin|Origin " + OTHER + ") may not open /events\","
+                                                                + "\"support\":\"[0-9a-f]{16}\"}"));
+        }
     }
 
     /** Behind the Ingress: the page's origin is the public host, which the pod sees as Host. */

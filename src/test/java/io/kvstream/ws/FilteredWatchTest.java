@@ -114,6 +114,17 @@ class FilteredWatchTest {
     }
 
     @Test
+    void aPlusInTheFilterIsASpaceAsInEveryFormEncoding() {
+        try (WsClient client = connectLive(wsA, "prefix=tea+")) {
+            KvHttp.put(writer.port(), "tea+milk", "no");
+            long match = KvHttp.put(writer.port(), "tea time", "yes");
+
+            await().atMost(WAIT).until(() -> client.revisions().contains(match));
+            assertThat(client.keys(), contains("tea time"));
+        }
+    }
+
+    @Test
     void invalidFiltersGetAnErrorMessageAndPolicyClose() {
         assertRefused("prefix=a&key=b", "prefix and key cannot be used together");
         assertRefused("key=%FF", "key is not valid UTF-8");
