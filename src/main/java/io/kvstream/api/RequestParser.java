@@ -257,13 +257,13 @@ final class RequestParser {
         if (!present(req, "limit", "bad_limit")) {
             return DEFAULT_LIMIT;
         }
-        try {
-            int limit = Integer.parseInt(req.query().first("limit").orElse(""));
+        // Digits alone, as revision and ttl take them: Integer.parseInt would take a sign too.
+        String digits = req.query().first("limit").orElse("");
+        if (!digits.isEmpty() && digits.length() <= 4 && digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            int limit = Integer.parseInt(digits);
             if (limit >= 1 && limit <= MAX_LIMIT) {
                 return limit;
             }
-        } catch (NumberFormatException e) {
-            // answered below
         }
         throw new ApiException(Status.BAD_REQUEST_400, "bad_limit", "limit must be 1 to " + MAX_LIMIT);
     }

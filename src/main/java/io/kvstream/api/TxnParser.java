@@ -57,20 +57,27 @@ final class TxnParser {
                 throw bad("Unknown field '" + name + "'; a transaction has compare, success and failure");
             }
         }
-        return new Txn(list(root, "compare", this::compare), changes(root, "success"), changes(root, "failure"));
+        List<Txn.Compare> compares = list(root, "compare", this::compare);
+        onceEach(compares.stream().map(Txn.Compare::key).toList(), "compare", "compared");
+        return new Txn(compares, changes(root, "success"), changes(root, "failure"));
     }
 
     private List<Txn.Change> changes(JsonNode root, String field) {
         List<Txn.Change> changes = list(root, field, this::change);
+        onceEach(changes.stream().map(Txn.Change::key).toList(), field, "changed");
+        return changes;
+    }
+
+    /** Each key at most once in a list: two compares of one key could only contradict or repeat each other. */
+    private static void onceEach(List<String> keys, String field, String done) {
         Map<String, Integer> seen = new HashMap<>();
-        for (int i = 0; i < changes.size(); i++) {
-            Integer first = seen.putIfAbsent(changes.get(i).key(), i);
+        for (int i = 0; i < keys.size(); i++) {
+            Integer first = seen.putIfAbsent(keys.get(i), i);
             if (first != null) {
-                throw bad(field + "[" + i + "]: key '" + changes.get(i).key() + "' is already changed by " + field
-                          + "[" + first + "]; each key at most once");
+                throw bad(field + "[" + i + "]: key '" + keys.get(i) + "' is already " + done + " by " + field + "["
+                          + first + "]; each key at most once");
             }
         }
-        return changes;
     }
 
     /** The field's array (absent or null: empty), at most {@link Txn#MAX_OPS} items, each read by {@code item}. */

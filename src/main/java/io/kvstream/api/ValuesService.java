@@ -44,6 +44,8 @@ import io.kvstream.wire.Json;
  * first answer (see {@link IdempotencyKey}).
  */
 public final class ValuesService implements HttpService {
+    /** How long a 412 waits for this replica to hold the state it was decided on, to name the current ETag. */
+    private static final Duration PRECONDITION_STATE_WAIT = Duration.ofSeconds(1);
     /** Answers at most this large are sent without a share of the body budget. */
     private static final int UNBUDGETED_ANSWER_BYTES = 64 * 1024;
     /** An HTTP-date (RFC 9110 §5.6.7, IMF-fixdate). */
@@ -303,8 +305,18 @@ public final class ValuesService implements HttpService {
         }
     }
 
-    private static void refuse(ServerResponse res, CommandOutcome outcome, String key) {
+    /**
+     * A 412 names the key's current revision in its {@code ETag} (none if the key is absent), as this replica holds
+     * it once it has what the worker decided on, so that a compare-and-set loop retries without reading first.
+     */
+    private void refuse(ServerResponse res, CommandOutcome outcome, String key) {
         if (outcome.status() == CommandOutcome.Status.PRECONDITION_FAILED) {
+            if (replica.awaitRevision(outcome.revision(), PRECONDITION_STATE_WAIT)) {
+                Entry current = replica.get(key);
+                if (current != null) {
+                    res.header(HeaderNames.ETAG, etag(current.modRevision()));
+                }
+            }
             ApiError.send(res, Status.PRECONDITION_FAILED_412, "precondition_failed",
                           "The precondition on key '" + key + "' does not hold");
         } else {

@@ -152,6 +152,11 @@ public final class Authenticator {
             LOG.log(Level.DEBUG, "Token rejected: " + e.getClass().getSimpleName());
             throw new AuthException(Status.UNAUTHORIZED_401, "invalid_token", "The token is not valid");
         }
+        if (!jwt.getHeaderClaim("crit").isMissing()) {
+            // RFC 7515 §4.1.11: extensions named critical must be understood, and this server understands none.
+            throw new AuthException(Status.UNAUTHORIZED_401, "invalid_token",
+                                    "The token names critical header extensions this server does not understand");
+        }
         for (String time : List.of("exp", "nbf", "iat")) {
             // A null passes the verifier's checks unseen: a token with "exp": null would never expire.
             if (jwt.getClaim(time).isNull()) {

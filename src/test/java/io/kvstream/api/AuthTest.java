@@ -3,6 +3,7 @@ package io.kvstream.api;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 
 import com.auth0.jwt.JWT;
 import com.auth0.jwt.JWTCreator;
@@ -155,6 +156,17 @@ class AuthTest {
             assertThat(json, put("auth-claim-type", "Bearer " + signed(json)).status(), is(Status.UNAUTHORIZED_401));
         }
         assertThat(client.get("/values/auth-claim-type").request(String.class).status(), is(Status.NOT_FOUND_404));
+    }
+
+    /** A token naming critical header extensions is refused: this server understands none (RFC 7515 §4.1.11). */
+    @Test
+    void aTokenWithCriticalExtensionsIs401() {
+        String token = JWT.create().withIssuer("kvstream-tests").withAudience("kvstream")
+                .withExpiresAt(Instant.now().plusSeconds(300))
+                .withHeader(Map.of("crit", List.of("exp-ext"), "exp-ext", true))
+                .sign(Algorithm.HMAC256(SECRET));
+        assertThat(put("auth-crit", "Bearer " + token).status(), is(Status.UNAUTHORIZED_401));
+        assertThat(client.get("/values/auth-crit").request(String.class).status(), is(Status.NOT_FOUND_404));
     }
 
     /** Two Authorization headers are refused, whichever comes first: a proxy may have checked the other one. */

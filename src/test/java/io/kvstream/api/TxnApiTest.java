@@ -135,6 +135,7 @@ class TxnApiTest {
             "{\"failure\":[{\"op\":\"delete\",\"key\":\"a/b\"}]}   | failure[0]: A key cannot contain '/'",
             "{\"success\":[{\"op\":\"delete\",\"key\":\"a\"},{\"op\":\"put\",\"key\":\"b\",\"value\":\"\"},{\"op\":\"put\",\"key\":\"a\",\"value\":\"\"}]} | success[2]: key 'a' is already changed by success[0]",
             "{\"success\":[{\"op\":\"delete\",\"key\":\"a\",\"ttl\":3}]} | success[0]: unknown field 'ttl'",
+            "{\"compare\":[{\"key\":\"a\",\"revision\":1},{\"key\":\"a\",\"revision\":2}]} | compare[1]: key 'a' is already compared by compare[0]",
     })
     void aBadShapeIsA400NamingTheOffendingPlace(String body, String messageStart) {
         long before = probe.revision();

@@ -203,6 +203,8 @@ class ValuesApiTest {
         ClientResponseTyped<String> stale = client.put("/values/caskey").header(HeaderNames.IF_MATCH, etag)
                 .submit("c", String.class);
         assertThat(stale.status(), is(Status.PRECONDITION_FAILED_412));
+        // It names the current revision: a compare-and-set loop retries with it, without a GET.
+        assertThat(stale.headers().first(HeaderNames.ETAG), is(ok.headers().first(HeaderNames.ETAG)));
         assertThat(stale.entity(), matchesPattern(
                 "\\{\"error\":\"precondition_failed\",\"message\":\"[^\"]+\",\"support\":\"[0-9a-f]{16}\"}"));
         assertThat(client.get("/values/caskey").request(String.class).entity(), is("{\"key\":\"caskey\",\"value\":\"b\"}"));
@@ -231,6 +233,7 @@ class ValuesApiTest {
         ClientResponseTyped<String> put = client.put("/values/nokey-cas").header(HeaderNames.IF_MATCH, "\"1\"")
                 .submit("x", String.class);
         assertThat(put.status(), is(Status.PRECONDITION_FAILED_412));
+        assertThat(put.headers().first(HeaderNames.ETAG).isPresent(), is(false));
         assertThat(client.get("/values/nokey-cas").request(String.class).status(), is(Status.NOT_FOUND_404));
     }
 
@@ -306,9 +309,11 @@ class ValuesApiTest {
 
     @Test
     void listWithBadLimitIs400() {
-        ClientResponseTyped<String> res = client.get("/values").queryParam("limit", "0").request(String.class);
-        assertThat(res.status(), is(Status.BAD_REQUEST_400));
-        assertThat(res.entity(), containsString("\"error\":\"bad_limit\""));
+        for (String bad : List.of("0", "1001", "-1", "+5", "5.0", "", "99999999999")) {
+            ClientResponseTyped<String> res = client.get("/values").queryParam("limit", bad).request(String.class);
+            assertThat(bad, res.status(), is(Status.BAD_REQUEST_400));
+            assertThat(bad, res.entity(), containsString("\"error\":\"bad_limit\""));
+        }
     }
 
     @Test
