@@ -287,13 +287,17 @@ final class RequestParser {
         }
     }
 
-    /** A strong ETag holding a revision, {@code "7"}. */
+    /**
+     * A strong ETag holding a revision as this server writes it, {@code "7"}: {@code "07"} is another tag, which no
+     * revision has, not the same one written differently.
+     */
     static Optional<Long> revisionTag(String tag) {
         if (tag.length() < 3 || tag.charAt(0) != '"' || tag.charAt(tag.length() - 1) != '"') {
             return Optional.empty();
         }
         String digits = tag.substring(1, tag.length() - 1);
-        if (digits.isEmpty() || digits.length() > 18 || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+        if (digits.isEmpty() || digits.length() > 18 || digits.charAt(0) == '0'
+            || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
             return Optional.empty();
         }
         long revision = Long.parseLong(digits);

@@ -220,6 +220,10 @@ class ValuesApiTest {
         assertThat(ifMatch.status(), is(Status.BAD_REQUEST_400));
         assertThat(ifMatch.entity(), startsWith("{\"error\":\"bad_precondition\",\"message\":\"If-Match must be * or"
                                                 + " one revision ETag such as \\\"7\\\"\""));
+        // "0<revision>" is another tag than the key's, never the same one written differently.
+        ClientResponseTyped<String> padded = client.put("/values/twice-cas")
+                .header(HeaderNames.IF_MATCH, "\"0" + etag.substring(1)).submit("b", String.class);
+        assertThat(padded.status(), is(Status.BAD_REQUEST_400));
         ClientResponseTyped<String> ifNoneMatch = client.put("/values/twice-none")
                 .header(HeaderNames.IF_NONE_MATCH, "*", "*").submit("b", String.class);
         assertThat(ifNoneMatch.status(), is(Status.BAD_REQUEST_400));
