@@ -25,8 +25,8 @@ public final class BodyBudget {
     /** Refuses to start with a bound that one body of {@code bytes}, its largest, could never pass. */
     void requireRoomFor(long bytes, String body) {
         if (maxTotalBytes < bytes) {
-            throw new IllegalArgumentException("kvstream.http.max-total-body-bytes (" + maxTotalBytes + ") is below the "
-                                               + bytes + " bytes " + body + " may have");
+            throw new IllegalArgumentException("kvstream.http.max-total-body-bytes (" + maxTotalBytes
+                                               + ") is below the " + bytes + " bytes " + body + " may have");
         }
     }
 

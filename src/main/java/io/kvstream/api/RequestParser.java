@@ -124,7 +124,8 @@ final class RequestParser {
 
     /** {@code If-Match: "7"} or {@code *}; empty when absent. */
     Optional<Long> ifMatch(ServerRequest req) {
-        Optional<String> header = single(req, HeaderNames.IF_MATCH, "If-Match must be * or one revision ETag such as \"7\"");
+        Optional<String> header = single(req, HeaderNames.IF_MATCH,
+                                         "If-Match must be * or one revision ETag such as \"7\"");
         if (header.isEmpty()) {
             return Optional.empty();
         }

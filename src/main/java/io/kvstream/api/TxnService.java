@@ -69,7 +69,8 @@ public final class TxnService implements HttpService {
         auth.requireWrite(req, res);
         // A transaction's puts make their keys permanent, and it reads nothing at a revision: either parameter,
         // ignored, would do other than its sender meant.
-        RequestParser.refuse(req, "ttl", "bad_ttl", "ttl applies to PUT /values/{key}; a transaction's puts are permanent");
+        RequestParser.refuse(req, "ttl", "bad_ttl",
+                             "ttl applies to PUT /values/{key}; a transaction's puts are permanent");
         RequestParser.refuse(req, "revision", "bad_revision", "A transaction compares revisions in its body");
         Txn txn;
         try {

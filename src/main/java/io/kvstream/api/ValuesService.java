@@ -188,8 +188,9 @@ public final class ValuesService implements HttpService {
     }
 
     /**
-     * A listing page ends before its keys and values as JSON strings pass this, so that one request holds a bounded answer in
-     * memory however large the values (the first key always fits: a value is at most {@code kvstream.max-value-bytes}).
+     * A listing page ends before its keys and values as JSON strings pass this, so that one request holds a bounded
+     * answer in memory however large the values (the first key always fits: a value is at most
+     * {@code kvstream.max-value-bytes}).
      */
     static final long MAX_PAGE_BYTES = 4L * 1024 * 1024;
 

@@ -198,8 +198,8 @@ public final class Replica implements EventSequencer.Listener {
 
     /**
      * Keys starting with {@code prefix}, sorted, strictly after {@code after} (if given), at most {@code limit}, and
-     * no more than fit in {@code maxBytes} of keys and values as JSON strings (the first always does); values whose deadline
-     * has passed are left out. {@code next} is set whenever more keys follow.
+     * no more than fit in {@code maxBytes} of keys and values as JSON strings (the first always does); values whose
+     * deadline has passed are left out. {@code next} is set whenever more keys follow.
      */
     public Page list(String prefix, String after, int limit, long maxBytes) {
         Instant now = Instant.now();

@@ -33,7 +33,8 @@ public final class BatchStore {
     private static final int NO_META_ROW = 0;
     private static final String STATE = "SELECT 'c', id, status, revision, fingerprint, txn_result FROM kv_commands"
                                         + " WHERE id = ANY(?) UNION ALL"
-                                        + " SELECT 'v', key, NULL, mod_revision, NULL, NULL FROM kv_values WHERE key = ANY(?)"
+                                        + " SELECT 'v', key, NULL, mod_revision, NULL, NULL FROM kv_values"
+                                        + " WHERE key = ANY(?)"
                                         + " AND (expires_at IS NULL OR expires_at > CAST(? AS timestamptz))";
 
     /** Whether the guard of {@link #GUARDED_WRITE} held: each of its parts writes only then. */
@@ -225,7 +226,8 @@ public final class BatchStore {
         try (Stream<DbRow> rows = tx.query(
                 "WITH locked AS (SELECT revision, xmin::text AS version FROM kv_meta WHERE id = 1 FOR UPDATE)"
                 + " SELECT 'm', NULL, CAST((SELECT version FROM locked) = (SELECT xmin::text FROM kv_meta WHERE id = 1)"
-                + " AS text), (SELECT revision FROM locked), NULL, NULL UNION ALL " + STATE, ids, keys, at.toString())) {
+                + " AS text), (SELECT revision FROM locked), NULL, NULL UNION ALL " + STATE,
+                ids, keys, at.toString())) {
             rows.forEach(row -> {
                 if ("m".equals(row.column(1).get(String.class))) {
                     locked[0] = row.column(4).get(Long.class);

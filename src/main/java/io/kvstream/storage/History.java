@@ -179,8 +179,8 @@ public final class History {
                         if (!rs.getBoolean(4) || values.size() == limit) {
                             return new Page(at, values, values.getLast().getKey());
                         }
-                        values.add(Map.entry(rs.getString(1), new Entry(rs.getString(2), rs.getLong(3),
-                                                                        instant(rs.getObject(5, OffsetDateTime.class)))));
+                        Instant expires = instant(rs.getObject(5, OffsetDateTime.class));
+                        values.add(Map.entry(rs.getString(1), new Entry(rs.getString(2), rs.getLong(3), expires)));
                     }
                 }
                 return new Page(at, values, null);
