@@ -11,9 +11,10 @@ import com.rabbitmq.client.Channel;
 import io.kvstream.domain.DomainEvent;
 
 /**
- * Publishes committed events with publisher confirms: each batch as one message on the event batches exchange,
- * which every kvstream process reads (far fewer deliveries per write), and, with {@code publicEvents}, each event
- * as its own message on the documented events exchange. Transient messages: the outbox in PostgreSQL is the
+ * Publishes committed events with publisher confirms: each batch as one message on the event batches exchange (a
+ * large one as several, {@link EventCodec#MAX_BATCH_MESSAGE_BYTES}), which every kvstream process reads (far fewer
+ * deliveries per write), and, with {@code publicEvents}, each event as its own message on the documented events
+ * exchange. Transient messages: the outbox in PostgreSQL is the
  * durable copy, and a reader that misses one catches up from it.
  *
  * <p>The public feed costs the broker a message per event, most of it wasted while no queue is bound to the events
@@ -57,10 +58,12 @@ public final class EventPublisher implements AutoCloseable {
     /** Returns once the broker has confirmed every message of the batch; throws if it did not. */
     public void publish(List<DomainEvent> events) throws IOException, InterruptedException, TimeoutException {
         EventCodec.Encoded encoded = EventCodec.encode(events);
-        AMQP.BasicProperties batchProps = PROPS.builder()
-                .headers(Map.of(EventCodec.LAST_REVISION_HEADER, events.getLast().revision()))
-                .build();
-        channel.basicPublish(names.eventBatchesExchange(), "", batchProps, encoded.batch());
+        for (EventCodec.Part part : encoded.batch()) {
+            AMQP.BasicProperties batchProps = PROPS.builder()
+                    .headers(Map.of(EventCodec.LAST_REVISION_HEADER, part.lastRevision()))
+                    .build();
+            channel.basicPublish(names.eventBatchesExchange(), "", batchProps, part.body());
+        }
         if (!probePublicFeed) {
             if (publicEvents) {
                 publishPublic(encoded.singles());

@@ -80,6 +80,46 @@ class EventPublisherTest {
         }
     }
 
+    /**
+     * A commit of many large values goes out as several batch messages, in order, each at most the bound or one
+     * event alone, and each naming its own last revision: one message of them all could pass what a broker or a
+     * client takes (RabbitMQ 4's max_message_size, the client's 64 MiB), and the refused message stopped replication.
+     */
+    @Test
+    void aLargeBatchGoesOutAsSeveralMessagesInOrder() throws Exception {
+        try (Broker broker = Broker.connect(settings.amqp(), "publisher-test", Duration.ofSeconds(30));
+             EventPublisher publisher = new EventPublisher(broker, false);
+             Connection connection = connect();
+             Channel channel = connection.createChannel()) {
+            String batchTap = tap(channel, names.eventBatchesExchange());
+            // Ten values of 1 MiB, and one of control characters that is 6 MiB alone as JSON.
+            List<DomainEvent> large = new ArrayList<>();
+            for (long r = 1; r <= 10; r++) {
+                large.add(DomainEvent.put("big" + r, "v".repeat(1 << 20), r, "c" + r, "2026-11-30T00:00:00Z"));
+            }
+            large.add(DomainEvent.put("escaped", "\u0001".repeat(1 << 20), 11, "c11", "2026-11-30T00:00:00Z"));
+            large.add(DomainEvent.put("small", "v", 12, "c12", "2026-11-30T00:00:00Z"));
+
+            publisher.publish(large);
+
+            List<Long> revisions = new ArrayList<>();
+            List<Integer> perMessage = new ArrayList<>();
+            for (GetResponse message; (message = channel.basicGet(batchTap, true)) != null; ) {
+                DomainEvent[] events = Json.read(message.getBody(), DomainEvent[].class);
+                assertThat(message.getBody().length <= EventCodec.MAX_BATCH_MESSAGE_BYTES || events.length == 1,
+                           is(true));
+                assertThat(message.getProps().getHeaders().get(EventCodec.LAST_REVISION_HEADER).toString(),
+                           is(String.valueOf(events[events.length - 1].revision())));
+                perMessage.add(events.length);
+                for (DomainEvent event : events) {
+                    revisions.add(event.revision());
+                }
+            }
+            assertThat(revisions, is(range(1, 12)));
+            assertThat(perMessage, is(List.of(3, 3, 3, 1, 1, 1)));
+        }
+    }
+
     private static List<DomainEvent> batch(long first, long last) {
         return LongStream.rangeClosed(first, last)
                 .mapToObj(r -> DomainEvent.put("k" + r, "v" + r, r, "c" + r, "2026-11-30T00:00:00Z"))
