@@ -87,7 +87,7 @@ final class RequestParser {
                                               "The value is the raw request body; multipart bodies are not accepted");
             }
         }
-        byte[] body = body(req, share, maxValueBytes, "value_too_large",
+        byte[] body = body(req, share, maxValueBytes, TxnParser.maxBodyBytes(maxValueBytes), "value_too_large",
                            "A value is at most " + maxValueBytes + " bytes");
         String value = utf8(body, "bad_value", "The value is not valid UTF-8");
         if (value.indexOf('\0') >= 0) {
@@ -99,13 +99,19 @@ final class RequestParser {
     /**
      * The body, at most {@code limit} bytes (a larger one is a 413 with this code and message), held in {@code share}:
      * a body the process has no room left for is a 503. A body of a declared length takes its room before it is read,
-     * so that many clients sending at once are each admitted whole or refused at once, not all starved halfway; a
-     * chunked one takes room as it arrives.
+     * so that many clients sending at once are each admitted whole or refused at once, not all starved halfway. A
+     * chunked one takes room for the largest chunk Helidon may read whole before a byte of it reaches this code,
+     * {@code chunkBytes} (the server's payload bound), so that chunks held half-sent are counted too.
      */
-    static byte[] body(ServerRequest req, BodyBudget.Share share, int limit, String code, String message) {
+    static byte[] body(ServerRequest req, BodyBudget.Share share, int limit, long chunkBytes, String code,
+                       String message) {
         Optional<String> declared = req.headers().first(HeaderNames.CONTENT_LENGTH);
         long length = -1;
-        if (declared.isPresent()) {
+        if (req.headers().contains(HeaderNames.TRANSFER_ENCODING)) {
+            if (!share.cover(Math.max(limit, chunkBytes))) {
+                throw noRoom();
+            }
+        } else if (declared.isPresent()) {
             try {
                 length = Long.parseLong(declared.get().trim());
             } catch (NumberFormatException e) {

@@ -39,7 +39,7 @@ final class TxnParser {
     }
 
     Txn txn(ServerRequest req, BodyBudget.Share share) {
-        byte[] body = RequestParser.body(req, share, maxBodyBytes, "txn_too_large",
+        byte[] body = RequestParser.body(req, share, maxBodyBytes, maxBodyBytes, "txn_too_large",
                                          "A transaction body is at most " + maxBodyBytes + " bytes");
         JsonNode root;
         try {

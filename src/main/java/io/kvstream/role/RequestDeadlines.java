@@ -114,7 +114,8 @@ final class RequestDeadlines implements Http1ConnectionListener, AutoCloseable {
     }
 
     /**
-     * Reads out a body the handler left. One that cannot be read to its end (malformed, a chunk larger than
+     * Reads out a body the handler left (one of a declared length: a chunked request's connection ends with its
+     * answer, {@link ConnectionClose}). One that cannot be read to its end (malformed, a chunk larger than
      * {@code server.max-payload-size}, the client gone or too slow) ends the connection: Helidon 4.5's {@code
      * consume()} would close the body's stream after the failure, and closing reads on in search of the body's end,
      * waiting for bytes that may never come.

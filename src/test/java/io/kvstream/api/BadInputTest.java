@@ -173,6 +173,28 @@ class BadInputTest {
         assertThat(RawHttp.send(node.port(), "GET /values/huge-chunk HTTP/1.1\r\nHost: x\r\n\r\n").status(), is(404));
     }
 
+    /**
+     * A chunked request's connection ends with its answer, and a chunk nobody wants is never read: Helidon reads a
+     * chunk whole before anything sees it, so reading out a 2 MiB chunk sent to a route that takes no body (a 404, a
+     * 401) held it in the heap per connection until the client finished or the body deadline passed.
+     */
+    @Test
+    void aChunkedBodyNoRouteWantsIsNotReadAndItsConnectionEnds() throws IOException {
+        String halfAChunk = "Transfer-Encoding: chunked\r\n\r\n200000\r\n" + "x".repeat(64 * 1024);
+        for (String target : List.of("GET /nowhere", "GET /values/unwanted-chunk", "DELETE /values")) {
+            RawHttp.Response answer = RawHttp.parse(RawHttp.sendKeepingOpen(
+                    node.port(), target + " HTTP/1.1\r\nHost: x\r\n" + halfAChunk).getBytes(StandardCharsets.ISO_8859_1));
+            assertThat(target, answer.status() / 100, is(4));
+            assertThat(target, answer.header("Connection").orElseThrow(), is("close"));
+        }
+        // A chunked write is served, and its connection ends with the answer.
+        RawHttp.Response put = RawHttp.parse(RawHttp.sendKeepingOpen(node.port(), "PUT /values/chunked-ok HTTP/1.1\r\n"
+                + "Host: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+        assertThat(put.status(), is(200));
+        assertThat(put.header("Connection").orElseThrow(), is("close"));
+        assertThat(node.value("chunked-ok").orElseThrow().value(), is("abc"));
+    }
+
     /** {@code Connection: close} ends the connection after the answer: a request pipelined behind it is not served. */
     @Test
     void connectionCloseEndsTheConnectionAfterTheAnswer() throws IOException {
