@@ -12,6 +12,8 @@ import com.rabbitmq.client.GetResponse;
 import io.kvstream.config.Settings;
 import io.kvstream.domain.DomainEvent;
 import io.kvstream.testing.TestServices;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import static org.hamcrest.MatcherAssert.assertThat;
@@ -27,13 +29,27 @@ class EventPublisherTest {
     private final Settings settings = TestServices.settings(Settings.Role.WORKER, "unused",
                                                             TestServices.uniqueName("publisher"));
     private final Names names = new Names(settings.amqp().namePrefix());
+    private Broker broker;
+    private Connection connection;
+    private Channel channel;
+
+    @BeforeEach
+    void openBrokerAndTaps() throws Exception {
+        broker = Broker.connect(settings.amqp(), "publisher-test", Duration.ofSeconds(30));
+        connection = tapConnection();
+        channel = connection.createChannel();
+    }
+
+    @AfterEach
+    void closeBrokerAndTaps() throws Exception {
+        channel.close();
+        connection.close();
+        broker.close();
+    }
 
     @Test
     void eachEventReachesThePublicFeedOnlyWhileAQueueIsBound() throws Exception {
-        try (Broker broker = Broker.connect(settings.amqp(), "publisher-test", Duration.ofSeconds(30));
-             EventPublisher publisher = new EventPublisher(broker, true);
-             Connection connection = connect();
-             Channel channel = connection.createChannel()) {
+        try (EventPublisher publisher = new EventPublisher(broker, true)) {
             boolean probes = broker.returnsUnroutedMessages();
             // The test broker, when one is given, is RabbitMQ: there the probe must be what runs.
             assertThat(probes || System.getenv("KVSTREAM_TEST_AMQP_URI") == null, is(true));
@@ -66,10 +82,7 @@ class EventPublisherTest {
 
     @Test
     void withoutPublicEventsNothingReachesThePublicFeed() throws Exception {
-        try (Broker broker = Broker.connect(settings.amqp(), "publisher-test", Duration.ofSeconds(30));
-             EventPublisher publisher = new EventPublisher(broker, false);
-             Connection connection = connect();
-             Channel channel = connection.createChannel()) {
+        try (EventPublisher publisher = new EventPublisher(broker, false)) {
             String batchTap = tap(channel, names.eventBatchesExchange());
             String publicTap = tap(channel, names.eventsExchange());
 
@@ -87,10 +100,7 @@ class EventPublisherTest {
      */
     @Test
     void aLargeBatchGoesOutAsSeveralMessagesInOrder() throws Exception {
-        try (Broker broker = Broker.connect(settings.amqp(), "publisher-test", Duration.ofSeconds(30));
-             EventPublisher publisher = new EventPublisher(broker, false);
-             Connection connection = connect();
-             Channel channel = connection.createChannel()) {
+        try (EventPublisher publisher = new EventPublisher(broker, false)) {
             String batchTap = tap(channel, names.eventBatchesExchange());
             // Ten values of 1 MiB, and one of control characters that is 6 MiB alone as JSON.
             List<DomainEvent> large = new ArrayList<>();
@@ -152,7 +162,7 @@ class EventPublisherTest {
         return queue;
     }
 
-    private static Connection connect() throws Exception {
+    private static Connection tapConnection() throws Exception {
         ConnectionFactory factory = new ConnectionFactory();
         factory.setUri(TestServices.amqpUri());
         return factory.newConnection("publisher-test-taps");
