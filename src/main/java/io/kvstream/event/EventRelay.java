@@ -25,6 +25,11 @@ import io.kvstream.wire.EventPublisher;
 public final class EventRelay implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(EventRelay.class.getName());
     private static final int PAGE = 1000;
+    /**
+     * A page of the outbox ends before its keys and values pass this (one larger event comes alone): after a restart
+     * the relay reads what was not published yet, and a thousand large values read at once ran the heap out.
+     */
+    private static final long PAGE_BYTES = 4L * 1024 * 1024;
     /** Between two reads of the outbox while leading (a safety net). */
     private static final Duration LEADER_WAKE_UP = Duration.ofSeconds(1);
     /**
@@ -188,21 +193,21 @@ public final class EventRelay implements AutoCloseable {
     /** Publishes what the outbox holds after {@link #relayed}. Called with {@link #publishing} held. */
     private void relayPending() throws IOException, InterruptedException, TimeoutException {
         while (running && relayPage()) {
-            // the page was full: there may be more
+            // there may be more
         }
     }
 
     /**
-     * Publishes the next page of the outbox after {@link #relayed}; true if it was a full page (there may be more).
-     * Called with {@link #publishing} held.
+     * Publishes the next page of the outbox after {@link #relayed}; true if it held any (there may be more). Called
+     * with {@link #publishing} held.
      */
     private boolean relayPage() throws IOException, InterruptedException, TimeoutException {
-        List<DomainEvent> events = outbox.after(relayed, PAGE);
+        List<DomainEvent> events = outbox.after(relayed, PAGE, PAGE_BYTES);
         if (events.isEmpty()) {
             return false;
         }
         publish(events);
-        return events.size() == PAGE;
+        return true;
     }
 
     /** Called with {@link #publishing} held. */

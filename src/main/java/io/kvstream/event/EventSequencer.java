@@ -35,6 +35,8 @@ import io.kvstream.storage.EventLog;
 public final class EventSequencer {
     private static final System.Logger LOG = System.getLogger(EventSequencer.class.getName());
     private static final int CATCH_UP_PAGE = 1000;
+    /** A catch-up page also ends before its keys and values pass this: large values are read a few at a time. */
+    private static final long CATCH_UP_PAGE_BYTES = 4L * 1024 * 1024;
     private static final int MAX_BUFFERED = 100_000;
     /**
      * How many of the last revisions taken in are remembered by their command, so that a revision that comes again as
@@ -257,7 +259,7 @@ public final class EventSequencer {
         }
         try {
             while (true) {
-                List<DomainEvent> events = eventLog.after(received(), catchUpPage);
+                List<DomainEvent> events = eventLog.after(received(), catchUpPage, CATCH_UP_PAGE_BYTES);
                 if (events.isEmpty()) {
                     break;
                 }
@@ -266,9 +268,6 @@ public final class EventSequencer {
                     continue;
                 }
                 events.forEach(this::accept);
-                if (events.size() < catchUpPage) {
-                    break;
-                }
             }
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "Catch-up from the event log failed at revision " + revision + ": "

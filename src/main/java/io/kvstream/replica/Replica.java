@@ -25,6 +25,7 @@ import io.kvstream.domain.Entry;
 import io.kvstream.domain.Keys;
 import io.kvstream.event.EventSequencer;
 import io.kvstream.storage.SnapshotReader;
+import io.kvstream.wire.Json;
 
 /**
  * Every key and value in memory, kept current by applying each event once, in revision order (never a reload).
@@ -224,7 +225,7 @@ public final class Replica implements EventSequencer.Listener {
                 }
                 String key = Keys.fromSortForm(e.getKey());
                 if (bounded) {
-                    bytes += jsonLength(key) + jsonLength(entry.value());
+                    bytes += Json.stringLength(key) + Json.stringLength(entry.value());
                 }
                 if (page.size() == limit || (!page.isEmpty() && bytes > maxBytes)) {
                     next = page.getLast().getKey();
@@ -238,25 +239,6 @@ public final class Replica implements EventSequencer.Listener {
         }
     }
 
-    /**
-     * The bytes of {@code text} as a JSON string in UTF-8, quotes aside: a control character is escaped to six bytes
-     * ({@code \u0001}) or, if it has a short escape, two, as are {@code "} and {@code \}.
-     */
-    static long jsonLength(String text) {
-        long bytes = text.length();
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (c < 0x20) {
-                bytes += c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r' ? 1 : 5;
-            } else if (c == '"' || c == '\\') {
-                bytes += 1;
-            } else if (c >= 0x80) {
-                // Two bytes below U+0800, three above; a surrogate pair's four are two per unit.
-                bytes += c < 0x800 || Character.isSurrogate(c) ? 1 : 2;
-            }
-        }
-        return bytes;
-    }
 
     public Digest digest() {
         pageLock.readLock().lock();

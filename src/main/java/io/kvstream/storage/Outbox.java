@@ -104,9 +104,12 @@ public final class Outbox implements AutoCloseable {
         }
     }
 
-    /** Up to {@code limit} committed events after {@code revision}, in revision order. */
-    public List<DomainEvent> after(long revision, int limit) {
-        return eventLog.after(revision, limit);
+    /**
+     * Up to {@code limit} committed events after {@code revision}, in revision order, ending before their keys and
+     * values pass {@code maxBytes} (a larger first event comes alone).
+     */
+    public List<DomainEvent> after(long revision, int limit, long maxBytes) {
+        return eventLog.after(revision, limit, maxBytes);
     }
 
     public void recordRelayed(long revision) {

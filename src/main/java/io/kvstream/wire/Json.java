@@ -77,4 +77,24 @@ public final class Json {
             throw new IllegalArgumentException("Malformed " + type.getSimpleName() + ": " + e.getMessage(), e);
         }
     }
+
+    /**
+     * The bytes of {@code text} as a JSON string in UTF-8, quotes aside: a control character is escaped to six bytes
+     * ({@code \u0001}) or, if it has a short escape, two, as are {@code "} and {@code \}.
+     */
+    public static long stringLength(String text) {
+        long bytes = text.length();
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c < 0x20) {
+                bytes += c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r' ? 1 : 5;
+            } else if (c == '"' || c == '\\') {
+                bytes += 1;
+            } else if (c >= 0x80) {
+                // Two bytes below U+0800, three above; a surrogate pair's four are two per unit.
+                bytes += c < 0x800 || Character.isSurrogate(c) ? 1 : 2;
+            }
+        }
+        return bytes;
+    }
 }

@@ -57,6 +57,12 @@ public final class CommandConsumer implements AutoCloseable {
     private static final Duration DATABASE_POLL = Duration.ofMillis(50);
 
     private final BatchCommitter committer;
+    /**
+     * A batch also ends once its keys and values pass this many characters: its events are held, and encoded as
+     * JSON (a control character six times over), while it commits and is published, so a batch size of large values
+     * would run the heap out.
+     */
+    private static final int MAX_BATCH_CHARS = 4 * 1024 * 1024;
     private final WorkerMetrics metrics;
     private final BooleanSupplier databaseUp;
     private final BooleanSupplier leads;
@@ -94,6 +100,10 @@ public final class CommandConsumer implements AutoCloseable {
     /** What the loop takes: a message of the command queue, or commands handed over in this process. */
     private sealed interface Pending permits Delivered, HandedOver {
         List<Command> commands();
+
+        default int chars() {
+            return commands().stream().mapToInt(Command::chars).sum();
+        }
     }
 
     private record Delivered(Incoming incoming) implements Pending {
@@ -153,13 +163,15 @@ public final class CommandConsumer implements AutoCloseable {
                     batch.add(first);
                 }
                 int commands = batch.stream().mapToInt(p -> p.commands().size()).sum();
-                while (commands < batchSize) {
+                long chars = batch.stream().mapToLong(Pending::chars).sum();
+                while (commands < batchSize && chars < MAX_BATCH_CHARS) {
                     Pending next = deliveries.poll();
                     if (next == null) {
                         break;
                     }
                     batch.add(next);
                     commands += next.commands().size();
+                    chars += next.chars();
                 }
                 if (process(batch)) {
                     backoff = MIN_BACKOFF;
