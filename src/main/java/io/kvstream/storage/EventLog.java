@@ -17,18 +17,10 @@ public final class EventLog {
         this.db = database.dbClient();
     }
 
-    /** Up to {@code limit} events with revision greater than {@code revision}, in revision order. */
-    public List<DomainEvent> after(long revision, int limit) {
-        try (Stream<DbRow> rows = db.execute().query(
-                "SELECT revision, kind, key, value, command_id, at, txn_end, expires_at, expired FROM kv_events"
-                + " WHERE revision > ? ORDER BY revision LIMIT ?", revision, limit)) {
-            return rows.map(EventLog::event).toList();
-        }
-    }
-
     /**
-     * Like {@link #after(long, int)}, but the page also ends before its keys and values add up to more than
-     * {@code maxBytes} (UTF-8); only a first event larger than that comes alone. What a reader holds is bounded.
+     * Up to {@code limit} events with revision greater than {@code revision}, in revision order, ending before their
+     * keys and values add up to more than {@code maxBytes} (UTF-8); only a first event larger than that comes alone.
+     * What a reader holds is bounded.
      */
     public List<DomainEvent> after(long revision, int limit, long maxBytes) {
         try (Stream<DbRow> rows = db.execute().query(
